@@ -1,0 +1,225 @@
+"""The answer composer: turns a Route and the retrieved passages into a short answer made of the
+guides' own sentences, each cited, plus the Sources list. Used by ask, chat and batch alike.
+
+The only words that are not the guides' are fixed framing lines (data/replies.toml): safety
+headings, the disclaimer, the abstain message and the "where the guides differ" summary, whose
+values are themselves quoted from the cited passages.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.router import IntentSpec
+from assistant.schema import Answer, Citation, Hit, Passage, Route, RuleMatch, Sentence
+from assistant.text import Analyzer, squash
+
+
+def load_replies() -> dict:
+    return tomllib.loads(resources.files("assistant.data").joinpath("replies.toml").read_text("utf-8"))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    passage: Passage
+    hit_rank: int
+    position: int
+    score: float
+
+
+class Citations:
+    """Numbers passages [1], [2], ... in order of first use."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.passages: list[Passage] = []
+
+    def cite(self, passage: Passage) -> int:
+        if passage.id not in self.numbers:
+            self.passages.append(passage)
+            self.numbers[passage.id] = len(self.passages)
+        return self.numbers[passage.id]
+
+    def as_tuple(self) -> tuple[Citation, ...]:
+        return tuple(Citation(i, p) for i, p in enumerate(self.passages, start=1))
+
+
+def _is_answer_sentence(text: str, section: str) -> bool:
+    """Questions and bare headings are not answers."""
+    return not text.rstrip().endswith("?") and len(text.split()) >= 4 and squash(text) != squash(section)
+
+
+class Composer:
+    def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int],
+                 intents: dict[str, IntentSpec], config: Config, disclaimer: str):
+        self.analyzer = analyzer
+        self.idf = idf
+        self.vocabulary = vocabulary
+        self.config = config
+        self.disclaimer = disclaimer
+        self.replies = load_replies()
+        self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
+        self.values = {name: [re.compile(v, re.IGNORECASE) for v in spec.values] for name, spec in intents.items()}
+
+    # -- sentence choice -------------------------------------------------------------
+    def _weight(self, term: str) -> float:
+        i = self.vocabulary.get(term)
+        return float(self.idf[i]) if i is not None else 1.0
+
+    def candidates(self, question: str, intent: str, hits: list[Hit], limit: int) -> list[Candidate]:
+        """Sentences of the top passages, scored by weighted overlap with the question, intent cues
+        and passage rank; best first."""
+        q_terms = set(self.analyzer.terms(question))
+        q_total = sum(self._weight(t) for t in q_terms) or 1.0
+        cues = self.cues.get(intent, set())
+        best = hits[0].score if hits and hits[0].score > 0 else 1.0
+        out = []
+        for hit in hits[:limit]:
+            p = hit.passage
+            faq = p.text.startswith(p.section) and p.section.endswith("?")
+            for pos, span in enumerate(p.sentences):
+                if not _is_answer_sentence(span.text, p.section):
+                    continue
+                terms = set(self.analyzer.terms(span.text))
+                overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
+                cue = min(1.0, len(cues & terms) / 2) if cues else 0.0
+                score = 0.55 * overlap + 0.2 * cue + 0.25 * hit.score / best
+                if faq and pos <= 1:
+                    score += 0.1  # the opening of a FAQ answer answers the FAQ question
+                out.append(Candidate(span.text, p, hit.rank, pos, score))
+        out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
+        return out
+
+    def select(self, candidates: list[Candidate]) -> list[tuple[str, list[Passage]]]:
+        """Up to max_sentences good sentences; exact repeats across guides merge their citations,
+        near repeats are dropped; grouped by passage in document order."""
+        cfg = self.config
+        if not candidates:
+            return []
+        cutoff = candidates[0].score * cfg.answer_relative_cutoff
+        chosen: list[Candidate] = []
+        merged: dict[str, list[Passage]] = {}
+        term_sets: list[set[str]] = []
+        for c in candidates:
+            key = squash(c.text).lower()
+            if key in merged:
+                if c.passage not in merged[key]:
+                    merged[key].append(c.passage)
+                continue
+            if len(chosen) >= cfg.answer_max_sentences or (c.score < cutoff and len(chosen) >= cfg.answer_min_sentences):
+                continue
+            terms = set(self.analyzer.terms(c.text))
+            if any(len(terms & other) / max(1, len(terms | other)) >= 0.6 for other in term_sets):
+                continue
+            chosen.append(c)
+            merged[key] = [c.passage]
+            term_sets.append(terms)
+        first_seen: dict[str, int] = {}
+        for i, c in enumerate(chosen):
+            first_seen.setdefault(c.passage.id, i)
+        chosen.sort(key=lambda c: (first_seen[c.passage.id], c.position))
+        return [(c.text, merged[squash(c.text).lower()]) for c in chosen]
+
+    # -- summaries -------------------------------------------------------------------------
+    def value_summary(self, intent: str, candidates: list[Candidate], cites: Citations) -> str | None:
+        """For oil, frequency and duration questions: the values each guide gives, quoted and cited."""
+        patterns = self.values.get(intent)
+        if not patterns:
+            return None
+        floor = candidates[0].score * self.config.answer_relative_cutoff if candidates else 0
+        by_guide: dict[str, tuple[Passage, list[str]]] = {}
+        for c in candidates:
+            if c.score < floor:
+                continue
+            found = [m.group().strip() for p in patterns for m in p.finditer(c.text)]
+            if not found:
+                continue
+            passage, values = by_guide.setdefault(c.passage.guide, (c.passage, []))
+            for v in found:
+                if v.lower() not in (x.lower() for x in values):
+                    values.append(v)
+        if len(by_guide) < 2:
+            return None
+        parts = [f"{', '.join(values)} [{cites.cite(passage)}]" for passage, values in by_guide.values()]
+        distinct = {frozenset(v.lower() for v in values) for _, values in by_guide.values()}
+        label = self.replies["differ"] if len(distinct) > 1 else self.replies["agree"]
+        return f"{label}: " + "; ".join(parts) + "."
+
+    # -- answers ---------------------------------------------------------------------------
+    def smalltalk(self, route: Route) -> Answer:
+        q = route.question.lower()
+        if re.search(r"\b(thanks?|thank you|thx|cheers|ty)\b", q):
+            text = self.replies["thanks"]
+        elif re.search(r"\b(bye|goodbye|see you)\b", q):
+            text = self.replies["goodbye"]
+        elif re.search(r"\b(help|what can you do|who are you|what are you|how do i use|bot)\b", q):
+            text = self.replies["help"] + "\n" + "\n".join(f"  - {s}" for s in self.replies["suggestions"][:3])
+        else:
+            text = self.replies["greeting"]
+        return Answer(route, text)
+
+    def abstain(self, route: Route, suggestions: list[str]) -> Answer:
+        lines = [self.replies["abstain"], self.replies["suggest"]] + [f"  - {s}" for s in suggestions]
+        return Answer(route, "\n".join(lines), notes=tuple(lines))
+
+    def _safety_block(self, rules: tuple[RuleMatch, ...], cites: Citations,
+                      sentences: list[Sentence], lines: list[str], notes: list[str]) -> None:
+        labels = {"stop": self.replies["safety_stop"], "avoid": self.replies["safety_avoid"],
+                  "caution": self.replies["safety_caution"]}
+        shown: set[str] = set()
+        for rule in rules:
+            heading = f"{labels[rule.verdict]}: {rule.condition}."
+            lines.append(heading)
+            notes.append(heading)
+            for quote in rule.quotes:
+                if quote.text in shown:
+                    continue
+                shown.add(quote.text)
+                n = cites.cite(quote.passage)
+                sentences.append(Sentence(quote.text, (n,)))
+                lines.append(f"  {quote.text} [{n}]")
+
+    def compose(self, route: Route, hits: list[Hit]) -> Answer:
+        if route.route == "smalltalk":
+            return self.smalltalk(route)
+        cites = Citations()
+        sentences: list[Sentence] = []
+        lines: list[str] = []
+        notes: list[str] = []
+        strict = any(r.verdict in ("stop", "avoid") for r in route.rules)
+        if route.rules:
+            self._safety_block(route.rules, cites, sentences, lines, notes)
+        if not strict:
+            question = route.question if not route.carried else f"{route.carried} {route.question}"
+            candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered)
+            picked = self.select(candidates)
+            if route.rules and picked:
+                lines.append("")
+            first_line = len(lines)
+            for text, passages in picked:
+                if any(text == s.text for s in sentences):
+                    continue
+                numbers = tuple(cites.cite(p) for p in passages)
+                sentences.append(Sentence(text, numbers))
+                lines.append(f"{text} " + "".join(f"[{n}]" for n in numbers))
+            summary = self.value_summary(route.intent, candidates, cites)
+            if route.intent == "posture" and picked:
+                notes.append(self.replies["posture_note"])
+                lines.insert(first_line, self.replies["posture_note"])
+            if summary:
+                lines.append(summary)
+                notes.append(summary)
+            if not picked and not route.rules:
+                lines.append(self.replies["no_sentences"])
+                notes.append(self.replies["no_sentences"])
+        if route.rules:
+            lines.append(self.disclaimer)
+            notes.append(self.disclaimer)
+        return Answer(route, "\n".join(lines).strip(), tuple(sentences), cites.as_tuple(), tuple(hits), tuple(notes))

@@ -1,0 +1,224 @@
+"""The `massage-qa` command: parses arguments and hands over to the core or a front end.
+
+No logic lives here; heavy modules are imported only by the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from assistant import __version__
+
+EXAMPLES = """\
+examples:
+  massage-qa chat                                   talk to it (what `make chat` opens)
+  massage-qa ask "what oil should I use?"           one answer, cited
+  massage-qa ask "she's pregnant, is it safe?" --json
+  massage-qa search "knots in the shoulders" --k 5  the ranked passages behind answers
+  massage-qa route "my wife is expecting"           intent, route and safety rules
+  massage-qa batch faq.txt -o answers.md --format md
+  massage-qa eval                                   measure it on the shipped question set
+
+The guides are in corpus/ (or --corpus DIR / $MASSAGE_QA_CORPUS); the index is built
+automatically the first time and whenever the guides or settings change.
+Settings: ~/.config/massage-qa/config.toml (see assistant/data/defaults.toml).
+"""
+
+
+class CliError(Exception):
+    """An error to report in one line, with an exit status."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, and where to look, instead of usage + error
+        raise CliError(f"{message} (see '{self.prog} --help')", 2)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> Parser:
+    common = Parser(add_help=False)
+    common.add_argument("--corpus", metavar="DIR", type=Path, help="folder of guides (.txt/.md); default: the shipped guides")
+    common.add_argument("--index-dir", metavar="DIR", type=Path, help="where the index lives; default: index/ or the user cache")
+    retrieval = Parser(add_help=False)
+    retrieval.add_argument("--k", type=_positive, metavar="N", help="how many passages to rank (default 10)")
+    retrieval.add_argument("--mode", choices=("hybrid", "bm25", "tfidf"), help="retriever (default hybrid)")
+    as_json = Parser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    parser = Parser(prog="massage-qa", description="Cited answers to back-massage questions, from five how-to guides, offline.",
+                    epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"massage-qa {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    p = sub.add_parser("index", parents=[common], help="build the index (only if stale unless --rebuild) and show its statistics")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
+
+    p = sub.add_parser("search", parents=[common, retrieval, as_json], help="rank passages for a query")
+    p.add_argument("query", help="the words to search for")
+
+    p = sub.add_parser("route", parents=[common, as_json], help="show the intent, route and safety rules of a question")
+    p.add_argument("question")
+
+    p = sub.add_parser("ask", parents=[common, retrieval, as_json], help="answer one question with cited sentences")
+    p.add_argument("question")
+
+    p = sub.add_parser("chat", parents=[common, retrieval], help="interactive chat (reads lines from a pipe too)")
+
+    p = sub.add_parser("batch", parents=[common, retrieval], help="answer every question of a file (txt, csv, jsonl)",
+                       description="Answer every question of a FAQ file. Input: .txt (one question a line, # comments), "
+                                   ".csv (a 'question' column) or .jsonl ({\"question\": ...}); '-' reads stdin.")
+    p.add_argument("file", help="questions file, or - for stdin")
+    p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    p.add_argument("--format", choices=("jsonl", "csv", "md"), help="output format (default: from OUT's suffix, else jsonl)")
+    p.add_argument("--input-format", choices=("txt", "csv", "jsonl"), help="input format (default: from the file's suffix)")
+    p.add_argument("--compare", metavar="PREVIOUS", help="an earlier jsonl output: mark answers that changed since")
+
+    p = sub.add_parser("eval", parents=[common, as_json], help="measure retrieval, routing, safety and answers on labelled questions")
+    p.add_argument("--questions", metavar="FILE", help="question set (jsonl); default: the shipped set")
+    p.add_argument("--k", type=_positive, default=10, metavar="N", help="ranking depth (default 10)")
+    p.add_argument("--trec-dir", metavar="DIR", help="write TREC qrels and runs here")
+    p.add_argument("--details", metavar="FILE", help="write one JSON line per question here")
+    p.add_argument("--split", choices=("all", "tune", "held"), default="all", help="which part of the set to report")
+    return parser
+
+
+def _notify(message: str) -> None:
+    print(f"massage-qa: {message}", file=sys.stderr, flush=True)
+
+
+def open_assistant(args, rebuild: bool = False):
+    from assistant.pipeline import Assistant
+
+    return Assistant.open(args.corpus, args.index_dir, rebuild=rebuild, notify=_notify)
+
+
+def cmd_index(args) -> int:
+    started = time.perf_counter()
+    assistant = open_assistant(args, rebuild=args.rebuild)
+    seconds = time.perf_counter() - started
+    m = assistant.index.manifest
+    state = "built" if assistant.rebuilt else "up to date"
+    print(f"index {state}: {assistant.index_dir}")
+    print(f"  guides      {len(m['guides'])}")
+    print(f"  passages    {m['passages']}")
+    print(f"  vocabulary  {m['vocabulary']} terms")
+    print(f"  seconds     {seconds:.2f}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from assistant.config import load_config
+    from assistant.display import render_hits, to_json
+    from assistant.index import default_corpus_dir, open_index
+
+    config = load_config()
+    index, _, _ = open_index(args.corpus or default_corpus_dir(), args.index_dir, config, notify=_notify)
+    mode = args.mode or config.retrieval_mode
+    hits = index.search(" ".join(args.query.split()), mode, args.k or config.retrieval_k)
+    if args.json:
+        print(to_json({"query": args.query, "mode": mode, "passages": [
+            {"rank": h.rank, "id": h.passage.id, "guide": h.passage.guide, "title": h.passage.title,
+             "section": h.passage.section, "score": round(h.score, 6), "text": h.passage.text,
+             "start": h.passage.start, "end": h.passage.end} for h in hits]}))
+    else:
+        print(render_hits(hits))
+    return 0
+
+
+def cmd_route(args) -> int:
+    from assistant.display import clean, to_json
+
+    assistant = open_assistant(args)
+    route, _ = assistant.route(args.question)
+    if args.json:
+        print(to_json(route.to_dict()))
+        return 0
+    print(clean(f"intent      {route.intent} ({route.intent_confidence:.2f})"))
+    print(f"route       {route.route}")
+    print(f"best score  {route.top_score:.3f}")
+    for rule in route.rules:
+        print(clean(f"rule        {rule.id} [{rule.verdict}] matched {rule.matched!r}"))
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from assistant.display import render_answer, to_json
+
+    assistant = open_assistant(args)
+    answer = assistant.ask(args.question, mode=args.mode, k=args.k)
+    print(to_json(answer.to_dict()) if args.json else render_answer(answer))
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from assistant.chat import run_chat
+
+    return run_chat(open_assistant(args), mode=args.mode, k=args.k)
+
+
+def cmd_batch(args) -> int:
+    from assistant.batch import run_batch
+
+    return run_batch(args, open_assistant)
+
+
+def cmd_eval(args) -> int:
+    from assistant.evaluate import run_eval
+
+    return run_eval(args, open_assistant)
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "route": cmd_route, "ask": cmd_ask,
+            "chat": cmd_chat, "batch": cmd_batch, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from assistant.config import ConfigError
+    from assistant.corpus import CorpusError
+
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.command:
+            build_parser().print_help()
+            return 0
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"massage-qa: error: {exc}", file=sys.stderr)
+        return exc.status
+    except (CorpusError, ConfigError) as exc:
+        print(f"massage-qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        from assistant.pipeline import QuestionError
+        from assistant.safety import SafetyRuleError
+
+        if isinstance(exc, (QuestionError, SafetyRuleError, OSError)):
+            print(f"massage-qa: error: {exc}", file=sys.stderr)
+            return 1
+        if os.environ.get("MASSAGE_QA_DEBUG"):
+            raise
+        print(f"massage-qa: internal error: {type(exc).__name__}: {exc} (set MASSAGE_QA_DEBUG=1 for details)", file=sys.stderr)
+        return 1

@@ -1,0 +1,266 @@
+"""The guides: load them from a folder, clean away site boilerplate, find sections, cut passages.
+
+Cleaning never edits a file: it decides which lines of the original count, so every passage
+and sentence keeps its character offsets into the file a user can open. The rules are in
+data/cleaning.toml.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from assistant.schema import Passage, Span
+from assistant.text import _punkt, sentence_spans, squash
+
+GUIDE_SUFFIXES = (".txt", ".md")
+MANIFEST = "manifest.json"
+
+
+class CorpusError(Exception):
+    """A corpus folder or guide that cannot be read, with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class Guide:
+    """One guide file as stored: its name in the corpus folder, title and full original text."""
+
+    name: str
+    title: str
+    text: str
+
+    @property
+    def slug(self) -> str:
+        return Path(self.name).stem
+
+
+@dataclass(frozen=True)
+class Line:
+    start: int
+    end: int
+    text: str  # stripped
+    kind: str  # "blank" | "content" | "heading" | "removed"
+
+
+@dataclass(frozen=True)
+class CleaningRules:
+    cut_from: tuple[re.Pattern, ...]
+    drop_lines: tuple[re.Pattern, ...]
+    drop_sections: tuple[re.Pattern, ...]
+    caption_max_words: int
+
+    @classmethod
+    def load(cls) -> "CleaningRules":
+        doc = tomllib.loads(resources.files("assistant.data").joinpath("cleaning.toml").read_text("utf-8"))
+        compile_all = lambda key: tuple(re.compile(p, re.IGNORECASE) for p in doc.get(key, []))  # noqa: E731
+        return cls(compile_all("cut_from"), compile_all("drop_lines"), compile_all("drop_sections"),
+                   int(doc.get("caption_max_words", 12)))
+
+
+def shipped_corpus_dir() -> Path:
+    """The guides that come with massage-qa: corpus/ of the checkout, or the copy inside the wheel."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent / "corpus"
+    if (checkout / MANIFEST).is_file():
+        return checkout
+    return package / "shipped_corpus"
+
+
+def load_guides(folder: Path) -> list[Guide]:
+    """Every .txt/.md guide of a folder, in name order, titled from manifest.json or its first line."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"corpus folder not found: {folder}")
+    titles: dict[str, str] = {}
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        try:
+            titles = {name: meta.get("title", "") for name, meta in
+                      json.loads(manifest.read_text("utf-8")).get("guides", {}).items()}
+        except (ValueError, AttributeError) as exc:
+            raise CorpusError(f"{manifest}: not a valid manifest ({exc})") from None
+    guides = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in GUIDE_SUFFIXES or not path.is_file():
+            continue
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
+        if text.startswith("\ufeff"):
+            text = " " + text[1:]  # keep offsets: the byte-order mark becomes white space
+        first = next((squash(l) for l in text.splitlines() if l.strip()), path.stem)
+        guides.append(Guide(path.name, titles.get(path.name) or first.lstrip("# "), text))
+    if not guides:
+        raise CorpusError(f"no .txt or .md guides in {folder}")
+    return guides
+
+
+# -- cleaning and structure ------------------------------------------------------------
+_LEAD_SYMBOLS = re.compile(r"^[^\w\"'(\u201c\u2018#]+")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_FAQ_MARK = re.compile(r"^Q\d+\s*[:.]", re.IGNORECASE)
+_BULLET = re.compile(r"^[\u2022\u2023\u25aa\u25cf\u2013\u2014*\-]\s")
+_NUMBERED = re.compile(r"^\d{1,2}[.)]\s+\S")
+
+
+def _words(line: str) -> list[str]:
+    return re.findall(r"[\w'’-]+", line)
+
+
+def is_faq_question(text: str) -> bool:
+    return bool(_FAQ_MARK.match(text)) or (text.endswith("?") and len(_words(text)) <= 25)
+
+
+def _is_heading(text: str, standalone: bool) -> bool:
+    if _MD_HEADING.match(text):
+        return True
+    if not standalone or _BULLET.match(text):
+        return False
+    if _FAQ_MARK.match(text):
+        return True
+    words = _words(text)
+    if not words or len(words) > 14 or not (text[0].isupper() or text[0].isdigit()):
+        return False
+    if text.endswith("?"):
+        return len(words) <= 25
+    if text[-1] in ".!,;":
+        return False
+    if text.endswith(":"):
+        capitalised = sum(1 for w in words if w[0].isupper() or w.lower() in {"a", "an", "and", "or", "the", "to", "for", "of", "on", "in", "with"})
+        return capitalised / len(words) >= 0.8
+    if _NUMBERED.match(text):
+        return len(words) <= 9
+    return True
+
+
+def _is_caption(text: str, max_words: int) -> bool:
+    return (text[:1].islower() and text[-1] not in ".!?:;," and len(_words(text)) <= max_words
+            and not _BULLET.match(text))
+
+
+def classify_lines(text: str, rules: CleaningRules) -> list[Line]:
+    """Each line of a guide with its offsets and what it is; lines after a cut are "removed"."""
+    lines: list[tuple[int, int, str]] = []
+    pos = 0
+    for line in text.split("\n"):
+        lines.append((pos, pos + len(line), line))
+        pos += len(line) + 1
+    out: list[Line] = []
+    cut = False
+    dropping_section = False
+    for i, (start, end, line) in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            out.append(Line(start, end, "", "blank"))
+            continue
+        lead = len(line) - len(line.lstrip())
+        start, end = start + lead, start + lead + len(stripped)
+        plain = _LEAD_SYMBOLS.sub("", stripped).strip() or stripped
+        if cut or any(p.match(plain) for p in rules.cut_from):
+            cut = True
+            out.append(Line(start, end, stripped, "removed"))
+            continue
+        if any(p.match(plain) for p in rules.drop_lines) or _is_caption(plain, rules.caption_max_words):
+            out.append(Line(start, end, stripped, "removed"))
+            continue
+        before = not lines[i - 1][2].strip() if i > 0 else True
+        after = not lines[i + 1][2].strip() if i + 1 < len(lines) else True
+        first = not any(l.kind != "blank" and l.kind != "removed" for l in out)
+        if first or (not _BULLET.match(stripped) and _is_heading(plain, before and after)):
+            dropping_section = any(p.match(_MD_HEADING.sub("", plain)) for p in rules.drop_sections)
+            out.append(Line(start, end, stripped, "removed" if dropping_section else "heading"))
+            continue
+        out.append(Line(start, end, stripped, "removed" if dropping_section else "content"))
+    return out
+
+
+def heading_name(line: str) -> str:
+    return squash(_LEAD_SYMBOLS.sub("", _MD_HEADING.sub("", line)).strip() or line)
+
+
+# -- passages -----------------------------------------------------------------------
+def _chunk(spans: list[tuple[int, int]], text: str, max_words: int) -> list[list[tuple[int, int]]]:
+    """Split a run of sentences into near-equal groups of at most max_words (a longer sentence stands alone)."""
+    counts = [len(text[s:e].split()) for s, e in spans]
+    total = sum(counts)
+    target = total / max(1, math.ceil(total / max_words))
+    groups: list[list[tuple[int, int]]] = [[]]
+    size = 0
+    for span, n in zip(spans, counts):
+        if groups[-1] and (size + n > max_words or size >= target):
+            groups.append([])
+            size = 0
+        groups[-1].append(span)
+        size += n
+    return groups
+
+
+def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokenizer=None) -> list[Passage]:
+    """Passages of a guide: sentence-aligned chunks of contiguous clean text inside one section.
+
+    A FAQ question heading is kept at the start of its answer's first passage.
+    """
+    tokenizer = tokenizer or _punkt()
+    lines = classify_lines(guide.text, rules)
+    title_line = next((l for l in lines if l.kind in ("heading", "content")), None)
+    passages: list[Passage] = []
+    section = ""
+    question: Line | None = None
+    run: list[tuple[int, int]] = []  # sentence spans of the current contiguous run
+
+    def flush() -> None:
+        nonlocal run, question
+        if not run:
+            return
+        for i, group in enumerate(_chunk(run, guide.text, max_words)):
+            start, end = group[0][0], group[-1][1]
+            if i == 0 and question is not None:
+                start = question.start
+            sentences = tuple(Span(s, e, squash(guide.text[s:e])) for s, e in group)
+            passages.append(Passage(
+                id=f"{guide.slug}-{len(passages) + 1:03d}", guide=guide.name, title=guide.title,
+                section=section or guide.title, text=squash(guide.text[start:end]),
+                start=start, end=end, sentences=sentences))
+        run = []
+        question = None
+
+    parent = guide.title  # the last heading that is not a FAQ question
+    blanks = 0
+    for line in lines:
+        if line is title_line and line.kind == "heading":
+            continue
+        if line.kind == "blank":
+            blanks += 1
+            continue
+        if blanks >= 2 and line.kind == "content" and run and is_faq_question(section):
+            # two blank lines after a FAQ answer: what follows is no longer the answer
+            flush()
+            section = parent
+        blanks = 0
+        if line.kind == "removed":
+            flush()
+            continue
+        if line.kind == "heading":
+            flush()
+            section = heading_name(line.text)
+            question = line if is_faq_question(section) else None
+            if question is None:
+                parent = section
+            continue
+        run.extend(sentence_spans(guide.text, line.start, line.end, tokenizer))
+    flush()
+    return passages
+
+
+def build_passages(guides: list[Guide], max_words: int = 120) -> list[Passage]:
+    rules = CleaningRules.load()
+    tokenizer = _punkt()
+    return [p for g in guides for p in split_guide(g, rules, max_words, tokenizer)]

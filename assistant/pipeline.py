@@ -1,0 +1,172 @@
+"""The one wiring point: Assistant.ask(question) -> router -> safety rules | retrieval -> answer.
+
+Front ends (cli, chat, batch, evaluate) call this; it never prints. A Conversation carries
+follow-up context and safety conditions from earlier turns (used by the chat).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from assistant.answer import Composer
+from assistant.config import Config, load_config
+from assistant.corpus import shipped_corpus_dir
+from assistant.index import Index, default_corpus_dir, open_index
+from assistant.retrieval import MODES
+from assistant.router import load_intents
+from assistant.safety import VERDICT_ORDER, SafetyRules
+from assistant.schema import Answer, Hit, Route, RuleMatch
+
+MAX_QUESTION_CHARS = 2000
+_FOLLOW_UP = re.compile(r"^(and|also|but|so|what about|how about|and what|what if|is that|is it|does that|"
+                        r"would that|same|then|ok|okay|for (her|him|them)|with)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(that|it|this|those|these|her|him|them|she|he)\b", re.IGNORECASE)
+
+
+class QuestionError(ValueError):
+    """A question that cannot be answered as given (empty, too long), with a one-line reason."""
+
+
+def check_question(question: str) -> str:
+    question = " ".join(str(question).split())
+    if not question:
+        raise QuestionError("empty question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"question longer than {MAX_QUESTION_CHARS} characters")
+    return question
+
+
+@dataclass
+class Conversation:
+    """What a chat remembers between turns: the last question and intent, and safety conditions."""
+
+    last_question: str = ""
+    last_intent: str = ""
+    rules: dict[str, RuleMatch] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.last_question, self.last_intent = "", ""
+        self.rules.clear()
+
+
+class Assistant:
+    """Answers questions from an index, with the router, the safety rules and the composer."""
+
+    def __init__(self, index: Index, config: Config, index_dir: Path | None = None, rebuilt: bool = False,
+                 strict_rules: bool = True):
+        self.index = index
+        self.config = config
+        self.index_dir = index_dir
+        self.rebuilt = rebuilt
+        self.intents = load_intents()
+        self.safety = SafetyRules(index.analyzer, index.passages, strict=strict_rules)
+        self.composer = Composer(index.analyzer, index.tfidf.idf_, index.vocabulary, self.intents, config,
+                                 self.safety.disclaimer)
+        self._boosts: dict[str, np.ndarray] = {}
+        self._suggestions: list[str] = self.composer.replies["suggestions"]
+
+    @classmethod
+    def open(cls, corpus_dir: Path | None = None, index_dir: Path | None = None, config: Config | None = None,
+             rebuild: bool = False, notify: Callable[[str], None] = lambda m: None) -> "Assistant":
+        config = config or load_config()
+        corpus_dir = Path(corpus_dir) if corpus_dir else default_corpus_dir()
+        index, folder, rebuilt = open_index(corpus_dir, index_dir, config, rebuild=rebuild, notify=notify)
+        shipped = corpus_dir.resolve() == shipped_corpus_dir().resolve()
+        assistant = cls(index, config, folder, rebuilt, strict_rules=shipped)
+        if assistant.safety.disabled:
+            notify(f"safety rules off for this corpus (their quotes are not in it): {', '.join(assistant.safety.disabled)}")
+        return assistant
+
+    # -- routing ----------------------------------------------------------------------
+    def boost(self, intent: str) -> np.ndarray | None:
+        """Score multipliers for passages whose section matches the intent (None: no boost)."""
+        spec = self.intents.get(intent)
+        if not spec or not spec.sections or self.config.retrieval_intent_boost == 0:
+            return None
+        if intent not in self._boosts:
+            pattern = re.compile("|".join(spec.sections), re.IGNORECASE)
+            self._boosts[intent] = np.array([1.0 + self.config.retrieval_intent_boost if pattern.search(p.section)
+                                             else 1.0 for p in self.index.passages])
+        return self._boosts[intent]
+
+    def _is_follow_up(self, question: str, conversation: Conversation | None) -> bool:
+        if not conversation or not conversation.last_question:
+            return False
+        words = question.split()
+        return len(words) <= 7 and (bool(_FOLLOW_UP.match(question)) or
+                                    (len(words) <= 4 and bool(_PRONOUN.search(question))))
+
+    def route(self, question: str, conversation: Conversation | None = None, mode: str | None = None,
+              k: int | None = None, intent_boost: bool = True) -> tuple[Route, list[Hit]]:
+        """Decide the route and intent of a question, and retrieve the passages behind its answer."""
+        question = check_question(question)
+        mode = mode or self.config.retrieval_mode
+        if mode not in MODES:
+            raise QuestionError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
+        k = k or self.config.retrieval_k
+        cfg = self.config
+        intent, confidence = self.index.router.predict(question)
+        carried = ""
+        if self._is_follow_up(question, conversation):
+            carried = conversation.last_question
+            if intent in ("general", "out_of_scope", "smalltalk") or confidence < cfg.router_min_confidence:
+                intent, confidence = self.index.router.predict(f"{carried} {question}")
+        query = f"{carried} {question}" if carried else question
+        rules = self.safety.match(question)
+        if conversation:
+            known = {r.id for r in rules}
+            rules += [r for rid, r in conversation.rules.items() if rid not in known]
+            rules.sort(key=lambda r: VERDICT_ORDER[r.verdict])
+        if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
+            intent = "general"
+        best, _ = self.index.score(query, "hybrid")
+        top_score = float(best.max()) if best.size else 0.0
+        use_boost = intent_boost and confidence >= cfg.router_min_confidence
+        hits = self.index.search(query, mode, k, self.boost(intent) if use_boost else None)
+        if rules:
+            decision = "safety"
+        elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
+            decision, hits = "smalltalk", []
+        elif top_score < cfg.router_abstain_score or (
+                intent == "out_of_scope" and confidence >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score):
+            decision, hits = "abstain", []
+        else:
+            decision = "retrieval"
+            if intent in ("out_of_scope", "smalltalk"):
+                intent = "general"
+        return Route(question, intent, confidence, decision, tuple(rules), top_score, carried), hits
+
+    def suggestions(self, question: str, n: int = 3) -> list[str]:
+        """The n shipped example questions closest to a question (for the abstain answer)."""
+        terms = set(self.index.analyzer.terms(question))
+        scored = sorted(self._suggestions, key=lambda s: -len(terms & set(self.index.analyzer.terms(s))))
+        return scored[:n]
+
+    def ask(self, question: str, conversation: Conversation | None = None, mode: str | None = None,
+            k: int | None = None) -> Answer:
+        route, hits = self.route(question, conversation, mode, k)
+        if route.route == "abstain":
+            answer = self.composer.abstain(route, self.suggestions(route.question))
+        else:
+            answer = self.composer.compose(route, hits)
+        if conversation is not None and route.route in ("retrieval", "safety"):
+            conversation.last_question = f"{route.carried} {route.question}".strip() if route.carried else route.question
+            conversation.last_intent = route.intent
+            for rule in route.rules:
+                conversation.rules.setdefault(rule.id, rule)
+        return answer
+
+    def with_settings(self, **changes) -> "Assistant":
+        """The same assistant with other runtime settings (mode, k, thresholds); the index is shared."""
+        other = Assistant.__new__(Assistant)
+        other.__dict__.update(self.__dict__)
+        other.config = replace(self.config, **changes)
+        other.composer = Composer(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents,
+                                  other.config, self.safety.disclaimer)
+        other._boosts = {}
+        return other

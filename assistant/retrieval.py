@@ -1,0 +1,112 @@
+"""Retrievers over the passages: BM25 (scores identical to rank_bm25.BM25Okapi), TF-IDF cosine
+(scikit-learn's TfidfVectorizer), and their fusion into one ranking.
+
+Both keep a passages x terms scipy CSC matrix of precomputed weights, so a query costs the
+postings of its own terms, not a pass over the corpus. scikit-learn and rank_bm25 are used
+when fitting only; scoring is plain numpy/scipy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+from scipy import sparse
+
+MODES = ("hybrid", "bm25", "tfidf")
+
+
+def _query_vector(query_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    counts = Counter(query_ids)
+    ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    return ids, np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+
+
+class Bm25Retriever:
+    """Okapi BM25 exactly as rank_bm25.BM25Okapi computes it, from a sparse weight matrix."""
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25):
+        self.k1 = k1
+        self.b = b
+        self.epsilon = epsilon
+
+    def fit(self, docs: list[list[str]], vocabulary: dict[str, int]) -> "Bm25Retriever":
+        from rank_bm25 import BM25Okapi  # the reference for idf, its floor and avgdl
+
+        reference = BM25Okapi(docs, k1=self.k1, b=self.b, epsilon=self.epsilon)
+        self.idf_ = np.zeros(len(vocabulary))
+        for term, value in reference.idf.items():
+            self.idf_[vocabulary[term]] = value
+        rows, cols, vals = [], [], []
+        for d, doc in enumerate(docs):
+            norm = self.k1 * (1 - self.b + self.b * len(doc) / reference.avgdl)
+            for term, tf in Counter(doc).items():
+                t = vocabulary[term]
+                rows.append(d)
+                cols.append(t)
+                vals.append(self.idf_[t] * tf * (self.k1 + 1) / (tf + norm))
+        self.weights_ = sparse.csc_matrix((vals, (rows, cols)), shape=(len(docs), len(vocabulary)))
+        return self
+
+    def scores(self, query_ids: list[int]) -> np.ndarray:
+        """Score of every passage; repeated query terms count again, as in rank_bm25."""
+        if not query_ids:
+            return np.zeros(self.weights_.shape[0])
+        ids, counts = _query_vector(query_ids)
+        return self.weights_[:, ids] @ counts
+
+    def best_possible(self, query_ids: list[int]) -> float:
+        """An upper bound of the score any passage can get (tf -> infinity): scales BM25 to [0, 1]."""
+        return float(sum(max(self.idf_[t], 0.0) for t in query_ids) * (self.k1 + 1))
+
+
+class TfidfRetriever:
+    """Cosine similarity of scikit-learn TF-IDF vectors (l2-normalised, optional sublinear tf)."""
+
+    def __init__(self, sublinear_tf: bool = True):
+        self.sublinear_tf = sublinear_tf
+
+    def fit(self, docs: list[list[str]], vocabulary: dict[str, int]) -> "TfidfRetriever":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, vocabulary=vocabulary,
+                                     sublinear_tf=self.sublinear_tf, norm="l2")
+        self.weights_ = vectorizer.fit_transform(docs).tocsc()
+        self.idf_ = vectorizer.idf_
+        return self
+
+    def query_weights(self, query_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The query's TF-IDF vector as (term ids, weights): what TfidfVectorizer.transform gives."""
+        ids, counts = _query_vector(query_ids)
+        tf = 1.0 + np.log(counts) if self.sublinear_tf else counts
+        weights = tf * self.idf_[ids]
+        norm = np.sqrt(np.sum(weights ** 2))
+        return ids, (weights / norm if norm > 0 else weights)
+
+    def scores(self, query_ids: list[int]) -> np.ndarray:
+        if not query_ids:
+            return np.zeros(self.weights_.shape[0])
+        ids, weights = self.query_weights(query_ids)
+        return self.weights_[:, ids] @ weights
+
+
+def fuse(bm25: np.ndarray, bm25_best: float, tfidf: np.ndarray, bm25_weight: float) -> np.ndarray:
+    """Hybrid score: BM25 scaled by its best possible value for the query, blended with the cosine.
+
+    Both parts lie in [0, 1], so the fused score is comparable across questions (the router's
+    out-of-scope threshold is set on it).
+    """
+    scaled = bm25 / bm25_best if bm25_best > 0 else np.zeros_like(bm25)
+    return bm25_weight * scaled + (1.0 - bm25_weight) * tfidf
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best positive scores, best first (ties broken by passage order)."""
+    positive = np.flatnonzero(scores > 0)
+    if positive.size == 0 or k <= 0:
+        return positive[:0]
+    if positive.size > k:
+        part = np.argpartition(-scores[positive], k - 1)[:k]
+        positive = positive[part]
+    order = np.lexsort((positive, -scores[positive]))
+    return positive[order]

@@ -1,0 +1,101 @@
+"""The intent model: which kind of question this is (oil_choice, frequency, ... out_of_scope, smalltalk).
+
+Fitted with scikit-learn at index build time (TF-IDF over word and character n-grams into a
+multinomial LogisticRegression) on data/intents.toml; its arrays are stored with the index and
+applied here with numpy, so answering a question never imports scikit-learn and nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from assistant.text import Analyzer
+
+INTENTS_FILE = "intents.toml"
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    """An intent's training examples, the sections it boosts and its answer cue words."""
+
+    name: str
+    examples: tuple[str, ...]
+    sections: tuple[str, ...]
+    cues: tuple[str, ...]
+    values: tuple[str, ...] = ()
+
+
+def load_intents() -> dict[str, IntentSpec]:
+    doc = tomllib.loads(resources.files("assistant.data").joinpath(INTENTS_FILE).read_text("utf-8"))
+    return {name: IntentSpec(name, tuple(spec.get("examples", ())), tuple(spec.get("sections", ())),
+                             tuple(spec.get("cues", ())), tuple(spec.get("values", ())))
+            for name, spec in doc.items()}
+
+
+def features(analyzer: Analyzer, text: str) -> list[str]:
+    """Word unigrams and bigrams of the analysed terms, and character 3-5-grams of each word."""
+    terms = analyzer.terms(text)
+    feats = [f"w:{t}" for t in terms]
+    feats += [f"b:{a} {b}" for a, b in zip(terms, terms[1:])]
+    for word in analyzer.canonical_words(text):
+        padded = f" {word} "
+        for n in (3, 4, 5):
+            feats += [f"c:{padded[i:i + n]}" for i in range(max(1, len(padded) - n + 1))]
+    return feats
+
+
+class IntentRouter:
+    """Predicts an intent with a probability; `fit` needs scikit-learn, `predict` only numpy."""
+
+    def __init__(self, C: float = 10.0):
+        self.C = C
+
+    def fit(self, analyzer: Analyzer, texts: list[str], labels: list[str]) -> "IntentRouter":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        vectorizer = TfidfVectorizer(analyzer=lambda t: features(analyzer, t), sublinear_tf=True, norm="l2")
+        X = vectorizer.fit_transform(texts)
+        model = LogisticRegression(C=self.C, max_iter=5000).fit(X, labels)
+        self.vocabulary_ = {f: int(i) for f, i in vectorizer.vocabulary_.items()}
+        self.idf_ = vectorizer.idf_
+        self.coef_ = model.coef_
+        self.intercept_ = model.intercept_
+        self.classes_ = [str(c) for c in model.classes_]
+        self.analyzer_ = analyzer
+        return self
+
+    @classmethod
+    def from_arrays(cls, analyzer: Analyzer, vocabulary: dict[str, int], classes: list[str],
+                    idf: np.ndarray, coef: np.ndarray, intercept: np.ndarray, C: float) -> "IntentRouter":
+        router = cls(C=C)
+        router.vocabulary_, router.classes_ = vocabulary, classes
+        router.idf_, router.coef_, router.intercept_ = idf, coef, intercept
+        router.analyzer_ = analyzer
+        return router
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """What the fitted pipeline's predict_proba gives for one text."""
+        counts: dict[int, int] = {}
+        for f in features(self.analyzer_, text):
+            i = self.vocabulary_.get(f)
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
+        logits = self.intercept_.copy()
+        if counts:
+            ids = np.fromiter(counts.keys(), dtype=np.int64)
+            x = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self.idf_[ids]
+            x /= np.sqrt(np.sum(x ** 2))
+            logits = logits + self.coef_[:, ids] @ x
+        logits -= logits.max()
+        probs = np.exp(logits)
+        return probs / probs.sum()
+
+    def predict(self, text: str) -> tuple[str, float]:
+        probs = self.probabilities(text)
+        best = int(np.argmax(probs))
+        return self.classes_[best], float(probs[best])

@@ -1,0 +1,135 @@
+"""The small dataclasses passed between the steps: Passage, Hit, RuleMatch, Route, Sentence, Citation, Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence of a guide: its offsets into the original file and its whitespace-normalised text."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable piece of one guide section, with offsets into the original guide file."""
+
+    id: str
+    guide: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Span, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "guide": self.guide, "title": self.title, "section": self.section,
+                "text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage in a ranking, with its fused score and each retriever's own score."""
+
+    passage: Passage
+    rank: int
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim sentence of a guide that a safety rule rests on."""
+
+    text: str
+    passage: Passage
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """A safety rule triggered by a question, and the words that triggered it."""
+
+    id: str
+    condition: str
+    verdict: str
+    advice: str
+    quotes: tuple[Quote, ...]
+    matched: str
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "verdict": self.verdict, "advice": self.advice,
+                "quotes": [q.text for q in self.quotes]}
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the router decided for a question: route, intent and the safety rules it matched."""
+
+    question: str
+    intent: str
+    intent_confidence: float
+    route: str  # "safety" | "retrieval" | "abstain" | "smalltalk"
+    rules: tuple[RuleMatch, ...] = ()
+    top_score: float = 0.0
+    carried: str = ""  # what a follow-up question took over from the conversation
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "intent": self.intent,
+            "intent_confidence": round(self.intent_confidence, 4),
+            "route": self.route,
+            "safety": {"rules": [r.to_dict() for r in self.rules]} if self.rules else None,
+        }
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of an answer, verbatim from a guide, with the citation numbers that hold it."""
+
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation [n] of an answer: the passage it points to."""
+
+    n: int
+    passage: Passage
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {"n": self.n, "passage_id": p.id, "guide": p.guide, "title": p.title,
+                "section": p.section, "start": p.start, "end": p.end}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The assistant's reply: routed question, answer sentences, citations and the ranking behind it."""
+
+    route: Route
+    text: str
+    sentences: tuple[Sentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    notes: tuple[str, ...] = ()  # the assistant's own framing lines (summaries, disclaimers)
+
+    def to_dict(self) -> dict:
+        out = self.route.to_dict()
+        safety = out.pop("safety")
+        out["answer"] = self.text
+        out["sentences"] = [{"text": s.text, "citations": list(s.citations)} for s in self.sentences]
+        out["citations"] = [c.to_dict() for c in self.citations]
+        out["passages"] = [
+            {"rank": h.rank, "id": h.passage.id, "guide": h.passage.guide, "title": h.passage.title,
+             "section": h.passage.section, "score": round(h.score, 6), "text": h.passage.text}
+            for h in self.hits
+        ]
+        out["safety"] = safety
+        return out

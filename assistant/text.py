@@ -1,0 +1,198 @@
+"""Text analysis shared by the index, the router, the safety rules and the answers.
+
+normalise -> words -> spelling correction -> thesaurus -> stop words -> Snowball stems.
+Stop words come from scikit-learn (copied into the index at build time), stems from nltk's
+Snowball stemmer, which needs no downloaded data. Stems of every word the project knows are
+precomputed into the index, so a query only imports nltk for a word it has never seen.
+Sentence splitting (nltk's untrained Punkt) runs at index build time only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Iterable, Iterator
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+                         "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u2010": "-",
+                         "\u2011": "-", "\u00a0": " ", "\u2026": "..."})
+_DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
+_BOUNDARY = "|"
+_CONTRACTIONS = {"can't": ["can", "not"], "won't": ["will", "not"], "shan't": ["shall", "not"]}
+
+
+def normalise(text: str) -> str:
+    """Unicode NFKC, straight quotes and hyphens, no emoji or symbols, lowercase."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROP_CATEGORIES)
+    return text.lower()
+
+
+def squash(text: str) -> str:
+    """Whitespace-normalise: the form passage and sentence texts are compared in."""
+    return " ".join(text.split())
+
+
+def words(text: str, boundaries: bool = False) -> list[str]:
+    """Lowercased words of a text, contractions opened ("isn't" -> "is not", "she's" -> "she").
+
+    With boundaries=True punctuation that ends a clause comes back as "|".
+    """
+    out: list[str] = []
+    for tok in _TOKEN.findall(normalise(text)):
+        if not tok[0].isalnum():
+            if boundaries and tok in ".,;:!?" and (not out or out[-1] != _BOUNDARY):
+                out.append(_BOUNDARY)
+            continue
+        if "'" in tok:
+            if tok in _CONTRACTIONS:
+                out.extend(_CONTRACTIONS[tok])
+                continue
+            base, _, suffix = tok.partition("'")
+            if tok.endswith("n't"):
+                out.extend([tok[:-3], "not"])
+                continue
+            tok = base if suffix in {"s", "re", "ve", "ll", "d", "m", "t"} else base + suffix
+        out.append(tok)
+    return out
+
+
+def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    doc = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
+    table: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for canonical, variants in doc.get("synonyms", {}).items():
+        for v in variants:
+            table[tuple(words(v))] = (canonical,)
+    for tag, phrases in doc.get("concepts", {}).items():
+        for p in phrases:
+            key = tuple(words(p))
+            table[key] = key + (tag,)
+    return table, max(len(k) for k in table)
+
+
+@dataclass
+class Analyzer:
+    """The one analyzer: turns text into index terms (and stem sequences for the safety rules).
+
+    stop_words, dictionary and stems come from the index (see index.py); an Analyzer built
+    without them computes stems with nltk as it goes.
+    """
+
+    stop_words: frozenset[str]
+    dictionary: frozenset[str] = frozenset()
+    stems: dict[str, str] = field(default_factory=dict)
+    spell_min_length: int = 5
+    spell_cutoff: float = 0.85
+
+    def __post_init__(self) -> None:
+        self._thesaurus, self._longest = _load_thesaurus()
+        self._stemmer = None
+        self._corrections: dict[str, str] = {}
+        self._dictionary_list = sorted(self.dictionary)
+
+    # -- the steps -------------------------------------------------------
+    def stem(self, word: str) -> str:
+        stem = self.stems.get(word)
+        if stem is None:
+            if self._stemmer is None:
+                from nltk.stem.snowball import SnowballStemmer  # imported only for unseen words
+
+                self._stemmer = SnowballStemmer("english")
+            stem = self.stems[word] = self._stemmer.stem(word)
+        return stem
+
+    def correct(self, word: str) -> str:
+        """The dictionary word a misspelt word most likely meant, or the word itself."""
+        if (word in self.dictionary or len(word) < self.spell_min_length or not word.isalpha()
+                or not self.dictionary):
+            return word
+        if word not in self._corrections:
+            close = difflib.get_close_matches(word, self._dictionary_list, n=1, cutoff=self.spell_cutoff)
+            self._corrections[word] = close[0] if close else word
+        return self._corrections[word]
+
+    def _apply_thesaurus(self, seq: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(seq):
+            for n in range(min(self._longest, len(seq) - i), 0, -1):
+                replacement = self._thesaurus.get(tuple(seq[i:i + n]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    i += n
+                    break
+            else:
+                out.append(seq[i])
+                i += 1
+        return out
+
+    def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
+        """Words after spelling correction and the thesaurus (stop words kept)."""
+        return self._apply_thesaurus([w if w == _BOUNDARY else self.correct(w)
+                                      for w in words(text, boundaries=boundaries)])
+
+    # -- what the rest of the package uses --------------------------------
+    def terms(self, text: str) -> list[str]:
+        """Index terms: canonical words minus stop words, stemmed."""
+        return [self.stem(w) for w in self.canonical_words(text) if w not in self.stop_words]
+
+    def stem_sequence(self, text: str) -> list[str]:
+        """Every word stemmed, stop words and clause boundaries ("|") kept: for phrase rules."""
+        return [w if w == _BOUNDARY else self.stem(w) for w in self.canonical_words(text, boundaries=True)]
+
+    def thesaurus_words(self) -> set[str]:
+        found: set[str] = set()
+        for key, value in self._thesaurus.items():
+            found.update(key)
+            found.update(value)
+        return found
+
+
+def sklearn_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words (imported at build time only: the import is slow)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def stem_table(vocabulary: Iterable[str]) -> dict[str, str]:
+    from nltk.stem.snowball import SnowballStemmer
+
+    stemmer = SnowballStemmer("english")
+    return {w: stemmer.stem(w) for w in vocabulary}
+
+
+# -- sentences --------------------------------------------------------------------
+_LIST_MARK = re.compile(r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u2013\u2014*\-]\s+|\d{1,2}[.)]\s+|(?:Ans|A)\s*[:;]\s*)")
+
+
+def _punkt():
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    return PunktSentenceTokenizer()
+
+
+def sentence_spans(text: str, start: int, end: int, tokenizer=None) -> Iterator[tuple[int, int]]:
+    """Sentence offsets in text[start:end], one line at a time: a bullet, a numbered step or an
+    "Ans:" line is never joined to its neighbours, and its list mark is left out of the sentence."""
+    tokenizer = tokenizer or _punkt()
+    for m in re.finditer(r"[^\n]+", text[start:end]):
+        line_start = start + m.start()
+        line = m.group()
+        lead = _LIST_MARK.match(line)
+        skip = lead.end() if lead else len(line) - len(line.lstrip())
+        body = line[skip:]
+        for s, e in tokenizer.span_tokenize(body):
+            # emoji bullets and other symbols in front of a sentence are not part of it
+            while s < e and not (body[s].isalnum() or body[s] in "\"'(\u201c\u2018"):
+                s += 1
+            s0 = line_start + skip + s
+            e0 = line_start + skip + e
+            if any(ch.isalnum() for ch in text[s0:e0]):
+                yield s0, e0

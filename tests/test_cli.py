@@ -1,0 +1,100 @@
+"""The real entry point: output shapes, one-line errors with no traceback, corpus and index options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import CORPUS, ROOT, run_cli
+
+
+def test_search_json_has_exactly_the_documented_fields(cli):
+    out = cli("search", "what oil should I use", "--json", "--k", "3")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert list(data) == ["query", "mode", "passages"] and data["mode"] == "hybrid"
+    assert len(data["passages"]) == 3
+    first = data["passages"][0]
+    assert list(first) == ["rank", "id", "guide", "title", "section", "score", "text", "start", "end"]
+    assert "oil" in (first["section"] + first["text"]).lower()
+    original = (CORPUS / first["guide"]).read_text("utf-8")
+    assert " ".join(original[first["start"]:first["end"]].split()) == first["text"]
+
+
+def test_search_text_output_and_modes(cli):
+    for mode in ("bm25", "tfidf", "hybrid"):
+        out = cli("search", "knots in the shoulders", "--mode", mode, "--k", "2")
+        assert out.returncode == 0 and out.stdout.startswith(" 1. ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "oil", "--k", "0"], "must be at least 1"),
+    (["search", "oil", "--mode", "fuzzy"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+    (["ask", "x" * 2001], "longer than 2000"),
+    (["ask", "   "], "empty question"),
+])
+def test_bad_arguments_give_one_line_and_a_nonzero_exit(cli, args, message):
+    out = cli(*args)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_unreadable_corpus_is_a_one_line_error(tmp_path):
+    (tmp_path / "broken.txt").write_bytes(b"\xff\xfe\x00oops")
+    for corpus in (tmp_path, tmp_path / "missing"):
+        out = run_cli("search", "oil", "--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"))
+        assert out.returncode == 1
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_corpus_option_and_environment_point_at_another_folder(tmp_path):
+    (tmp_path / "guides").mkdir()
+    (tmp_path / "guides" / "towels.txt").write_text(
+        "Towel Tips\n\nWarm towels\n\nWarm the towels on a radiator before the massage so the person stays cosy. "
+        "Fold one under the ankles and keep another over the legs while you work on the back.\n", "utf-8")
+    out = run_cli("search", "towels radiator", "--corpus", str(tmp_path / "guides"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["passages"][0]["guide"] == "towels.txt"
+    assert "building it" in out.stderr  # first use builds its own index (in the user cache), with a notice
+    again = run_cli("search", "towels", env={"MASSAGE_QA_CORPUS": str(tmp_path / "guides")}, cwd=tmp_path)
+    assert again.returncode == 0 and "(towels-001)" in again.stdout and again.stderr == ""
+
+
+def test_index_command_reports_statistics(tmp_path):
+    out = run_cli("index", "--index-dir", str(tmp_path / "ix"))
+    assert out.returncode == 0, out.stderr
+    for label in ("guides      5", "passages", "vocabulary", "seconds"):
+        assert label in out.stdout
+    assert "index built" in out.stdout
+    assert "up to date" in run_cli("index", "--index-dir", str(tmp_path / "ix")).stdout
+
+
+def test_help_teaches_with_examples():
+    out = run_cli("--help")
+    assert out.returncode == 0 and "examples:" in out.stdout and "massage-qa ask" in out.stdout
+
+
+def test_installed_wheel_finds_the_shipped_guides_without_the_checkout(tmp_path):
+    """Built as a wheel and run from elsewhere, massage-qa still answers from its own copy of the guides."""
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    wheel, = (tmp_path / "dist").glob("*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as z:
+        assert "assistant/shipped_corpus/relaxing-back-massage.txt" in z.namelist()
+        z.extractall(site)
+    env = {"PYTHONPATH": str(site), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-S", "-c", "import sys; sys.path[:0] = [p for p in __import__('os').environ['PYTHONPATH'].split(':')]; "
+                          "import site; site.main(); from assistant.cli import main; sys.exit(main(['search', 'what oil', '--k', '1', '--json']))"],
+                         capture_output=True, text=True, env=dict(__import__("os").environ, **env), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["passages"] and "oil" in data["passages"][0]["text"].lower()
+    assert str(tmp_path / "cache") in out.stderr  # the index went to the user's cache directory

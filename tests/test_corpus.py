@@ -1,0 +1,120 @@
+"""Corpus: cleaning removes every site's boilerplate, passages keep checkable offsets and sections."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.corpus import CleaningRules, CorpusError, build_passages, classify_lines, load_guides, split_guide
+from assistant.text import squash
+
+GONE = {
+    "good-back-massage-at-home.txt": ["Affiliate Disclaimer", "As an affiliate, we may earn", "About the author",
+                                      "Latest posts", "Zodiac Signs", "commitment phobia", "Why Play Is Important",
+                                      "Read more"],
+    "femspa-how-to-do-back-massage.txt": ["Home Back Massage How To Do", "by Femspa_Spa", "Leave a Comment",
+                                          "You may also like", "Jogeshwari West", "Mail Us at", "11:00 am to 9:30 pm",
+                                          "Monday to Sunday", "All rights reserved", "Chat with us",
+                                          "crafted a sanctuary", "fem-spa-logo"],
+    "smart-ways-back-massage.txt": ["Apply Now", "Learn More in 2025"],
+    "relaxing-back-massage.txt": ["Watch the Step-by-Step Video", "I created a simple video tutorial",
+                                  "Watch the video below", "Previous", "Next", "Double Thumb Glide",
+                                  "Self Chest Massage"],
+    "best-back-massage-for-back-pain.txt": ["Fractioned Aromatherapy or Massage oil", "applying oil as give a back massage",
+                                            "thimb strips as you give", "shingles effleurage as you give a back massage"],
+}
+KEPT = {
+    "good-back-massage-at-home.txt": ["jojoba oil or coconut oil", "Avoid these common mistakes", "effleurage"],
+    "femspa-how-to-do-back-massage.txt": ["avoid massaging the lower back and abdomen", "Once or twice a week is common",
+                                          "natural oils like coconut or almond"],
+    "smart-ways-back-massage.txt": ["once a week to once a month", "foam roller"],
+    "relaxing-back-massage.txt": ["practice 2–3 times per week", "Stop immediately if there is sharp pain",
+                                  "Place your hands on the lower back"],
+    "best-back-massage-for-back-pain.txt": ["Avoid Using Pressure If You Have Not Taken Classes",
+                                            "about 15 to 20 minutes"],
+}
+
+
+@pytest.fixture(scope="module")
+def passages(guides):
+    return build_passages(list(guides.values()))
+
+
+@pytest.mark.parametrize("guide", sorted(GONE))
+def test_boilerplate_is_gone_and_content_stays(passages, guide):
+    text = " ".join(p.text for p in passages if p.guide == guide)
+    for phrase in GONE[guide]:
+        assert phrase not in text, f"boilerplate {phrase!r} still in {guide}"
+    for phrase in KEPT[guide]:
+        assert phrase in text, f"content {phrase!r} lost from {guide}"
+
+
+def test_every_passage_is_the_whitespace_normalised_slice_of_its_file(passages, guides):
+    for p in passages:
+        original = guides[p.guide].text
+        assert squash(original[p.start:p.end]) == p.text, p.id
+        for s in p.sentences:
+            assert p.start <= s.start < s.end <= p.end, p.id
+            assert squash(original[s.start:s.end]) == s.text
+            assert s.text in p.text
+
+
+def test_passages_are_sized_and_never_cross_a_section(passages, guides):
+    rules = CleaningRules.load()
+    sizes = sorted(len(p.text.split()) for p in passages)
+    assert sizes[len(sizes) // 2] >= 40 and max(sizes) <= 140
+    for name, guide in guides.items():
+        headings = [l for l in classify_lines(guide.text, rules) if l.kind == "heading"]
+        for p in (p for p in passages if p.guide == name):
+            inside = [h for h in headings if p.start < h.start < p.end]
+            assert not inside, f"{p.id} crosses heading {inside[0].text!r}"
+
+
+def test_ids_are_stable_and_unique(guides):
+    first = build_passages(list(guides.values()))
+    second = build_passages(list(guides.values()))
+    assert [p.id for p in first] == [p.id for p in second]
+    assert len({p.id for p in first}) == len(first)
+    assert all(re.fullmatch(r"[a-z0-9-]+-\d{3}", p.id) for p in first)
+
+
+def test_headings_faq_questions_and_numbered_steps_become_sections(passages):
+    sections = {p.section for p in passages}
+    assert "1. Warm-Up Strokes" in sections
+    assert "Choosing the Right Oil or Lotion" in sections
+    faq = next(p for p in passages if p.section.startswith("Q3: How long should a back massage last"))
+    assert faq.text.startswith("Q3: How long should a back massage last?")
+    assert "10 to 15 minutes" in faq.text  # question and answer in one passage
+    oils = next(p for p in passages if p.section.startswith("Are there any specific oils"))
+    assert "jojoba oil or coconut oil" in oils.text
+
+
+def test_a_new_guide_gets_the_same_cleaning(tmp_path):
+    (tmp_path / "new-guide.md").write_text(
+        "# Shoulder Rubs Made Simple\n\nApply Now\n\n## Getting Started\n\n"
+        "Warm your hands and use a little almond oil before you begin. Ask where it feels tight and go slowly. "
+        "Keep one hand on the back at all times so the massage flows without breaks.\n\n"
+        "Leave a Comment\n\nGreat post, thanks for sharing!\n", encoding="utf-8")
+    guide, = load_guides(tmp_path)
+    assert guide.title == "Shoulder Rubs Made Simple"
+    passages = split_guide(guide, CleaningRules.load())
+    text = " ".join(p.text for p in passages)
+    assert "almond oil" in text and passages[0].section == "Getting Started"
+    assert "Apply Now" not in text and "Great post" not in text
+
+
+def test_unreadable_guides_give_a_one_line_error(tmp_path):
+    (tmp_path / "bad.txt").write_bytes(b"caf\xe9 au lait\n")
+    with pytest.raises(CorpusError, match=r"bad.txt: not UTF-8 text \(byte 0xe9 at offset 3\)"):
+        load_guides(tmp_path)
+    with pytest.raises(CorpusError, match="no .txt or .md guides"):
+        load_guides(_empty(tmp_path))
+    with pytest.raises(CorpusError, match="corpus folder not found"):
+        load_guides(tmp_path / "missing")
+
+
+def _empty(tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    return folder

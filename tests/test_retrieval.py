@@ -1,0 +1,71 @@
+"""Retrieval: BM25 identical to rank_bm25, TF-IDF identical to scikit-learn, fused rankings sane."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from assistant.index import index_text
+from assistant.retrieval import top_k
+
+QUERIES = [
+    "what oil should I use", "how often", "oil oil oil", "knots shoulders knots", "zzzunknownword",
+    "", "the and of", "pregnant lower back abdomen", "how long should a back massage last 20 minutes",
+    "massage massage back", "friction effleurage petrissage kneading", "drink water after",
+]
+
+
+@pytest.fixture(scope="module")
+def docs(index):
+    return [index.analyzer.terms(index_text(p)) for p in index.passages]
+
+
+def test_bm25_scores_equal_rank_bm25_on_the_real_corpus(index, docs):
+    reference = BM25Okapi(docs)
+    extra = [" ".join(index.analyzer.terms(p.section)) for p in index.passages[::7]]
+    for query in QUERIES + extra:
+        terms = index.analyzer.terms(query)
+        expected = reference.get_scores(terms)
+        got = index.bm25.scores(index.query_ids(query))
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9, err_msg=query)
+
+
+def test_tfidf_scores_equal_scikit_learn_cosine(index, docs):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, vocabulary=index.vocabulary)
+    matrix = vectorizer.fit_transform(docs)
+    for query in QUERIES:
+        terms = index.analyzer.terms(query)
+        expected = cosine_similarity(vectorizer.transform([terms]), matrix)[0]
+        np.testing.assert_allclose(index.tfidf.scores(index.query_ids(query)), expected, atol=1e-9, err_msg=query)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "tfidf"])
+def test_search_never_returns_zero_scores_and_ranks_best_first(index, mode):
+    hits = index.search("oil for a relaxing massage", mode, k=50)
+    assert hits and all(h.score > 0 for h in hits)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert index.search("zzzunknownword", mode) == []
+
+
+def test_top_k_picks_the_best_positive_scores():
+    scores = np.array([0.0, 0.5, 0.2, 0.0, 0.9, 0.2])
+    assert top_k(scores, 3).tolist() == [4, 1, 2]
+    assert top_k(scores, 10).tolist() == [4, 1, 2, 5]
+    assert top_k(np.zeros(4), 3).tolist() == []
+
+
+@pytest.mark.parametrize("query, must_mention", [
+    ("what oil should I use", "oil"),
+    ("how often should I give a back massage", "often"),
+    ("how long should a back massage last", "minutes"),
+    ("common mistakes to avoid", "mistake"),
+    ("drink water after a massage", "water"),
+])
+def test_the_first_passage_answers_plain_questions(index, query, must_mention):
+    first = index.search(query)[0].passage
+    assert must_mention in (first.section + " " + first.text).lower()

@@ -1,0 +1,65 @@
+"""Text analysis: normalisation, thesaurus, spelling, stems; and that it all works with no nltk data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from assistant.text import normalise, words
+
+
+def test_normalise_quotes_dashes_and_emoji():
+    assert normalise("Don’t “rush” — 2–3 times 💡") == "don't \"rush\" - 2-3 times "
+
+
+def test_words_open_contractions():
+    assert words("She isn't pregnant; he's fine, can't stop") == [
+        "she", "is", "not", "pregnant", "he", "fine", "can", "not", "stop"]
+    assert words("no fever, but sore", boundaries=True) == ["no", "fever", "|", "but", "sore"]
+
+
+def test_thesaurus_maps_lay_words_to_the_guides_words(index):
+    a = index.analyzer
+    assert a.terms("back rub") == a.terms("back massage")
+    assert "oil" in a.terms("which lotion")
+    assert a.stem("pregnant") in a.terms("my wife is expecting")
+    assert a.stem("frequency") in a.terms("how often?")
+    assert a.stem("frequency") in a.terms("practice 2-3 times per week")
+    assert a.stem("osteoporosis") in a.terms("she has brittle bones")
+
+
+def test_misspellings_are_corrected_to_known_words(index):
+    a = index.analyzer
+    assert a.terms("pregant") == a.terms("pregnant")
+    assert a.terms("masage oil") == a.terms("massage oil")
+    assert a.terms("offten") == a.terms("often")
+    assert a.terms("husband") == [a.stem("husband")]  # a real word stays itself
+
+
+def test_stop_words_come_from_scikit_learn(index):
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    assert index.analyzer.stop_words == frozenset(ENGLISH_STOP_WORDS)
+
+
+def test_analysis_and_sentence_splitting_need_no_nltk_data(tmp_path):
+    """With NLTK_DATA pointing at an empty folder (and no other data), everything still works."""
+    script = textwrap.dedent("""
+        import nltk
+        nltk.data.path[:] = []
+        from assistant.text import Analyzer, sentence_spans, sklearn_stop_words
+        a = Analyzer(sklearn_stop_words())
+        assert a.terms("Massaging the shoulders gently") == ["massag", "shoulder", "gentl"], a.terms("x")
+        text = "Dr. Smith says relax. Then glide up.\\n  • Use oil\\nAns: Yes, you can."
+        spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+        assert spans == ["Dr.", "Smith says relax.", "Then glide up.", "Use oil", "Yes, you can."], spans
+        try:
+            nltk.data.find("tokenizers/punkt")
+        except LookupError:
+            print("no-data-ok")
+    """)
+    env = {"NLTK_DATA": str(tmp_path), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "no-data-ok" in out.stdout
