@@ -58,12 +58,13 @@ def _is_answer_sentence(text: str, section: str) -> bool:
 
 class Composer:
     def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int],
-                 intents: dict[str, IntentSpec], config: Config, disclaimer: str):
+                 intents: dict[str, IntentSpec], config: Config, disclaimer: str, rule_quotes: frozenset[str] = frozenset()):
         self.analyzer = analyzer
         self.idf = idf
         self.vocabulary = vocabulary
         self.config = config
         self.disclaimer = disclaimer
+        self.rule_quotes = set(rule_quotes)
         self.replies = load_replies()
         self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
         self.values = {name: [re.compile(v, re.IGNORECASE) for v in spec.values] for name, spec in intents.items()}
@@ -73,7 +74,8 @@ class Composer:
         i = self.vocabulary.get(term)
         return float(self.idf[i]) if i is not None else 1.0
 
-    def candidates(self, question: str, intent: str, hits: list[Hit], limit: int) -> list[Candidate]:
+    def candidates(self, question: str, intent: str, hits: list[Hit], limit: int,
+                   exclude: frozenset[str] = frozenset()) -> list[Candidate]:
         """Sentences of the top passages, scored by weighted overlap with the question, intent cues
         and passage rank; best first."""
         q_terms = set(self.analyzer.terms(question))
@@ -84,13 +86,14 @@ class Composer:
         for hit in hits[:limit]:
             p = hit.passage
             faq = p.text.startswith(p.section) and p.section.endswith("?")
+            section = sum(self._weight(t) for t in q_terms & set(self.analyzer.terms(p.section))) / q_total
             for pos, span in enumerate(p.sentences):
-                if not _is_answer_sentence(span.text, p.section):
+                if not _is_answer_sentence(span.text, p.section) or any(q in span.text for q in exclude):
                     continue
                 terms = set(self.analyzer.terms(span.text))
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
                 cue = min(1.0, len(cues & terms) / 2) if cues else 0.0
-                score = 0.55 * overlap + 0.2 * cue + 0.25 * hit.score / best
+                score = 0.45 * overlap + 0.2 * section + 0.15 * cue + 0.2 * hit.score / best
                 if faq and pos <= 1:
                     score += 0.1  # the opening of a FAQ answer answers the FAQ question
                 out.append(Candidate(span.text, p, hit.rank, pos, score))
@@ -198,7 +201,9 @@ class Composer:
             self._safety_block(route.rules, cites, sentences, lines, notes)
         if not strict:
             question = route.question if not route.carried else f"{route.carried} {route.question}"
-            candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered)
+            # in a safety answer, other conditions' warnings are not offered as the answer's body
+            others = frozenset(self.rule_quotes - {q.text for r in route.rules for q in r.quotes}) if route.rules else frozenset()
+            candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered, others)
             picked = self.select(candidates)
             if route.rules and picked:
                 lines.append("")
@@ -222,4 +227,6 @@ class Composer:
         if route.rules:
             lines.append(self.disclaimer)
             notes.append(self.disclaimer)
-        return Answer(route, "\n".join(lines).strip(), tuple(sentences), cites.as_tuple(), tuple(hits), tuple(notes))
+        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        text = text.replace("\n\n" + self.disclaimer, "\n" + self.disclaimer)
+        return Answer(route, text, tuple(sentences), cites.as_tuple(), tuple(hits), tuple(notes))

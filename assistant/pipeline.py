@@ -65,8 +65,7 @@ class Assistant:
         self.rebuilt = rebuilt
         self.intents = load_intents()
         self.safety = SafetyRules(index.analyzer, index.passages, strict=strict_rules)
-        self.composer = Composer(index.analyzer, index.tfidf.idf_, index.vocabulary, self.intents, config,
-                                 self.safety.disclaimer)
+        self.composer = self._composer(config)
         self._boosts: dict[str, np.ndarray] = {}
         self._suggestions: list[str] = self.composer.replies["suggestions"]
 
@@ -81,6 +80,11 @@ class Assistant:
         if assistant.safety.disabled:
             notify(f"safety rules off for this corpus (their quotes are not in it): {', '.join(assistant.safety.disabled)}")
         return assistant
+
+    def _composer(self, config: Config) -> Composer:
+        quotes = frozenset(q.text for rule in self.safety.rules for q in rule.quotes)
+        return Composer(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents, config,
+                        self.safety.disclaimer, quotes)
 
     # -- routing ----------------------------------------------------------------------
     def boost(self, intent: str) -> np.ndarray | None:
@@ -118,10 +122,7 @@ class Assistant:
                 intent, confidence = self.index.router.predict(f"{carried} {question}")
         query = f"{carried} {question}" if carried else question
         rules = self.safety.match(question)
-        if conversation:
-            known = {r.id for r in rules}
-            rules += [r for rid, r in conversation.rules.items() if rid not in known]
-            rules.sort(key=lambda r: VERDICT_ORDER[r.verdict])
+        held = [r for rid, r in conversation.rules.items() if rid not in {r.id for r in rules}] if conversation else []
         if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
             intent = "general"
         best, _ = self.index.score(query, "hybrid")
@@ -139,6 +140,10 @@ class Assistant:
             decision = "retrieval"
             if intent in ("out_of_scope", "smalltalk"):
                 intent = "general"
+        if held and decision in ("retrieval", "safety"):
+            # conditions mentioned earlier in the conversation stay in force for in-scope questions
+            decision = "safety"
+            rules = sorted(rules + held, key=lambda r: VERDICT_ORDER[r.verdict])
         return Route(question, intent, confidence, decision, tuple(rules), top_score, carried), hits
 
     def suggestions(self, question: str, n: int = 3) -> list[str]:
@@ -166,7 +171,6 @@ class Assistant:
         other = Assistant.__new__(Assistant)
         other.__dict__.update(self.__dict__)
         other.config = replace(self.config, **changes)
-        other.composer = Composer(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents,
-                                  other.config, self.safety.disclaimer)
+        other.composer = other._composer(other.config)
         other._boosts = {}
         return other

@@ -1,0 +1,268 @@
+"""The interactive chat: a prompt-toolkit session (history, suggestions, completion, toolbar,
+colour) around ChatSession, which holds the conversation and the slash commands.
+
+Piped input (stdin not a terminal) gets the same answers, plain, one question a line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import platformdirs
+
+from assistant.config import APP_NAME
+from assistant.display import clean, render_answer, source_line
+from assistant.pipeline import Assistant, Conversation, QuestionError
+from assistant.retrieval import MODES
+from assistant.schema import Answer
+
+COMMANDS = {
+    "/help": "this list",
+    "/sources": "the guides answers come from",
+    "/show N": "the full passage behind citation [N]",
+    "/why": "why this answer: route, intent, confidence, rules, scores, carried topic",
+    "/mode M": "retriever: hybrid, bm25 or tfidf",
+    "/k N": "how many passages to rank",
+    "/rate N": "label the last question: passage N of its ranking answers it (or /rate none)",
+    "/clear": "forget the conversation (topic and safety conditions)",
+    "/quit": "leave (or Ctrl-D)",
+}
+TOPICS = ["what oil should I use", "how often should I give a back massage", "how long should a massage last",
+          "common mistakes to avoid", "when should you not give a back massage", "how do I get rid of knots",
+          "can I massage my own back", "what to do after a massage", "does massage help posture",
+          "how do I prepare the room"]
+
+
+class Quit(Exception):
+    """The user asked to leave."""
+
+
+@dataclass
+class ChatSession:
+    """The chat's state and commands, free of any terminal: `handle(line)` returns the text to show."""
+
+    assistant: Assistant
+    mode: str = "hybrid"
+    k: int = 10
+    conversation: Conversation = field(default_factory=Conversation)
+    last: Answer | None = None
+    rated_path: Path | None = None
+
+    def handle(self, line: str) -> str:
+        line = line.strip()
+        if not line:
+            return ""
+        if line.startswith("/"):
+            command, _, arg = line.partition(" ")
+            handler = getattr(self, "cmd_" + command[1:].lower(), None)
+            if handler is None:
+                return f"Unknown command {clean(command)}; /help lists the commands."
+            return handler(arg.strip())
+        try:
+            self.last = self.assistant.ask(line, self.conversation, mode=self.mode, k=self.k)
+        except QuestionError as exc:
+            return f"Sorry: {exc}."
+        return render_answer(self.last)
+
+    # -- commands ---------------------------------------------------------------------
+    def cmd_help(self, arg: str) -> str:
+        return "Ask a question in plain words, or:\n" + "\n".join(f"  {c:<10} {d}" for c, d in COMMANDS.items())
+
+    def cmd_sources(self, arg: str) -> str:
+        guides = self.assistant.index.manifest["guides"]
+        return "The guides:\n" + "\n".join(clean(f"  {g['title']}  ({g['name']})") for g in guides)
+
+    def cmd_show(self, arg: str) -> str:
+        if not self.last or not self.last.citations:
+            return "Nothing to show yet: ask a question first."
+        if not arg.isdigit() or not 1 <= int(arg) <= len(self.last.citations):
+            return f"Usage: /show N, with N from 1 to {len(self.last.citations)}."
+        p = self.last.citations[int(arg) - 1].passage
+        return "\n".join([source_line(int(arg), p.title, p.section),
+                          clean(f"  {p.guide}, characters {p.start}-{p.end}"), "", clean(p.text)])
+
+    def cmd_why(self, arg: str) -> str:
+        if not self.last:
+            return "Nothing to explain yet: ask a question first."
+        r = self.last.route
+        lines = [f"route       {r.route}", clean(f"intent      {r.intent} (confidence {r.intent_confidence:.2f})"),
+                 f"best score  {r.top_score:.3f} (hybrid)", f"mode, k     {self.mode}, {self.k}"]
+        if r.carried:
+            lines.append(clean(f"carried     follow-up of: {r.carried}"))
+        for rule in r.rules:
+            lines.append(clean(f"rule        {rule.id} [{rule.verdict}] matched {rule.matched!r}"))
+        for h in self.last.hits[:5]:
+            parts = "  ".join(f"{name} {score:.3f}" for name, score in h.scores.items())
+            lines.append(clean(f"  {h.rank}. {h.score:.3f}  ({parts})  {h.passage.id} - {h.passage.section}"))
+        return "\n".join(lines)
+
+    def cmd_mode(self, arg: str) -> str:
+        if arg not in MODES:
+            return f"Usage: /mode {'|'.join(MODES)} (now {self.mode})."
+        self.mode = arg
+        return f"Mode is now {arg}."
+
+    def cmd_k(self, arg: str) -> str:
+        if not arg.isdigit() or not 1 <= int(arg) <= 100:
+            return f"Usage: /k N, with N from 1 to 100 (now {self.k})."
+        self.k = int(arg)
+        return f"Ranking {self.k} passages."
+
+    def cmd_clear(self, arg: str) -> str:
+        self.conversation.clear()
+        self.last = None
+        return "Conversation cleared."
+
+    def cmd_quit(self, arg: str) -> str:
+        raise Quit
+
+    cmd_exit = cmd_quit
+
+    def cmd_rate(self, arg: str) -> str:
+        if not self.last or self.last.route.route == "smalltalk":
+            return "Nothing to rate yet: ask a question first."
+        record = {"id": f"rated-{os.getpid()}-{len(self.last.route.question)}", "question": self.last.route.question,
+                  "intent": self.last.route.intent, "safety": bool(self.last.route.rules)}
+        if arg == "none":
+            record.update(intent="out_of_scope", evidence=[])
+        elif arg.isdigit() and 1 <= int(arg) <= len(self.last.hits):
+            p = self.last.hits[int(arg) - 1].passage
+            record["evidence"] = [{"quote": p.text, "guide": p.guide}]
+        else:
+            return f"Usage: /rate N (1 to {len(self.last.hits)}, a passage of the last ranking) or /rate none."
+        path = self.rated_path or default_rated_path(self.assistant)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            return f"Could not save the rating: {exc.strerror or exc}."
+        return clean(f"Saved to {path}.")
+
+    def toolbar(self) -> str:
+        r = self.last.route if self.last else None
+        last = f"last: {r.route}/{r.intent}" if r else "last: -"
+        held = f" | holding: {', '.join(self.conversation.rules)}" if self.conversation.rules else ""
+        return f" mode {self.mode} | k {self.k} | {last}{held} | /help"
+
+
+def default_rated_path(assistant: Assistant) -> Path:
+    configured = assistant.config.chat_rated_questions
+    return Path(configured).expanduser() if configured else Path(platformdirs.user_data_dir(APP_NAME)) / "rated-questions.jsonl"
+
+
+def history_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "history"
+
+
+# -- the terminal -----------------------------------------------------------------------
+def _styled(text: str, colour: bool):
+    """Citations, headings and sources in colour (prompt-toolkit formatted text)."""
+    import re
+
+    from prompt_toolkit.formatted_text import FormattedText
+
+    if not colour:
+        return FormattedText([("", text + "\n")])
+    parts = []
+    for line in text.split("\n"):
+        if line.startswith(("Stop and see", "Avoid massage", "Take care")):
+            parts.append(("bold ansired", line))
+        elif line == "Sources:" or line.startswith(("Where the guides", "What the guides")):
+            parts.append(("bold", line))
+        elif line.startswith("massage-qa repeats"):
+            parts.append(("italic ansibrightblack", line))
+        else:
+            for piece in re.split(r"(\[\d+\])", line):
+                parts.append(("ansicyan" if re.fullmatch(r"\[\d+\]", piece) else "", piece))
+        parts.append(("", "\n"))
+    return FormattedText(parts)
+
+
+def make_prompt_session(chat: ChatSession, input=None, output=None, warn: Callable[[str], None] = print):
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.completion import WordCompleter
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    class SafeFileHistory(FileHistory):
+        """History that warns once (instead of crashing) when it cannot be written."""
+
+        warned = False
+
+        def store_string(self, string: str) -> None:
+            try:
+                super().store_string(string)
+            except OSError as exc:
+                if not SafeFileHistory.warned:
+                    SafeFileHistory.warned = True
+                    warn(f"warning: chat history not saved ({exc.strerror or exc})")
+
+    path = history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        history = SafeFileHistory(str(path))
+    except OSError as exc:
+        warn(f"warning: chat history not saved ({exc.strerror or exc})")
+        history = InMemoryHistory()
+    words = list(COMMANDS) + [c.split()[0] for c in COMMANDS] + [f"/mode {m}" for m in MODES] + TOPICS
+    completer = WordCompleter(sorted(set(words)), sentence=True, ignore_case=True)
+    return PromptSession(history=history, auto_suggest=AutoSuggestFromHistory(), completer=completer,
+                         bottom_toolbar=chat.toolbar, input=input, output=output, complete_while_typing=False)
+
+
+def interactive(chat: ChatSession, session, write: Callable[[object], None]) -> int:
+    write(_styled("massage-qa: ask about giving a back massage. /help for commands, Ctrl-D to leave.", False))
+    while True:
+        try:
+            line = session.prompt("> ")
+        except KeyboardInterrupt:
+            continue  # Ctrl-C clears the line
+        except EOFError:
+            return 0
+        try:
+            reply = chat.handle(line)
+        except Quit:
+            return 0
+        except Exception as exc:  # an error while answering costs one line, not the session
+            reply = f"Sorry, something went wrong answering that: {type(exc).__name__}: {exc}"
+        if reply:
+            write(reply)
+
+
+def piped(chat: ChatSession, lines, out) -> int:
+    for line in lines:
+        try:
+            reply = chat.handle(line)
+        except Quit:
+            break
+        except Exception as exc:
+            reply = f"Sorry, something went wrong answering that: {type(exc).__name__}: {exc}"
+        if reply:
+            out.write(reply + "\n\n")
+            out.flush()
+    return 0
+
+
+def run_chat(assistant: Assistant, mode: str | None = None, k: int | None = None) -> int:
+    chat = ChatSession(assistant, mode or assistant.config.retrieval_mode, k or assistant.config.retrieval_k)
+    if not sys.stdin.isatty():
+        return piped(chat, sys.stdin, sys.stdout)
+    from prompt_toolkit import print_formatted_text
+
+    colour = not os.environ.get("NO_COLOR")
+
+    def write(text) -> None:
+        print_formatted_text(_styled(text, colour) if isinstance(text, str) else text, end="")
+
+    session = make_prompt_session(chat, warn=lambda m: print(m, file=sys.stderr))
+    if not colour:
+        from prompt_toolkit.output.color_depth import ColorDepth
+
+        session.color_depth = ColorDepth.MONOCHROME
+    return interactive(chat, session, write)
