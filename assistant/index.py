@@ -58,15 +58,21 @@ class Index:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
 
     def score(self, text: str, mode: str = "hybrid") -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Every passage's score for a query under a mode, and each retriever's own scores."""
-        ids = self.query_ids(text)
+        """Every passage's score for a query under a mode, and each retriever's own scores.
+
+        The hybrid score is also scaled by the share of the query's terms the corpus knows at all,
+        so "python script sort list" does not look like a good match because one word is known.
+        """
+        terms = self.analyzer.terms(text)
+        ids = [i for i in (self.vocabulary.get(t) for t in terms) if i is not None]
         parts: dict[str, np.ndarray] = {}
         if mode in ("bm25", "hybrid"):
             parts["bm25"] = self.bm25.scores(ids)
         if mode in ("tfidf", "hybrid"):
             parts["tfidf"] = self.tfidf.scores(ids)
         if mode == "hybrid":
-            return fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight), parts
+            coverage = len(ids) / len(terms) if terms else 0.0
+            return coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight), parts
         return parts[mode], parts
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:

@@ -115,6 +115,7 @@ class Assistant:
         k = k or self.config.retrieval_k
         cfg = self.config
         intent, confidence = self.index.router.predict(question)
+        oos_probability = self.index.router.probability(question, "out_of_scope")
         carried = ""
         if self._is_follow_up(question, conversation):
             carried = conversation.last_question
@@ -134,12 +135,14 @@ class Assistant:
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
             decision, hits = "smalltalk", []
         elif top_score < cfg.router_abstain_score or (
-                intent == "out_of_scope" and confidence >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score):
+                oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score):
             decision, hits = "abstain", []
         else:
             decision = "retrieval"
             if intent in ("out_of_scope", "smalltalk"):
                 intent = "general"
+        if rules and (intent in ("general", "out_of_scope", "smalltalk") or confidence < 0.5):
+            intent = "when_to_avoid"  # a condition with no clearer question: is it safe?
         if held and decision in ("retrieval", "safety"):
             # conditions mentioned earlier in the conversation stay in force for in-scope questions
             decision = "safety"

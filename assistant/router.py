@@ -95,6 +95,11 @@ class IntentRouter:
         probs = np.exp(logits)
         return probs / probs.sum()
 
+    def probability(self, text: str, intent: str) -> float:
+        if intent not in self.classes_:
+            return 0.0
+        return float(self.probabilities(text)[self.classes_.index(intent)])
+
     def predict(self, text: str) -> tuple[str, float]:
         probs = self.probabilities(text)
         best = int(np.argmax(probs))

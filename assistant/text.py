@@ -113,7 +113,10 @@ class Analyzer:
                 or not self.dictionary):
             return word
         if word not in self._corrections:
-            close = difflib.get_close_matches(word, self._dictionary_list, n=1, cutoff=self.spell_cutoff)
+            close = difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
+            # a stop word must be a closer match ("offten" -> "often", but not "weather" -> "whether")
+            close = [c for c in close if c not in self.stop_words
+                     or difflib.SequenceMatcher(None, word, c).ratio() >= 0.9]
             self._corrections[word] = close[0] if close else word
         return self._corrections[word]
 

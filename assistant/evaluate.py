@@ -1,0 +1,356 @@
+"""Evaluation on labelled questions: retrieval (ir-measures, trec_eval semantics), routing,
+safety, abstention, answers and latency; tables for people, JSON and TREC files for tools.
+
+Question set: JSON Lines of {"id", "question", "intent", "safety", "evidence": [{"quote", "guide"?}],
+"key_facts"}. A passage is relevant to a question when it covers at least half of the characters
+of one of its gold quotes (by offsets in the original guide files), so labels survive re-chunking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.corpus import load_guides
+from assistant.pipeline import Assistant
+from assistant.safety import loose
+
+MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
+RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
+
+
+class QuestionSetError(Exception):
+    """A question set that cannot be used, with every problem listed."""
+
+
+@dataclass
+class Labelled:
+    id: str
+    question: str
+    intent: str
+    safety: bool
+    evidence: list[tuple[str, int, int]]  # (guide, start, end) in the original file
+    key_facts: list[str] = field(default_factory=list)
+
+    @property
+    def split(self) -> str:
+        """A stable half of the set by id: 'tune' (used to set thresholds) or 'held' (reported apart)."""
+        return "tune" if int(hashlib.sha256(self.id.encode()).hexdigest(), 16) % 2 == 0 else "held"
+
+
+def _loose_with_map(text: str) -> tuple[str, list[int]]:
+    """The loose form of a text and, for each of its characters, the offset in the original."""
+    out, where = [], []
+    pending_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            pending_space = bool(out)
+            continue
+        if pending_space:
+            out.append(" ")
+            where.append(i)
+            pending_space = False
+        out.append(loose(ch) or ch)
+        where.append(i)
+    return "".join(out), where
+
+
+def locate_quote(quote: str, guides: dict[str, str], guide: str | None) -> tuple[str, int, int] | None:
+    """Where a quote stands in the original guide files, whitespace- and quote-style-insensitively."""
+    needle = loose(quote)
+    for name, text in guides.items():
+        if guide and name != guide:
+            continue
+        haystack, where = _loose_with_map(text)
+        at = haystack.find(needle)
+        if at >= 0:
+            return name, where[at], where[at + len(needle) - 1] + 1
+    return None
+
+
+def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
+    guides = {g.name: g.text for g in load_guides(corpus_dir)}
+    problems, questions, seen = [], [], set()
+    try:
+        lines = Path(path).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionSetError(f"{path}: cannot read ({exc})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            qid, question = str(raw.get("id") or f"line{n}"), str(raw["question"])
+        except (ValueError, KeyError, AttributeError, TypeError):
+            problems.append(f"line {n}: not a JSON object with a 'question'")
+            continue
+        if qid in seen:
+            problems.append(f"line {n}: duplicate id {qid}")
+        seen.add(qid)
+        evidence = []
+        for ev in raw.get("evidence") or []:
+            found = locate_quote(str(ev.get("quote", "")), guides, ev.get("guide"))
+            if found is None:
+                problems.append(f"line {n} ({qid}): quote not found in the guides: {str(ev.get('quote'))[:60]!r}")
+            else:
+                evidence.append(found)
+        questions.append(Labelled(qid, question, str(raw.get("intent", "general")), bool(raw.get("safety", False)),
+                                  evidence, [str(f) for f in raw.get("key_facts") or []]))
+    if problems:
+        raise QuestionSetError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    if not questions:
+        raise QuestionSetError(f"{path}: no questions")
+    return questions
+
+
+def relevant_passages(assistant: Assistant, q: Labelled) -> set[str]:
+    out = set()
+    for guide, start, end in q.evidence:
+        need = (end - start) / 2
+        for p in assistant.index.passages:
+            if p.guide == guide and min(p.end, end) - max(p.start, start) >= need:
+                out.add(p.id)
+    return out
+
+
+# -- retrieval -----------------------------------------------------------------------------
+def rankings(assistant: Assistant, questions: list[Labelled], k: int) -> tuple[dict, dict, dict]:
+    """Runs per retriever setup ({run: {qid: {pid: score}}}), per-question latencies and routes."""
+    runs: dict[str, dict] = {name: {} for name in RUNS}
+    latency: dict[str, list[float]] = {name: [] for name in ("bm25", "tfidf", "hybrid")}
+    routes = {}
+    for q in questions:
+        for mode in ("bm25", "tfidf", "hybrid"):
+            started = time.perf_counter()
+            hits = assistant.index.search(q.question, mode, k)
+            latency[mode].append((time.perf_counter() - started) * 1000)
+            runs[mode][q.id] = {h.passage.id: h.score for h in hits}
+        route, hits = assistant.route(q.question, k=k)
+        routes[q.id] = route
+        if route.route in ("retrieval", "safety"):
+            runs["hybrid+intent"][q.id] = {h.passage.id: h.score for h in hits}
+        else:
+            runs["hybrid+intent"][q.id] = runs["hybrid"][q.id]
+    return runs, latency, routes
+
+
+def ir_scores(qrels: dict, run: dict) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Aggregate and per-query values of MEASURES, computed by ir-measures (trec_eval semantics)."""
+    import ir_measures
+    from ir_measures import RR, Success, nDCG, R
+
+    names = {R @ 1: "recall@1", R @ 3: "recall@3", R @ 5: "recall@5", R @ 10: "recall@10",
+             Success @ 5: "success@5", RR @ 10: "mrr@10", nDCG @ 10: "ndcg@10"}
+    # a query the run leaves empty still counts (as zero), as trec_eval -c does
+    full_run = {qid: (run.get(qid) or {"__none__": 0.0}) for qid in qrels}
+    per_query: dict[str, dict[str, float]] = {}
+    for m in ir_measures.iter_calc(list(names), qrels, full_run):
+        per_query.setdefault(m.query_id, {})[names[m.measure]] = m.value
+    aggregate = {name: float(np.mean([per_query.get(qid, {}).get(name, 0.0) for qid in qrels])) for name in MEASURES}
+    return aggregate, per_query
+
+
+def paired_bootstrap(a: list[float], b: list[float], rounds: int = 2000, seed: int = 7) -> tuple[float, float, float]:
+    """Mean difference a - b and its 95% bootstrap interval, resampling questions."""
+    diff = np.asarray(a) - np.asarray(b)
+    rng = np.random.default_rng(seed)
+    means = diff[rng.integers(0, len(diff), size=(rounds, len(diff)))].mean(axis=1)
+    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def write_trec(folder: Path, qrels: dict, runs: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "qrels.txt", "w") as fh:
+        for qid, rel in qrels.items():
+            for pid in sorted(rel):
+                fh.write(f"{qid} 0 {pid} 1\n")
+    for name, run in runs.items():
+        with open(folder / f"run.{name.replace('+', '-')}.txt", "w") as fh:
+            for qid, scores in run.items():
+                for rank, (pid, score) in enumerate(sorted(scores.items(), key=lambda x: -x[1]), 1):
+                    fh.write(f"{qid} Q0 {pid} {rank} {score:.6f} massage-qa-{name}\n")
+
+
+# -- the whole report ------------------------------------------------------------------------
+def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> dict:
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    with_evidence = [q for q in questions if q.evidence]
+    qrels = {q.id: {pid: 1 for pid in relevant_passages(assistant, q)} for q in with_evidence}
+    runs, latency, routes = rankings(assistant, questions, k)
+    retrieval, per_query = {}, {}
+    for name in RUNS:
+        retrieval[name], per_query[name] = ir_scores(qrels, {qid: runs[name].get(qid, {}) for qid in qrels})
+    significance = {}
+    for other in ("bm25", "tfidf"):
+        a = [per_query["hybrid"].get(qid, {}).get("mrr@10", 0.0) for qid in qrels]
+        b = [per_query[other].get(qid, {}).get("mrr@10", 0.0) for qid in qrels]
+        significance[f"hybrid-{other}"] = dict(zip(("mean", "low", "high"), paired_bootstrap(a, b)))
+
+    gold = [q.intent for q in questions]
+    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else "out_of_scope" for q in questions]
+    labels = sorted(set(gold) | set(pred))
+    precision, recall, _, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    router = {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0),
+              "labels": labels, "confusion": confusion_matrix(gold, pred, labels=labels).tolist(),
+              "per_intent": {l: {"precision": float(p), "recall": float(r), "support": int(s)}
+                             for l, p, r, s in zip(labels, precision, recall, support)}}
+
+    flagged = {q.id: routes[q.id].route == "safety" for q in questions}
+    unsafe = [q for q in questions if q.safety]
+    safe = [q for q in questions if not q.safety]
+    safety = {"recall": sum(flagged[q.id] for q in unsafe) / max(1, len(unsafe)),
+              "false_alarm_rate": sum(flagged[q.id] for q in safe) / max(1, len(safe)),
+              "misses": [q.question for q in unsafe if not flagged[q.id]],
+              "false_alarms": [q.question for q in safe if flagged[q.id]]}
+
+    refused = {q.id: routes[q.id].route == "abstain" for q in questions}
+    oos = [q for q in questions if q.intent == "out_of_scope"]
+    in_scope = [q for q in questions if q.intent != "out_of_scope"]
+    n_refused = sum(refused.values())
+    abstain = {"precision": sum(refused[q.id] for q in oos) / n_refused if n_refused else 1.0,
+               "recall": sum(refused[q.id] for q in oos) / max(1, len(oos)),
+               "false_refusals": sum(refused[q.id] for q in in_scope) / max(1, len(in_scope)),
+               "refused_in_scope": [q.question for q in in_scope if refused[q.id]],
+               "answered_out_of_scope": [q.question for q in oos if not refused[q.id]]}
+
+    answers_info, details = _answers(assistant, questions, routes)
+    for q in questions:
+        d = details[q.id]
+        ranking = list(runs["hybrid+intent"].get(q.id, {}))
+        rel = qrels.get(q.id, {})
+        d.update(route=routes[q.id].route, intent=routes[q.id].intent, gold_intent=q.intent, split=q.split,
+                 relevant_ranks=[i + 1 for i, pid in enumerate(ranking) if pid in rel], relevant=len(rel))
+    worst = sorted((q for q in with_evidence), key=lambda q: (per_query["hybrid+intent"].get(q.id, {}).get("mrr@10", 0.0), q.id))[:10]
+    lat = {mode: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} for mode, v in latency.items()}
+    return {
+        "questions": len(questions), "with_evidence": len(with_evidence),
+        "retrieval": retrieval, "significance_mrr@10": significance, "router": router, "safety": safety,
+        "abstain": abstain, "answers": answers_info, "latency_ms": lat,
+        "risk_coverage": risk_coverage(assistant, questions, routes, runs, qrels),
+        "worst": [{"id": q.id, "question": q.question, "top": list(runs["hybrid+intent"].get(q.id, {}))[:3]} for q in worst],
+        "details": details,
+    }
+
+
+def _answers(assistant: Assistant, questions: list[Labelled], routes: dict) -> tuple[dict, dict]:
+    analyzer = assistant.index.analyzer
+    found_facts = total_facts = 0
+    valid = cited = 0
+    lengths = []
+    details: dict[str, dict] = {}
+    for q in questions:
+        answer = assistant.ask(q.question)
+        answer_terms = set(analyzer.terms(answer.text))
+        facts = {f: set(analyzer.terms(f)) <= answer_terms for f in q.key_facts}
+        if routes[q.id].route != "abstain":
+            found_facts += sum(facts.values())
+            total_facts += len(facts)
+        by_n = {c.n: c.passage for c in answer.citations}
+        for s in answer.sentences:
+            for n in s.citations:
+                cited += 1
+                p = by_n.get(n)
+                valid += bool(p and s.text in p.text)
+        if answer.sentences:
+            lengths.append(len(answer.text.split()))
+        details[q.id] = {"id": q.id, "question": q.question, "key_facts_found": [f for f, ok in facts.items() if ok],
+                         "key_facts_missed": [f for f, ok in facts.items() if not ok]}
+    return {"key_fact_recall": found_facts / max(1, total_facts), "citation_validity": valid / max(1, cited),
+            "citations_checked": cited, "mean_answer_words": statistics.mean(lengths) if lengths else 0.0}, details
+
+
+def risk_coverage(assistant: Assistant, questions: list[Labelled], routes: dict, runs: dict, qrels: dict) -> dict:
+    """For abstain thresholds: share of in-scope questions answered and, of those, share with a relevant
+    passage in the top 5; plus the share of out-of-scope questions refused."""
+    current = assistant.config.router_abstain_score
+    rows = []
+    for t in sorted({0.0, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, current}):
+        answered = [q for q in questions if q.id in qrels and routes[q.id].top_score >= t]
+        good = [q for q in answered if set(list(runs["hybrid+intent"].get(q.id, {}))[:5]) & set(qrels[q.id])]
+        oos = [q for q in questions if q.intent == "out_of_scope"]
+        rows.append({"threshold": t, "coverage": len(answered) / max(1, len(qrels)),
+                     "top5_relevant": len(good) / max(1, len(answered)),
+                     "oos_refused_by_score": sum(routes[q.id].top_score < t for q in oos) / max(1, len(oos)),
+                     "in_use": t == current})
+    return {"rows": rows}
+
+
+# -- presentation --------------------------------------------------------------------------
+def format_report(r: dict, title: str) -> str:
+    out = [f"== {title}: {r['questions']} questions ({r['with_evidence']} with evidence)", "",
+           "Retrieval      " + "".join(f"{m:>10}" for m in MEASURES)]
+    for name, scores in r["retrieval"].items():
+        out.append(f"  {name:<13}" + "".join(f"{scores[m]:>10.3f}" for m in MEASURES))
+    for pair, s in r["significance_mrr@10"].items():
+        out.append(f"  MRR@10 {pair}: {s['mean']:+.3f} (95% bootstrap CI {s['low']:+.3f} .. {s['high']:+.3f})")
+    ro = r["router"]
+    out += ["", f"Router         accuracy {ro['accuracy']:.3f}   macro-F1 {ro['macro_f1']:.3f}"]
+    for label, v in ro["per_intent"].items():
+        out.append(f"  {label:<14} precision {v['precision']:.2f}  recall {v['recall']:.2f}  n={v['support']}")
+    s = r["safety"]
+    out += ["", f"Safety         recall {s['recall']:.3f}   false alarms {s['false_alarm_rate']:.3f}"]
+    out += [f"  missed: {m}" for m in s["misses"]] + [f"  false alarm: {m}" for m in s["false_alarms"]]
+    a = r["abstain"]
+    out += ["", f"Abstention     precision {a['precision']:.3f}   recall {a['recall']:.3f}   in-scope refused {a['false_refusals']:.3f}"]
+    out += [f"  refused: {m}" for m in a["refused_in_scope"]] + [f"  answered: {m}" for m in a["answered_out_of_scope"]]
+    an = r["answers"]
+    out += ["", f"Answers        key-fact recall {an['key_fact_recall']:.3f}   citation validity {an['citation_validity']:.3f} "
+                f"({an['citations_checked']} citations)   mean length {an['mean_answer_words']:.0f} words"]
+    out += ["", "Latency (ms)   " + "   ".join(f"{m} p50 {v['p50']:.2f} p95 {v['p95']:.2f}" for m, v in r["latency_ms"].items())]
+    out += ["", "Risk-coverage  threshold  answered  top5-relevant  oos-refused"]
+    for row in r["risk_coverage"]["rows"]:
+        mark = "  <- in use" if row["in_use"] else ""
+        out.append(f"               {row['threshold']:>9.2f}  {row['coverage']:>8.3f}  {row['top5_relevant']:>13.3f}  {row['oos_refused_by_score']:>11.3f}{mark}")
+    out += ["", "Worst 10 (lowest reciprocal rank, hybrid+intent)"]
+    out += [f"  {w['id']} {w['question']!r} -> {', '.join(w['top'])}" for w in r["worst"]]
+    return "\n".join(out)
+
+
+def summary(r: dict) -> dict:
+    """The documented --json shape."""
+    return {"retrieval": r["retrieval"],
+            "router": {k: r["router"][k] for k in ("accuracy", "macro_f1", "confusion", "labels", "per_intent")},
+            "safety": {k: r["safety"][k] for k in ("recall", "false_alarm_rate", "misses")},
+            "abstain": {k: r["abstain"][k] for k in ("precision", "recall", "false_refusals")},
+            "answers": r["answers"], "latency_ms": r["latency_ms"], "significance_mrr@10": r["significance_mrr@10"],
+            "risk_coverage": r["risk_coverage"], "questions": r["questions"]}
+
+
+def default_questions(assistant: Assistant) -> Path:
+    from assistant.corpus import shipped_corpus_dir
+
+    return shipped_corpus_dir() / "questions.jsonl"
+
+
+def run_eval(args, open_assistant) -> int:
+    from assistant.display import clean, to_json
+    from assistant.index import default_corpus_dir
+
+    assistant = open_assistant(args)
+    path = Path(args.questions) if args.questions else default_questions(assistant)
+    try:
+        questions = load_questions(path, args.corpus or default_corpus_dir())
+    except QuestionSetError as exc:
+        print(f"massage-qa: error: {exc}", file=sys.stderr)
+        return 1
+    if args.split != "all":
+        questions = [q for q in questions if q.split == args.split]
+    report = evaluate(assistant, questions, args.k)
+    if args.trec_dir:
+        with_evidence = [q for q in questions if q.evidence]
+        qrels = {q.id: {pid: 1 for pid in relevant_passages(assistant, q)} for q in with_evidence}
+        write_trec(Path(args.trec_dir), qrels, rankings(assistant, questions, args.k)[0])
+    if args.details:
+        with open(args.details, "w", encoding="utf-8") as fh:
+            for d in report["details"].values():
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+    print(to_json(summary(report)) if args.json else clean(format_report(report, f"{path.name} ({args.split})")))
+    return 0
