@@ -1,0 +1,71 @@
+"""Answers: verbatim cited sentences, valid citations on a whole question set, summaries, JSON shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.text import squash
+from conftest import CORPUS
+
+QUESTIONS = [json.loads(l)["question"] for l in (CORPUS / "questions.jsonl").open(encoding="utf-8")]
+
+
+def test_every_answer_sentence_is_verbatim_and_cited_correctly(assistant, guides):
+    for question in QUESTIONS:
+        answer = assistant.ask(question)
+        by_n = {c.n: c.passage for c in answer.citations}
+        for sentence in answer.sentences:
+            assert sentence.citations, question
+            for n in sentence.citations:
+                passage = by_n[n]
+                assert sentence.text in passage.text, (question, sentence.text)
+                original = squash(guides[passage.guide].text[passage.start:passage.end])
+                assert sentence.text in original
+        if answer.route.route in ("retrieval", "safety"):
+            assert 1 <= len(answer.sentences) <= 12, question
+
+
+def test_retrieval_answers_have_two_to_five_sentences_and_sources(assistant):
+    answer = assistant.ask("what are some common mistakes when giving a back massage?")
+    assert 2 <= len(answer.sentences) <= 5
+    assert answer.citations and all(f"[{c.n}]" in answer.text for c in answer.citations)
+    assert not any(s.text.endswith("?") for s in answer.sentences)  # FAQ questions are not answers
+
+
+@pytest.mark.parametrize("question, values", [
+    ("how often should I give a back massage?", ["once a week to once a month", "Once or twice a week", "2–3 times per week"]),
+    ("what oil should I use?", ["coconut", "almond"]),
+])
+def test_where_guides_differ_the_answer_says_who_says_what(assistant, question, values):
+    answer = assistant.ask(question)
+    summary = next(line for line in answer.text.splitlines() if line.startswith("Where the guides differ"))
+    for value in values:
+        assert value in summary
+    assert summary.count("[") >= 2
+
+
+def test_exact_repeats_across_passages_appear_once(assistant):
+    for question in QUESTIONS[:40]:
+        texts = [s.text for s in assistant.ask(question).sentences]
+        assert len(texts) == len(set(texts)), question
+
+
+def test_ask_json_has_exactly_the_documented_fields(cli):
+    out = cli("ask", "how long should a back massage last?", "--json", "--k", "4")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert list(data) == ["question", "intent", "intent_confidence", "route", "answer", "sentences", "citations",
+                          "passages", "safety"]
+    assert data["intent"] == "duration" and data["route"] == "retrieval" and data["safety"] is None
+    assert len(data["passages"]) == 4 and list(data["passages"][0]) == ["rank", "id", "guide", "title", "section", "score", "text"]
+    assert list(data["citations"][0]) == ["n", "passage_id", "guide", "title", "section", "start", "end"]
+    assert "minutes" in data["answer"]
+
+
+def test_route_json(cli):
+    data = json.loads(cli("route", "my wife is expecting, what oil?", "--json").stdout)
+    assert list(data) == ["question", "intent", "intent_confidence", "route", "safety"]
+    assert data["route"] == "safety" and data["safety"]["rules"][0]["id"] == "pregnancy"
+    assert list(data["safety"]["rules"][0]) == ["id", "verdict", "advice", "quotes"]

@@ -1,0 +1,73 @@
+"""Evaluation: metric plumbing on a tiny hand-checked case, question-set errors, and quality floors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.evaluate import QuestionSetError, evaluate, ir_scores, load_questions, paired_bootstrap
+from conftest import CORPUS
+
+
+def test_ir_scores_match_hand_computed_values():
+    qrels = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1}}
+    run = {"q1": {"x": 3.0, "a": 2.0, "y": 1.0}, "q2": {}}
+    agg, per_query = ir_scores(qrels, run)
+    assert per_query["q1"]["recall@1"] == 0.0 and per_query["q1"]["recall@3"] == 0.5
+    assert per_query["q1"]["mrr@10"] == 0.5
+    assert agg["mrr@10"] == 0.25  # q2 retrieved nothing and counts as zero
+    assert agg["success@5"] == 0.5
+
+
+def test_paired_bootstrap_interval_contains_the_mean():
+    mean, low, high = paired_bootstrap([1, 1, 0, 1], [0, 1, 0, 0])
+    assert mean == 0.5 and low <= mean <= high
+
+
+def test_unfound_quotes_are_errors_not_skips(tmp_path):
+    bad = tmp_path / "set.jsonl"
+    bad.write_text(json.dumps({"id": "a", "question": "oil?", "intent": "oil_choice",
+                               "evidence": [{"quote": "olive oil is the only oil you need"}]}) + "\n{oops\n", "utf-8")
+    with pytest.raises(QuestionSetError) as err:
+        load_questions(bad, CORPUS)
+    assert "quote not found" in str(err.value) and "line 2" in str(err.value)
+
+
+def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps({"id": "a", "question": "q", "evidence": [
+        {"quote": "Don't   jump into strenuous activity", "guide": "femspa-how-to-do-back-massage.txt"}]}) + "\n", "utf-8")
+    q, = load_questions(path, CORPUS)
+    guide, start, end = q.evidence[0]
+    text = (CORPUS / guide).read_text("utf-8")[start:end]
+    assert text == "Don’t jump into strenuous activity"
+
+
+# Floors: the levels measured on the shipped set when this test was written (massage-qa eval).
+# The evaluation must not fall below them; raise them when it improves.
+FLOORS = {
+    ("retrieval", "hybrid+intent", "success@5"): 0.80,
+    ("retrieval", "hybrid+intent", "mrr@10"): 0.68,
+    ("retrieval", "hybrid+intent", "recall@5"): 0.62,
+    ("router", "accuracy"): 0.86,
+    ("safety", "recall"): 1.0,
+    ("abstain", "recall"): 0.92,
+    ("answers", "citation_validity"): 1.0,
+    ("answers", "key_fact_recall"): 0.84,
+}
+
+
+def test_shipped_set_meets_the_measured_floors(assistant):
+    questions = load_questions(CORPUS / "questions.jsonl", CORPUS)
+    assert len(questions) >= 100
+    report = evaluate(assistant, questions)
+    for path, floor in FLOORS.items():
+        value = report
+        for key in path:
+            value = value[key]
+        assert value >= floor, f"{'/'.join(path)} = {value:.3f} fell below {floor}"
+    assert report["safety"]["false_alarm_rate"] <= 0.05
+    assert report["abstain"]["false_refusals"] <= 0.03
+    hybrid_intent, hybrid = report["retrieval"]["hybrid+intent"], report["retrieval"]["hybrid"]
+    assert hybrid_intent["mrr@10"] >= hybrid["mrr@10"]  # the intent boost must not hurt

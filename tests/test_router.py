@@ -1,0 +1,62 @@
+"""Intent router: stored arrays reproduce scikit-learn exactly; routes for each kind of question."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.router import features, load_intents
+
+
+def test_router_arrays_give_scikit_learns_probabilities(index):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    intents = load_intents()
+    texts = [e for s in intents.values() for e in s.examples]
+    labels = [s.name for s in intents.values() for _ in s.examples]
+    vectorizer = TfidfVectorizer(analyzer=lambda t: features(index.analyzer, t), sublinear_tf=True)
+    model = LogisticRegression(C=index.router.C, max_iter=5000).fit(vectorizer.fit_transform(texts), labels)
+    for q in ["what oil?", "how offten", "my wife is expecting", "recipe for lasagne", "xyzzy"]:
+        expected = model.predict_proba(vectorizer.transform([q]))[0]
+        np.testing.assert_allclose(index.router.probabilities(q), expected, atol=1e-6)
+
+
+def test_every_intent_has_enough_training_examples():
+    intents = load_intents()
+    for name in ("oil_choice", "frequency", "posture", "mistakes", "when_to_avoid", "duration", "technique",
+                 "preparation", "aftercare", "benefits", "self_massage", "general", "out_of_scope", "smalltalk"):
+        assert len(intents[name].examples) >= 25, name
+
+
+def test_training_examples_are_not_evaluation_questions():
+    import json
+    from conftest import CORPUS
+
+    examples = {e.lower().strip("?") for s in load_intents().values() for e in s.examples}
+    questions = {json.loads(l)["question"].lower().strip("?") for l in (CORPUS / "questions.jsonl").open()}
+    assert not examples & questions
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("which oil is good for a back rub", "oil_choice"), ("how often can i do this", "frequency"),
+    ("how long shud it last", "duration"), ("does it help my posture", "posture"),
+    ("what do beginners get wrong", "mistakes"), ("can i massage myself", "self_massage"),
+    ("what to do afterwards", "aftercare"),
+])
+def test_plain_questions_get_their_intent(assistant, question, intent):
+    route, hits = assistant.route(question)
+    assert (route.route, route.intent) == ("retrieval", intent) and hits
+
+
+@pytest.mark.parametrize("question", ["how do i change a car tyre", "best pizza recipe", "how to learn rust programming"])
+def test_out_of_scope_abstains_with_suggestions(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "abstain" and not answer.citations and not answer.hits
+    assert "don't cover" in answer.text and answer.text.count("  - ") == 3
+
+
+@pytest.mark.parametrize("question", ["hi", "thanks!", "help"])
+def test_smalltalk_gets_a_short_reply_without_sources(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "smalltalk" and not answer.citations and len(answer.text) < 400

@@ -1,0 +1,101 @@
+"""Safety rules: triggers (with lay words and typos), negation, several conditions, and that no
+safety question can reach a plain retrieval answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.pipeline import Assistant
+from assistant.safety import SafetyRuleError, SafetyRules
+
+TRIGGERS = {
+    "fever_infection": ["he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr"],
+    "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury"],
+    "fracture_bone": ["she has osteoporosis", "my nan has brittle bones", "he fractured a rib", "osteoporsis"],
+    "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica"],
+    "skin_problems": ["there's a rash", "she has sunburn", "he has cuts on his back", "broken skin"],
+    "blood_clots": ["he has varicose veins", "history of blood clots", "dvt"],
+    "pregnancy": ["she's pregnant", "my wife is expecting", "she is in her second trimester", "pregant wife"],
+    "older_adults": ["my elderly mother", "grandpa wants a back rub", "she is 84 years old"],
+    "spine_pressure": ["can i press on the spine", "pushing on her backbone"],
+    "deep_pressure": ["deep tissue massage", "how hard can i press hard", "should i use my elbows"],
+    "persistent_pain": ["will it cure my chronic back pain", "can massage fix my back problem"],
+    "allergies": ["she is allergic to nuts", "oil for sensitive skin"],
+}
+NEGATED = ["she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
+           "without any rash", "she isn't pregnant and has no fever"]
+
+
+@pytest.fixture(scope="module")
+def rules(assistant) -> SafetyRules:
+    return assistant.safety
+
+
+@pytest.mark.parametrize("rule_id, question", [(r, q) for r, qs in TRIGGERS.items() for q in qs])
+def test_each_rule_triggers_on_its_words(rules, rule_id, question):
+    assert rule_id in [m.id for m in rules.match(question)]
+
+
+@pytest.mark.parametrize("question", NEGATED)
+def test_simple_negation_does_not_trigger(rules, question):
+    assert rules.match(question) == []
+
+
+def test_uncertainty_is_not_negation(rules):
+    assert [m.id for m in rules.match("not sure if she is pregnant")] == ["pregnancy"]
+    assert [m.id for m in rules.match("no fever but she is pregnant")] == ["pregnancy"]
+
+
+def test_several_conditions_strictest_first(rules):
+    found = rules.match("she is pregnant, has a fever and osteoporosis")
+    assert {m.id for m in found} == {"pregnancy", "fever_infection", "fracture_bone"}
+    order = {"stop": 0, "avoid": 1, "caution": 2}
+    assert [order[m.verdict] for m in found] == sorted(order[m.verdict] for m in found)
+    assert found[0].verdict == "stop"
+
+
+def test_every_condition_the_guides_name_has_a_rule(rules):
+    assert {r.id for r in rules.rules} >= {"fever_infection", "inflammation_injury", "fracture_bone", "severe_pain",
+                                           "skin_problems", "blood_clots", "pregnancy", "older_adults",
+                                           "spine_pressure", "deep_pressure"}
+
+
+def test_rule_quotes_are_verbatim_in_their_passages(rules):
+    for rule in rules.rules:
+        for quote in rule.quotes:
+            assert quote.text in quote.passage.text
+
+
+def test_a_missing_quote_is_a_load_error(index):
+    with pytest.raises(SafetyRuleError, match="quote not found"):
+        SafetyRules(index.analyzer, index.passages[:3])
+
+
+@pytest.mark.parametrize("question", [q for qs in TRIGGERS.values() for q in qs] +
+                         ["what oil is best for my pregnant wife", "how often can I massage my grandma who has brittle bones"])
+def test_no_safety_question_reaches_plain_retrieval(assistant: Assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "safety"
+    assert answer.text.rstrip().endswith(assistant.safety.disclaimer)
+    first_rule = answer.route.rules[0]
+    assert answer.sentences[0].text == first_rule.quotes[0].text  # the rule leads the answer
+
+
+def test_avoid_and_stop_never_add_technique(assistant):
+    answer = assistant.ask("he has a fever, how do I knead his shoulders")
+    assert {r.verdict for r in answer.route.rules} == {"avoid"}
+    rule_quotes = {q.text for r in answer.route.rules for q in r.quotes}
+    assert {s.text for s in answer.sentences} <= rule_quotes
+
+
+def test_caution_puts_the_caveat_before_the_normal_answer(assistant):
+    answer = assistant.ask("what oil is best for my pregnant wife")
+    texts = [s.text for s in answer.sentences]
+    assert "prenatal massage" in texts[0]
+    assert any("coconut" in t for t in texts[1:])
+
+
+def test_cure_questions_get_the_caution_next_to_benefits(assistant):
+    answer = assistant.ask("will massage cure my chronic back pain?")
+    assert answer.route.route == "safety" and "persistent_pain" in [r.id for r in answer.route.rules]
+    assert "professionals" in answer.text
