@@ -53,7 +53,7 @@ class Citations:
 
 def _is_answer_sentence(text: str, section: str) -> bool:
     """Questions and bare headings are not answers."""
-    return not text.rstrip().endswith("?") and len(text.split()) >= 4 and squash(text) != squash(section)
+    return not text.rstrip().endswith("?") and len(text.split()) >= 5 and squash(text) != squash(section)
 
 
 class Composer:

@@ -78,8 +78,10 @@ class ChatSession:
         return "The guides:\n" + "\n".join(clean(f"  {g['title']}  ({g['name']})") for g in guides)
 
     def cmd_show(self, arg: str) -> str:
-        if not self.last or not self.last.citations:
+        if not self.last:
             return "Nothing to show yet: ask a question first."
+        if not self.last.citations:
+            return "The last answer has no sources to show."
         if not arg.isdigit() or not 1 <= int(arg) <= len(self.last.citations):
             return f"Usage: /show N, with N from 1 to {len(self.last.citations)}."
         p = self.last.citations[int(arg) - 1].passage

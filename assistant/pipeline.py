@@ -141,8 +141,10 @@ class Assistant:
             decision = "retrieval"
             if intent in ("out_of_scope", "smalltalk"):
                 intent = "general"
-        if rules and (intent in ("general", "out_of_scope", "smalltalk") or confidence < 0.5):
-            intent = "when_to_avoid"  # a condition with no clearer question: is it safe?
+        if rules and (intent in ("general", "out_of_scope", "smalltalk") or
+                      any(r.verdict in ("stop", "avoid") for r in rules)):
+            # the answer is the warning: the question is, in effect, "is it safe?" (a caution keeps its topic)
+            intent = "when_to_avoid"
         if held and decision in ("retrieval", "safety"):
             # conditions mentioned earlier in the conversation stay in force for in-scope questions
             decision = "safety"
