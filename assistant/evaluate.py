@@ -236,7 +236,7 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
         "abstain": abstain, "answers": answers_info, "latency_ms": lat,
         "risk_coverage": risk_coverage(assistant, questions, routes, runs, qrels),
         "worst": [{"id": q.id, "question": q.question, "top": list(runs["hybrid+intent"].get(q.id, {}))[:3]} for q in worst],
-        "details": details,
+        "details": details, "qrels": qrels, "runs": runs,
     }
 
 
@@ -345,9 +345,7 @@ def run_eval(args, open_assistant) -> int:
         questions = [q for q in questions if q.split == args.split]
     report = evaluate(assistant, questions, args.k)
     if args.trec_dir:
-        with_evidence = [q for q in questions if q.evidence]
-        qrels = {q.id: {pid: 1 for pid in relevant_passages(assistant, q)} for q in with_evidence}
-        write_trec(Path(args.trec_dir), qrels, rankings(assistant, questions, args.k)[0])
+        write_trec(Path(args.trec_dir), report["qrels"], report["runs"])
     if args.details:
         with open(args.details, "w", encoding="utf-8") as fh:
             for d in report["details"].values():

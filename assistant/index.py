@@ -158,8 +158,8 @@ def index_text(p: Passage) -> str:
     return p.text if p.text.startswith(p.section) else f"{p.section}\n{p.text}"
 
 
-def build(corpus_dir: Path, config: Config) -> Index:
-    guides = load_guides(corpus_dir)
+def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
+    guides = guides if guides is not None else load_guides(corpus_dir)
     passages = build_passages(guides, config.passages_max_words)
     stop_words = sklearn_stop_words()
     plain = Analyzer(stop_words)
@@ -301,7 +301,7 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
             notify(f"index in {folder} is out of date; rebuilding")
         else:
             notify(f"no index in {folder} yet; building it")
-    index = build(corpus_dir, config)
+    index = build(corpus_dir, config, guides)
     if not _writable(folder) and index_dir is None:
         folder = _cache_index_dir(corpus_dir)
     save(index, folder)
