@@ -204,13 +204,12 @@ class Composer:
             # in a safety answer, other conditions' warnings are not offered as the answer's body
             others = frozenset(self.rule_quotes - {q.text for r in route.rules for q in r.quotes}) if route.rules else frozenset()
             candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered, others)
-            picked = self.select(candidates)
+            picked = [(text, passages) for text, passages in self.select(candidates)
+                      if not any(text == s.text for s in sentences)]
             if route.rules and picked:
                 lines.append("")
             first_line = len(lines)
             for text, passages in picked:
-                if any(text == s.text for s in sentences):
-                    continue
                 numbers = tuple(cites.cite(p) for p in passages)
                 sentences.append(Sentence(text, numbers))
                 lines.append(f"{text} " + "".join(f"[{n}]" for n in numbers))
@@ -227,6 +226,4 @@ class Composer:
         if route.rules:
             lines.append(self.disclaimer)
             notes.append(self.disclaimer)
-        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-        text = text.replace("\n\n" + self.disclaimer, "\n" + self.disclaimer)
-        return Answer(route, text, tuple(sentences), cites.as_tuple(), tuple(hits), tuple(notes))
+        return Answer(route, "\n".join(lines).strip(), tuple(sentences), cites.as_tuple(), tuple(hits), tuple(notes))

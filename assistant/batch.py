@@ -83,7 +83,6 @@ def read_csv(stream) -> Iterator[Row]:
         return
     names = [h.strip() for h in header]
     column = next((i for i, h in enumerate(names) if h.lower() == "question"), None)
-    line = 1
     while True:
         try:
             values = next(reader)
@@ -115,14 +114,11 @@ def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None) 
     if row.error:
         return {**record, "question": row.question, "error": row.error}
     question = row.question or ""
-    if not question.strip():
-        return {**record, "question": question, "error": "empty question"}
-    if len(question) > MAX_QUESTION_CHARS:
-        return {**record, "question": question[:80] + "...", "error": f"question longer than {MAX_QUESTION_CHARS} characters"}
     try:
         answer = assistant.ask(question, mode=mode, k=k)
-    except QuestionError as exc:
-        return {**record, "question": question, "error": str(exc)}
+    except QuestionError as exc:  # empty or too long: pipeline.check_question says which
+        shown = question[:80] + "..." if len(question) > MAX_QUESTION_CHARS else question
+        return {**record, "question": shown, "error": str(exc)}
     return {**record, **answer.to_dict()}
 
 
@@ -243,8 +239,7 @@ def run_batch(args, open_assistant) -> int:
             print(f"massage-qa: error: cannot open {args.compare}: {exc.strerror}", file=sys.stderr)
             return 1
     assistant = open_assistant(args)
-    meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__,
-            "input": source, "format": out_format}
+    meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__}
     try:
         out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     except OSError as exc:

@@ -62,13 +62,15 @@ def _loose_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-def locate_quote(quote: str, guides: dict[str, str], guide: str | None) -> tuple[str, int, int] | None:
-    """Where a quote stands in the original guide files, whitespace- and quote-style-insensitively."""
+def locate_quote(quote: str, guides: dict[str, tuple[str, list[int]]], guide: str | None) -> tuple[str, int, int] | None:
+    """Where a quote stands in the original guide files, whitespace- and quote-style-insensitively.
+
+    `guides` maps each guide file name to its `_loose_with_map` form.
+    """
     needle = loose(quote)
-    for name, text in guides.items():
+    for name, (haystack, where) in guides.items():
         if guide and name != guide:
             continue
-        haystack, where = _loose_with_map(text)
         at = haystack.find(needle)
         if at >= 0:
             return name, where[at], where[at + len(needle) - 1] + 1
@@ -76,7 +78,7 @@ def locate_quote(quote: str, guides: dict[str, str], guide: str | None) -> tuple
 
 
 def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
-    guides = {g.name: g.text for g in load_guides(corpus_dir)}
+    guides = {g.name: _loose_with_map(g.text) for g in load_guides(corpus_dir)}
     problems, questions, seen = [], [], set()
     try:
         lines = Path(path).read_text("utf-8").splitlines()
@@ -125,7 +127,7 @@ def rankings(assistant: Assistant, questions: list[Labelled], k: int) -> tuple[d
     """Runs per retriever setup ({run: {qid: {pid: score}}}), per-question latencies and routes."""
     runs: dict[str, dict] = {name: {} for name in RUNS}
     latency: dict[str, list[float]] = {name: [] for name in ("bm25", "tfidf", "hybrid")}
-    routes = {}
+    routes = {}  # qid -> (route, hits)
     for q in questions:
         for mode in ("bm25", "tfidf", "hybrid"):
             started = time.perf_counter()
@@ -133,7 +135,7 @@ def rankings(assistant: Assistant, questions: list[Labelled], k: int) -> tuple[d
             latency[mode].append((time.perf_counter() - started) * 1000)
             runs[mode][q.id] = {h.passage.id: h.score for h in hits}
         route, hits = assistant.route(q.question, k=k)
-        routes[q.id] = route
+        routes[q.id] = (route, hits)
         if route.route in ("retrieval", "safety"):
             runs["hybrid+intent"][q.id] = {h.passage.id: h.score for h in hits}
         else:
@@ -184,7 +186,8 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
 
     with_evidence = [q for q in questions if q.evidence]
     qrels = {q.id: {pid: 1 for pid in relevant_passages(assistant, q)} for q in with_evidence}
-    runs, latency, routes = rankings(assistant, questions, k)
+    runs, latency, routed = rankings(assistant, questions, k)
+    routes = {qid: route for qid, (route, _) in routed.items()}
     retrieval, per_query = {}, {}
     for name in RUNS:
         retrieval[name], per_query[name] = ir_scores(qrels, {qid: runs[name].get(qid, {}) for qid in qrels})
@@ -221,7 +224,7 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
                "refused_in_scope": [q.question for q in in_scope if refused[q.id]],
                "answered_out_of_scope": [q.question for q in oos if not refused[q.id]]}
 
-    answers_info, details = _answers(assistant, questions, routes)
+    answers_info, details = _answers(assistant, questions, routed)
     for q in questions:
         d = details[q.id]
         ranking = list(runs["hybrid+intent"].get(q.id, {}))
@@ -240,17 +243,18 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
     }
 
 
-def _answers(assistant: Assistant, questions: list[Labelled], routes: dict) -> tuple[dict, dict]:
+def _answers(assistant: Assistant, questions: list[Labelled], routed: dict) -> tuple[dict, dict]:
     analyzer = assistant.index.analyzer
     found_facts = total_facts = 0
     valid = cited = 0
     lengths = []
     details: dict[str, dict] = {}
     for q in questions:
-        answer = assistant.ask(q.question)
+        route, hits = routed[q.id]
+        answer = assistant.answer(route, hits)
         answer_terms = set(analyzer.terms(answer.text))
         facts = {f: set(analyzer.terms(f)) <= answer_terms for f in q.key_facts}
-        if routes[q.id].route != "abstain":
+        if route.route != "abstain":
             found_facts += sum(facts.values())
             total_facts += len(facts)
         by_n = {c.n: c.passage for c in answer.citations}

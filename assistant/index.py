@@ -77,7 +77,11 @@ class Index:
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
         """The k best passages with a positive score (a zero-score passage is never returned)."""
-        scores, parts = self.score(text, mode)
+        return self.rank(*self.score(text, mode), k, boost)
+
+    def rank(self, scores: np.ndarray, parts: dict[str, np.ndarray], k: int = 10,
+             boost: np.ndarray | None = None) -> list[Hit]:
+        """Hits from scores already computed by `score`."""
         if boost is not None:
             scores = scores * boost
         return [Hit(self.passages[i], rank, float(scores[i]), {name: float(s[i]) for name, s in parts.items()})

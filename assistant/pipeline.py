@@ -114,8 +114,7 @@ class Assistant:
             raise QuestionError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
         k = k or self.config.retrieval_k
         cfg = self.config
-        intent, confidence = self.index.router.predict(question)
-        oos_probability = self.index.router.probability(question, "out_of_scope")
+        intent, confidence, oos_probability = self.index.router.predict_with(question, "out_of_scope")
         carried = ""
         if self._is_follow_up(question, conversation):
             carried = conversation.last_question
@@ -126,10 +125,11 @@ class Assistant:
         held = [r for rid, r in conversation.rules.items() if rid not in {r.id for r in rules}] if conversation else []
         if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
             intent = "general"
-        best, _ = self.index.score(query, "hybrid")
+        scores, parts = self.index.score(query, mode)
+        best = scores if mode == "hybrid" else self.index.score(query, "hybrid")[0]  # confidence is on the hybrid scale
         top_score = float(best.max()) if best.size else 0.0
         use_boost = intent_boost and confidence >= cfg.router_min_confidence
-        hits = self.index.search(query, mode, k, self.boost(intent) if use_boost else None)
+        hits = self.index.rank(scores, parts, k, self.boost(intent) if use_boost else None)
         if rules:
             decision = "safety"
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
@@ -159,7 +159,10 @@ class Assistant:
 
     def ask(self, question: str, conversation: Conversation | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:
-        route, hits = self.route(question, conversation, mode, k)
+        return self.answer(*self.route(question, conversation, mode, k), conversation)
+
+    def answer(self, route: Route, hits: list[Hit], conversation: Conversation | None = None) -> Answer:
+        """The answer to a routed question (what `ask` gives once `route` has run)."""
         if route.route == "abstain":
             answer = self.composer.abstain(route, self.suggestions(route.question))
         else:

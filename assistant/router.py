@@ -95,12 +95,13 @@ class IntentRouter:
         probs = np.exp(logits)
         return probs / probs.sum()
 
-    def probability(self, text: str, intent: str) -> float:
-        if intent not in self.classes_:
-            return 0.0
-        return float(self.probabilities(text)[self.classes_.index(intent)])
-
     def predict(self, text: str) -> tuple[str, float]:
+        intent, confidence, _ = self.predict_with(text)
+        return intent, confidence
+
+    def predict_with(self, text: str, other: str = "out_of_scope") -> tuple[str, float, float]:
+        """The best intent, its probability, and the probability of `other` (from one pass)."""
         probs = self.probabilities(text)
         best = int(np.argmax(probs))
-        return self.classes_[best], float(probs[best])
+        other_p = float(probs[self.classes_.index(other)]) if other in self.classes_ else 0.0
+        return self.classes_[best], float(probs[best]), other_p
