@@ -75,7 +75,7 @@ class Composer:
         return float(self.idf[i]) if i is not None else 1.0
 
     def candidates(self, question: str, intent: str, hits: list[Hit], limit: int,
-                   exclude: frozenset[str] = frozenset()) -> list[Candidate]:
+                   exclude: frozenset[str] = frozenset(), avoid: frozenset[str] = frozenset()) -> list[Candidate]:
         """Sentences of the top passages, scored by weighted overlap with the question, intent cues
         and passage rank; best first."""
         q_terms = set(self.analyzer.terms(question))
@@ -89,6 +89,8 @@ class Composer:
             section = sum(self._weight(t) for t in q_terms & set(self.analyzer.terms(p.section))) / q_total
             for pos, span in enumerate(p.sentences):
                 if not _is_answer_sentence(span.text, p.section) or any(q in span.text for q in exclude):
+                    continue
+                if avoid and any(phrase in f"{p.section} {span.text}".lower() for phrase in avoid):
                     continue
                 terms = set(self.analyzer.terms(span.text))
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
@@ -196,14 +198,19 @@ class Composer:
         sentences: list[Sentence] = []
         lines: list[str] = []
         notes: list[str] = []
-        strict = any(r.verdict in ("stop", "avoid") for r in route.rules)
+        # stop/avoid: the warning is the whole answer; so it is when the question asks nothing but
+        # "is it safe?" (a condition stated with no topic of its own)
+        strict = bool(route.rules) and (route.intent == "when_to_avoid" or
+                                        any(r.verdict in ("stop", "avoid") for r in route.rules))
         if route.rules:
             self._safety_block(route.rules, cites, sentences, lines, notes)
         if not strict:
             question = route.question if not route.carried else f"{route.carried} {route.question}"
-            # in a safety answer, other conditions' warnings are not offered as the answer's body
+            # in a safety answer, other conditions' warnings are not offered as the answer's body,
+            # nor anything a triggered caution warns against
             others = frozenset(self.rule_quotes - {q.text for r in route.rules for q in r.quotes}) if route.rules else frozenset()
-            candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered, others)
+            avoid = frozenset(p for r in route.rules for p in r.body_excludes)
+            candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered, others, avoid)
             picked = [(text, passages) for text, passages in self.select(candidates)
                       if not any(text == s.text for s in sentences)]
             if route.rules and picked:

@@ -37,6 +37,7 @@ class Config:
     router_abstain_score: float
     router_oos_confidence: float
     router_oos_max_score: float
+    router_topic_confidence: float
     router_C: float
     answer_passages_considered: int
     answer_min_sentences: int

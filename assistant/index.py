@@ -60,8 +60,10 @@ class Index:
     def score(self, text: str, mode: str = "hybrid") -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every passage's score for a query under a mode, and each retriever's own scores.
 
-        The hybrid score is also scaled by the share of the query's terms the corpus knows at all,
-        so "python script sort list" does not look like a good match because one word is known.
+        The hybrid score is also scaled by the idf-weighted share of the query's terms the corpus
+        knows at all (an unknown term weighs as much as the rarest known one), so "best sushi in
+        town" does not look like a good match because one common word is known. The scale is the
+        same for every passage: it changes the confidence, never the ranking.
         """
         terms = self.analyzer.terms(text)
         ids = [i for i in (self.vocabulary.get(t) for t in terms) if i is not None]
@@ -71,7 +73,9 @@ class Index:
         if mode in ("tfidf", "hybrid"):
             parts["tfidf"] = self.tfidf.scores(ids)
         if mode == "hybrid":
-            coverage = len(ids) / len(terms) if terms else 0.0
+            known = float(np.sum(self.tfidf.idf_[ids])) if ids else 0.0
+            unknown = (len(terms) - len(ids)) * float(self.tfidf.idf_.max())
+            coverage = known / (known + unknown) if known + unknown > 0 else 0.0
             return coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight), parts
         return parts[mode], parts
 

@@ -98,12 +98,14 @@ class Assistant:
                                              else 1.0 for p in self.index.passages])
         return self._boosts[intent]
 
-    def _is_follow_up(self, question: str, conversation: Conversation | None) -> bool:
+    def _is_follow_up(self, question: str, conversation: Conversation | None, new_condition: bool) -> bool:
+        """A short question leaning on the previous turn. One that brings a new condition ("she is
+        8 months pregnant") is a statement of its own unless it opens like a follow-up ("and if she's pregnant?")."""
         if not conversation or not conversation.last_question:
             return False
         words = question.split()
-        return len(words) <= 7 and (bool(_FOLLOW_UP.match(question)) or
-                                    (len(words) <= 4 and bool(_PRONOUN.search(question))))
+        opens_like_one = bool(_FOLLOW_UP.match(question))
+        return len(words) <= 7 and (opens_like_one or (len(words) <= 4 and not new_condition and bool(_PRONOUN.search(question))))
 
     def route(self, question: str, conversation: Conversation | None = None, mode: str | None = None,
               k: int | None = None, intent_boost: bool = True) -> tuple[Route, list[Hit]]:
@@ -116,12 +118,12 @@ class Assistant:
         cfg = self.config
         intent, confidence, oos_probability = self.index.router.predict_with(question, "out_of_scope")
         carried = ""
-        if self._is_follow_up(question, conversation):
+        rules = self.safety.match(question)
+        if self._is_follow_up(question, conversation, bool(rules)):
             carried = conversation.last_question
             if intent in ("general", "out_of_scope", "smalltalk") or confidence < cfg.router_min_confidence:
                 intent, confidence = self.index.router.predict(f"{carried} {question}")
         query = f"{carried} {question}" if carried else question
-        rules = self.safety.match(question)
         held = [r for rid, r in conversation.rules.items() if rid not in {r.id for r in rules}] if conversation else []
         if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
             intent = "general"
@@ -141,9 +143,9 @@ class Assistant:
             decision = "retrieval"
             if intent in ("out_of_scope", "smalltalk"):
                 intent = "general"
-        if rules and (intent in ("general", "out_of_scope", "smalltalk") or
-                      any(r.verdict in ("stop", "avoid") for r in rules)):
-            # the answer is the warning: the question is, in effect, "is it safe?" (a caution keeps its topic)
+        topical = intent not in ("general", "out_of_scope", "smalltalk") and (confidence >= cfg.router_topic_confidence or bool(carried))
+        if rules and (not topical or any(r.verdict in ("stop", "avoid") for r in rules)):
+            # the answer is the warning: the question is, in effect, "is it safe?" (a caution keeps a clear topic)
             intent = "when_to_avoid"
         if held and decision in ("retrieval", "safety"):
             # conditions mentioned earlier in the conversation stay in force for in-scope questions

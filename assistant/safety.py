@@ -59,6 +59,7 @@ class Rule:
     patterns: tuple[re.Pattern, ...]
     exclude: tuple[tuple[str, ...], ...]
     quotes: tuple[Quote, ...]
+    body_excludes: tuple[str, ...] = ()
 
 
 class SafetyRules:
@@ -99,7 +100,7 @@ class SafetyRules:
                     tuple(frozenset(analyzer.stem(w) for w in group) for group in raw.get("near", [])),
                     tuple(re.compile(p) for p in raw.get("patterns", [])),
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
-                    tuple(quotes)))
+                    tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", []))))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
@@ -151,5 +152,6 @@ class SafetyRules:
                 hit = next((m.group() for p in rule.patterns for m in [p.search(lowered)] if m), None)
                 matched = hit
             if matched is not None:
-                found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, matched))
+                found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, matched,
+                                       rule.body_excludes))
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])

@@ -60,6 +60,7 @@ class RuleMatch:
     advice: str
     quotes: tuple[Quote, ...]
     matched: str
+    body_excludes: tuple[str, ...] = ()  # a caution answer's body never suggests these
 
     def to_dict(self) -> dict:
         return {"id": self.id, "verdict": self.verdict, "advice": self.advice,

@@ -54,6 +54,14 @@ def test_a_condition_stays_in_force_until_clear(chat):
     assert chat.last.route.rules == () and chat.last.route.route == "retrieval"
 
 
+def test_a_new_condition_is_not_taken_for_a_follow_up(chat):
+    chat.handle("how do i loosen a tight knot between her shoulder blades")
+    chat.handle("she is 8 months pregnant")
+    assert chat.last.route.carried == "" and [r.id for r in chat.last.route.rules] == ["pregnancy"]
+    chat.handle("and if she is pregnant?")  # opens like a follow-up: the topic is carried
+    assert chat.last.route.carried
+
+
 def test_settings_commands_validate_their_arguments(chat):
     assert chat.handle("/mode bm25") == "Mode is now bm25." and chat.mode == "bm25"
     assert "Usage: /mode" in chat.handle("/mode fast")

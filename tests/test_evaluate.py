@@ -47,10 +47,10 @@ def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
 # Floors: the levels measured on the shipped set when this test was written (massage-qa eval).
 # The evaluation must not fall below them; raise them when it improves.
 FLOORS = {
-    ("retrieval", "hybrid+intent", "success@5"): 0.80,
-    ("retrieval", "hybrid+intent", "mrr@10"): 0.68,
+    ("retrieval", "hybrid+intent", "success@5"): 0.82,
+    ("retrieval", "hybrid+intent", "mrr@10"): 0.69,
     ("retrieval", "hybrid+intent", "recall@5"): 0.62,
-    ("router", "accuracy"): 0.86,
+    ("router", "accuracy"): 0.89,
     ("safety", "recall"): 1.0,
     ("abstain", "recall"): 0.92,
     ("answers", "citation_validity"): 1.0,

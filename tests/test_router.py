@@ -49,7 +49,8 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
     assert (route.route, route.intent) == ("retrieval", intent) and hits
 
 
-@pytest.mark.parametrize("question", ["how do i change a car tyre", "best pizza recipe", "how to learn rust programming"])
+@pytest.mark.parametrize("question", ["how do i change a car tyre", "best pizza recipe", "how to learn rust programming",
+                                      "best sushi in town"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits

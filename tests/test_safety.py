@@ -99,3 +99,23 @@ def test_cure_questions_get_the_caution_next_to_benefits(assistant):
     answer = assistant.ask("will massage cure my chronic back pain?")
     assert answer.route.route == "safety" and "persistent_pain" in [r.id for r in answer.route.rules]
     assert "professionals" in answer.text
+
+
+def test_a_caution_answer_never_suggests_what_the_caution_warns_against(assistant):
+    for question in ["my wife is pregnant, how do I massage her lower back?",
+                     "she's pregnant, what techniques can I use on her back?"]:
+        answer = assistant.ask(question)
+        assert answer.route.route == "safety"
+        quotes = {q.text for r in answer.route.rules for q in r.quotes}
+        by_n = {c.n: c.passage for c in answer.citations}
+        for s in answer.sentences:
+            if s.text in quotes:
+                continue
+            sections = " ".join(by_n[n].section for n in s.citations)
+            assert "lower back" not in f"{sections} {s.text}".lower(), (question, s.text)
+
+
+def test_a_stated_condition_without_a_question_gets_the_warning_alone(assistant):
+    answer = assistant.ask("she is 8 months pregnant")
+    assert answer.route.intent == "when_to_avoid"
+    assert {s.text for s in answer.sentences} == {q.text for r in answer.route.rules for q in r.quotes}
