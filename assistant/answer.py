@@ -56,6 +56,16 @@ def _is_answer_sentence(text: str, section: str) -> bool:
     return not text.rstrip().endswith("?") and len(text.split()) >= 5 and squash(text) != squash(section)
 
 
+def as_retrieved(hits: list[Hit]) -> list[Hit]:
+    """The ranking as retrieval made it: a safety ranking puts its warnings' passages first (see
+    Assistant.route), but the answer's body is chosen from what retrieval found for the question."""
+    if not any("safety" in h.scores for h in hits):
+        return hits
+    kept = [h for h in hits if "safety" not in h.scores or h.scores["retrieved"] > 0]
+    kept.sort(key=lambda h: -h.scores.get("retrieved", h.score))
+    return [Hit(h.passage, rank, h.scores.get("retrieved", h.score), h.scores) for rank, h in enumerate(kept, start=1)]
+
+
 class Composer:
     def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int],
                  intents: dict[str, IntentSpec], config: Config, disclaimer: str, rule_quotes: frozenset[str] = frozenset()):
@@ -210,7 +220,8 @@ class Composer:
             # nor anything a triggered caution warns against
             others = frozenset(self.rule_quotes - {q.text for r in route.rules for q in r.quotes}) if route.rules else frozenset()
             avoid = frozenset(p for r in route.rules for p in r.body_excludes)
-            candidates = self.candidates(question, route.intent, hits, self.config.answer_passages_considered, others, avoid)
+            candidates = self.candidates(question, route.intent, as_retrieved(hits),
+                                         self.config.answer_passages_considered, others, avoid)
             picked = [(text, passages) for text, passages in self.select(candidates)
                       if not any(text == s.text for s in sentences)]
             if route.rules and picked:

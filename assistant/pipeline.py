@@ -20,7 +20,7 @@ from assistant.index import Index, default_corpus_dir, open_index
 from assistant.retrieval import MODES
 from assistant.router import load_intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
-from assistant.schema import Answer, Hit, Route, RuleMatch
+from assistant.schema import Answer, Hit, Passage, Route, RuleMatch
 
 MAX_QUESTION_CHARS = 2000
 _FOLLOW_UP = re.compile(r"^(and|also|but|so|what about|how about|and what|what if|is that|is it|does that|"
@@ -151,7 +151,28 @@ class Assistant:
             # conditions mentioned earlier in the conversation stay in force for in-scope questions
             decision = "safety"
             rules = sorted(rules + held, key=lambda r: VERDICT_ORDER[r.verdict])
+        if decision == "safety":
+            hits = self._warnings_first(rules, scores, parts, hits, k)
         return Route(question, intent, confidence, decision, tuple(rules), top_score, carried), hits
+
+    def _warnings_first(self, rules: list[RuleMatch], scores: np.ndarray, parts: dict[str, np.ndarray],
+                        hits: list[Hit], k: int) -> list[Hit]:
+        """A safety answer rests on the passages holding its rules' warnings, so the ranking shows
+        them first (strictest rule first, scored above 1 with a "safety" part), then the retrieved
+        ones. Each keeps its retrieval score as the "retrieved" part (0 when retrieval missed it)."""
+        warning: list[Passage] = []
+        for rule in rules:
+            for quote in rule.quotes:
+                if quote.passage not in warning:
+                    warning.append(quote.passage)
+        where = {p.id: i for i, p in enumerate(self.index.passages)}
+        retrieved = {h.passage.id: h.score for h in hits}
+        top = [Hit(p, rank, 2.0 - rank / (len(warning) + 1),
+                   {"safety": 1.0, "retrieved": retrieved.get(p.id, 0.0)}
+                   | {name: float(s[where[p.id]]) for name, s in parts.items()})
+               for rank, p in enumerate(warning, start=1)]
+        rest = [h for h in hits if h.passage not in warning][: max(0, k - len(top))]
+        return top + [Hit(h.passage, len(top) + i, h.score, h.scores) for i, h in enumerate(rest, start=1)]
 
     def suggestions(self, question: str, n: int = 3) -> list[str]:
         """The n shipped example questions closest to a question (for the abstain answer)."""
