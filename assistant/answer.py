@@ -96,7 +96,8 @@ class Composer:
         for hit in hits[:limit]:
             p = hit.passage
             faq = p.text.startswith(p.section) and p.section.endswith("?")
-            section = sum(self._weight(t) for t in q_terms & set(self.analyzer.terms(p.section))) / q_total
+            section_terms = set(self.analyzer.terms(p.section))
+            section = sum(self._weight(t) for t in q_terms & section_terms) / q_total
             for pos, span in enumerate(p.sentences):
                 if not _is_answer_sentence(span.text, p.section) or any(q in span.text for q in exclude):
                     continue
@@ -104,8 +105,11 @@ class Composer:
                     continue
                 terms = set(self.analyzer.terms(span.text))
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
+                # a sentence is read under its heading ("Massage oil or lotion: Helps reduce
+                # friction..." in "Basic Tools You Might Need"), so the heading's words count for it too
+                in_context = sum(self._weight(t) for t in q_terms & (terms | section_terms)) / q_total
                 cue = min(1.0, len(cues & terms) / 2) if cues else 0.0
-                score = 0.45 * overlap + 0.2 * section + 0.15 * cue + 0.2 * hit.score / best
+                score = 0.35 * overlap + 0.15 * in_context + 0.15 * section + 0.15 * cue + 0.2 * hit.score / best
                 if faq and pos <= 1:
                     score += 0.1  # the opening of a FAQ answer answers the FAQ question
                 out.append(Candidate(span.text, p, hit.rank, pos, score))

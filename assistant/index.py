@@ -29,7 +29,7 @@ from assistant.corpus import Guide, build_passages, load_guides, shipped_corpus_
 from assistant.retrieval import Bm25Retriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
-from assistant.text import Analyzer, sklearn_stop_words, stem_table, words
+from assistant.text import Analyzer, stem_table, stop_words, words
 
 FORMAT = 1
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml")
@@ -169,10 +169,10 @@ def index_text(p: Passage) -> str:
 def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
     guides = guides if guides is not None else load_guides(corpus_dir)
     passages = build_passages(guides, config.passages_max_words)
-    stop_words = sklearn_stop_words()
-    plain = Analyzer(stop_words)
+    stops = stop_words()
+    plain = Analyzer(stops)
     dictionary, known = _known_words(plain, passages)
-    analyzer = Analyzer(stop_words, frozenset(dictionary), stem_table(known),
+    analyzer = Analyzer(stops, frozenset(dictionary), stem_table(known),
                         config.analysis_spell_min_length, config.analysis_spell_cutoff)
     docs = [analyzer.terms(index_text(p)) for p in passages]
     vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}

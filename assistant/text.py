@@ -1,7 +1,7 @@
 """Text analysis shared by the index, the router, the safety rules and the answers.
 
 normalise -> words -> spelling correction -> thesaurus -> stop words -> Snowball stems.
-Stop words come from scikit-learn (copied into the index at build time), stems from nltk's
+Stop words come from scikit-learn, adjusted by the thesaurus file (copied into the index at build time), stems from nltk's
 Snowball stemmer, which needs no downloaded data. Stems of every word the project knows are
 precomputed into the index, so a query only imports nltk for a word it has never seen.
 Sentence splitting (nltk's untrained Punkt) runs at index build time only.
@@ -162,6 +162,14 @@ def sklearn_stop_words() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)
+
+
+def stop_words() -> frozenset[str]:
+    """The analyzer's stop words: scikit-learn's, adjusted by [stop_words] in data/thesaurus.toml
+    (filler words people type that the guides never answer, and words that matter here)."""
+    doc = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
+    adjust = doc.get("stop_words", {})
+    return (sklearn_stop_words() - frozenset(adjust.get("keep", ()))) | frozenset(adjust.get("add", ()))
 
 
 def stem_table(vocabulary: Iterable[str]) -> dict[str, str]:

@@ -69,3 +69,4 @@ def test_route_json(cli):
     assert list(data) == ["question", "intent", "intent_confidence", "route", "safety"]
     assert data["route"] == "safety" and data["safety"]["rules"][0]["id"] == "pregnancy"
     assert list(data["safety"]["rules"][0]) == ["id", "verdict", "advice", "quotes"]
+

@@ -69,3 +69,15 @@ def test_top_k_picks_the_best_positive_scores():
 def test_the_first_passage_answers_plain_questions(index, query, must_mention):
     first = index.search(query)[0].passage
     assert must_mention in (first.section + " " + first.text).lower()
+
+
+@pytest.mark.parametrize("query, must_mention", [
+    ("what should she wear", "clothing"),
+    ("can i go for a run straight after", "strenuous"),
+    ("do i need to take lessons first", "training"),
+    ("which direction do my strokes go, up or down", "upward"),
+])
+def test_lay_words_reach_the_guides_words(index, query, must_mention):
+    """The thesaurus carries people's words to the guides' ones (wear -> clothing, a run -> strenuous activity)."""
+    top = " ".join(h.passage.text for h in index.search(query, k=3)).lower()
+    assert must_mention in top

@@ -21,8 +21,10 @@ TRIGGERS = {
     "deep_pressure": ["deep tissue massage", "how hard can i press hard", "should i use my elbows"],
     "persistent_pain": ["will it cure my chronic back pain", "can massage fix my back problem"],
     "allergies": ["she is allergic to nuts", "oil for sensitive skin"],
+    "medical_condition": ["she had back surgery 3 weeks ago", "my husband is on chemo", "he's diabetic",
+                          "dad has a heart condition", "she has high blood pressure", "my mum has arthritis"],
 }
-NEGATED = ["she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
+NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever"]
 
 
@@ -138,3 +140,13 @@ def test_a_caution_answer_body_still_answers_the_question(assistant):
     quotes = {q.text for r in answer.route.rules for q in r.quotes}
     body = " ".join(s.text for s in answer.sentences if s.text not in quotes).lower()
     assert "week" in body
+
+
+@pytest.mark.parametrize("question", ["my husband has cancer, can i massage his back?",
+                                      "she had an operation on her back last month, how often can i massage it?"])
+def test_a_condition_the_guides_never_name_gets_their_advice_to_ask_an_expert(assistant, question):
+    # the guides never say massage is fine then: no technique, no "the guides don't cover that"
+    answer = assistant.ask(question)
+    assert answer.route.route == "safety" and answer.route.rules[0].verdict == "stop"
+    assert "consult a health expert" in answer.text
+    assert {s.text for s in answer.sentences} <= {q.text for r in answer.route.rules for q in r.quotes}

@@ -37,10 +37,21 @@ def test_misspellings_are_corrected_to_known_words(index):
     assert a.terms("husband") == [a.stem("husband")]  # a real word stays itself
 
 
-def test_stop_words_come_from_scikit_learn(index):
+def test_stop_words_are_scikit_learns_with_the_data_files_adjustments(index):
+    import tomllib
+    from importlib import resources
+
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    assert index.analyzer.stop_words == frozenset(ENGLISH_STOP_WORDS)
+    adjust = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))["stop_words"]
+    expected = (frozenset(ENGLISH_STOP_WORDS) - set(adjust["keep"])) | set(adjust["add"])
+    assert index.analyzer.stop_words == expected
+
+
+def test_filler_words_do_not_steer_retrieval(index):
+    # "thing" is rare in the guides: as a term it pulled "a few key things are ignored" to the top
+    assert index.analyzer.terms("how do you do the kneading thing") == ["knead"]
+    assert "knead" in index.search("how do you do the kneading thing", k=1)[0].passage.text.lower()
 
 
 def test_analysis_and_sentence_splitting_need_no_nltk_data(tmp_path):
