@@ -96,7 +96,7 @@ class Composer:
         for hit in hits[:limit]:
             p = hit.passage
             faq = p.text.startswith(p.section) and p.section.endswith("?")
-            section_terms = set(self.analyzer.terms(p.section))
+            section_terms = set(self.analyzer.terms(p.headings))
             section = sum(self._weight(t) for t in q_terms & section_terms) / q_total
             for pos, span in enumerate(p.sentences):
                 if not _is_answer_sentence(span.text, p.section) or any(q in span.text for q in exclude):

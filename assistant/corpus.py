@@ -33,6 +33,9 @@ class Guide:
     name: str
     title: str
     text: str
+    # (heading, group heading) pairs from manifest.json's "outline": heading levels the plain
+    # text lost (the page's h2 over its h3s)
+    outline: tuple[tuple[str, str], ...] = ()
 
     @property
     def slug(self) -> str:
@@ -77,12 +80,15 @@ def load_guides(folder: Path) -> list[Guide]:
     if not folder.is_dir():
         raise CorpusError(f"corpus folder not found: {folder}")
     titles: dict[str, str] = {}
+    outlines: dict[str, tuple[tuple[str, str], ...]] = {}
     manifest = folder / MANIFEST
     if manifest.is_file():
         try:
-            titles = {name: meta.get("title", "") for name, meta in
-                      json.loads(manifest.read_text("utf-8")).get("guides", {}).items()}
-        except (ValueError, AttributeError) as exc:
+            described = json.loads(manifest.read_text("utf-8")).get("guides", {})
+            titles = {name: meta.get("title", "") for name, meta in described.items()}
+            outlines = {name: tuple((squash(child), squash(group)) for group, children in meta.get("outline", {}).items()
+                                    for child in children) for name, meta in described.items()}
+        except (ValueError, AttributeError, TypeError) as exc:
             raise CorpusError(f"{manifest}: not a valid manifest ({exc})") from None
     guides = []
     for path in sorted(folder.iterdir()):
@@ -97,7 +103,7 @@ def load_guides(folder: Path) -> list[Guide]:
         if text.startswith("\ufeff"):
             text = " " + text[1:]  # keep offsets: the byte-order mark becomes white space
         first = next((squash(l) for l in text.splitlines() if l.strip()), path.stem)
-        guides.append(Guide(path.name, titles.get(path.name) or first.lstrip("# "), text))
+        guides.append(Guide(path.name, titles.get(path.name) or first.lstrip("# "), text, outlines.get(path.name, ())))
     if not guides:
         raise CorpusError(f"no .txt or .md guides in {folder}")
     return guides
@@ -203,16 +209,45 @@ def _chunk(spans: list[tuple[int, int]], text: str, max_words: int) -> list[list
     return groups
 
 
+def _group_headings(lines: list[Line], title_line: Line | None, outline: dict[str, str]) -> dict[int, str]:
+    """For each heading line (by start offset), the heading of the group it belongs to, or "".
+
+    A heading with no text of its own before the next heading opens a group ("Common Mistakes and
+    How to Avoid Them" over its sections) that lasts until the next such heading; when the group's
+    first section is numbered ("1. Warm-Up Strokes"), it ends at the first unnumbered one. The
+    guide's outline from the manifest names groups the text cannot show (a group with an intro).
+    """
+    headings = [l for l in lines if l.kind == "heading" and l is not title_line]
+    groups: dict[int, str] = {}
+    group, numbered = "", False
+    for i, line in enumerate(headings):
+        name = heading_name(line.text)
+        following = headings[i + 1] if i + 1 < len(headings) else None
+        body = following is None or any(l.kind == "content" and line.start < l.start < following.start for l in lines)
+        if not body:
+            group, numbered = name, bool(following and _NUMBERED.match(heading_name(following.text)))
+            groups[line.start] = ""
+            continue
+        if numbered and not _NUMBERED.match(name):
+            group, numbered = "", False
+        # a question heading says all it is about ("Frequently Asked Questions" over it adds nothing)
+        groups[line.start] = "" if is_faq_question(name) else outline.get(name, group)
+    return groups
+
+
 def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokenizer=None) -> list[Passage]:
     """Passages of a guide: sentence-aligned chunks of contiguous clean text inside one section.
 
-    A FAQ question heading is kept at the start of its answer's first passage.
+    A FAQ question heading is kept at the start of its answer's first passage. Each passage also
+    carries the heading of the group its section belongs to (see _group_headings).
     """
     tokenizer = tokenizer or _punkt()
     lines = classify_lines(guide.text, rules)
     title_line = next((l for l in lines if l.kind in ("heading", "content")), None)
+    groups = _group_headings(lines, title_line, dict(guide.outline))
     passages: list[Passage] = []
     section = ""
+    group_heading = ""
     question: Line | None = None
     run: list[tuple[int, int]] = []  # sentence spans of the current contiguous run
 
@@ -228,7 +263,7 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
             passages.append(Passage(
                 id=f"{guide.slug}-{len(passages) + 1:03d}", guide=guide.name, title=guide.title,
                 section=section or guide.title, text=squash(guide.text[start:end]),
-                start=start, end=end, sentences=sentences))
+                start=start, end=end, sentences=sentences, group=group_heading))
         run = []
         question = None
 
@@ -251,6 +286,7 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
         if line.kind == "heading":
             flush()
             section = heading_name(line.text)
+            group_heading = groups.get(line.start, "")
             question = line if is_faq_question(section) else None
             if question is None:
                 parent = section

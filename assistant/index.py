@@ -139,7 +139,8 @@ def fingerprint(guides: list[Guide], config: Config) -> str:
     for name in DATA_FILES:
         h.update(name.encode() + b"\0" + data.joinpath(name).read_bytes())
     for g in guides:
-        h.update(g.name.encode() + b"\0" + g.title.encode() + b"\0" + g.text.encode("utf-8"))
+        h.update(g.name.encode() + b"\0" + g.title.encode() + b"\0" + repr(g.outline).encode() + b"\0"
+                 + g.text.encode("utf-8"))
     return h.hexdigest()
 
 
@@ -162,8 +163,10 @@ def _known_words(analyzer: Analyzer, passages: list[Passage]) -> tuple[set[str],
 
 
 def index_text(p: Passage) -> str:
-    """What a passage is indexed by: its section heading (unless it already opens the text) and text."""
-    return p.text if p.text.startswith(p.section) else f"{p.section}\n{p.text}"
+    """What a passage is indexed by: its group and section headings (the section's unless it
+    already opens the text) and its text."""
+    heading = "" if p.text.startswith(p.section) else p.section
+    return "\n".join(part for part in (p.group, heading, p.text) if part)
 
 
 def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
@@ -264,7 +267,7 @@ def load(folder: Path, config: Config) -> Index:
                 raise IndexError_(f"{name} does not match the manifest")
         raw = json.loads((folder / "passages.json").read_text("utf-8"))
         passages = [Passage(d["id"], d["guide"], d["title"], d["section"], d["text"], d["start"], d["end"],
-                            tuple(Span(s, e, t) for s, e, t in d["sentences"])) for d in raw]
+                            tuple(Span(s, e, t) for s, e, t in d["sentences"]), d.get("group", "")) for d in raw]
         an = json.loads((folder / "analysis.json").read_text("utf-8"))
         analyzer = Analyzer(frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"]),
                             config.analysis_spell_min_length, config.analysis_spell_cutoff)

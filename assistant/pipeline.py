@@ -94,7 +94,7 @@ class Assistant:
             return None
         if intent not in self._boosts:
             pattern = re.compile("|".join(spec.sections), re.IGNORECASE)
-            self._boosts[intent] = np.array([1.0 + self.config.retrieval_intent_boost if pattern.search(p.section)
+            self._boosts[intent] = np.array([1.0 + self.config.retrieval_intent_boost if pattern.search(p.headings)
                                              else 1.0 for p in self.index.passages])
         return self._boosts[intent]
 

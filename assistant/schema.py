@@ -26,10 +26,16 @@ class Passage:
     start: int
     end: int
     sentences: tuple[Span, ...] = ()
+    group: str = ""  # the heading over the section's heading, when the guide has one
+
+    @property
+    def headings(self) -> str:
+        """The group and section headings: what the passage is about, as its guide titles it."""
+        return f"{self.group} {self.section}" if self.group else self.section
 
     def to_dict(self) -> dict:
         return {"id": self.id, "guide": self.guide, "title": self.title, "section": self.section,
-                "text": self.text, "start": self.start, "end": self.end}
+                "group": self.group, "text": self.text, "start": self.start, "end": self.end}
 
 
 @dataclass(frozen=True)

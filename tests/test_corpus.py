@@ -118,3 +118,35 @@ def _empty(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     return folder
+
+
+def test_group_headings_come_from_the_text_or_the_manifest_outline(tmp_path):
+    (tmp_path / "g.md").write_text(
+        "# Back Rubs\n\n## Common Slip-Ups\n\n### Going Too Fast\n\nSlow down and let each stroke land before the next one.\n\n"
+        "### Pressing Too Hard\n\nBuild pressure gradually and ask how it feels as you go.\n\n"
+        "## Strokes to Try\n\n1. Warm-Up Glide\n\nGlide both palms up the back from the waist to the shoulders.\n\n"
+        "2. Thumb Circles\n\nMake small circles with your thumbs beside the spine, never on it.\n\n"
+        "## Afterwards\n\nA short rest and a glass of water help the body settle.\n\n"
+        "### Stretch Gently\n\nA few shoulder rolls keep the muscles loose after the massage.\n\n"
+        "### Is it ok to shower after?\n\nA warm shower is fine once they have rested for a while.\n", encoding="utf-8")
+    (tmp_path / "manifest.json").write_text(
+        '{"guides": {"g.md": {"title": "Back Rubs", "outline": {"Afterwards": ["Stretch Gently"]}}}}', encoding="utf-8")
+    guide, = load_guides(tmp_path)
+    groups = {p.section: p.group for p in split_guide(guide, CleaningRules.load())}
+    # a heading with no text of its own heads the sections under it
+    assert groups["Going Too Fast"] == groups["Pressing Too Hard"] == "Common Slip-Ups"
+    # a numbered group ends with its numbered steps
+    assert groups["1. Warm-Up Glide"] == groups["2. Thumb Circles"] == "Strokes to Try"
+    assert groups["Afterwards"] == ""
+    # an intro hides the level in plain text; the manifest's outline restores it
+    assert groups["Stretch Gently"] == "Afterwards"
+    # a question heading stands alone
+    assert groups["Is it ok to shower after?"] == ""
+
+
+def test_group_headings_are_indexed_with_their_sections(index):
+    from assistant.index import index_text
+
+    rushing = next(p for p in index.passages if p.section == "Rushing Through the Process")
+    assert rushing.group == "Common Mistakes to Avoid"
+    assert "mistak" in index.analyzer.terms(index_text(rushing))
