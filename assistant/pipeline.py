@@ -88,14 +88,18 @@ class Assistant:
 
     # -- routing ----------------------------------------------------------------------
     def boost(self, intent: str) -> np.ndarray | None:
-        """Score multipliers for passages whose section matches the intent (None: no boost)."""
+        """Score multipliers for the passages an intent favours (None: no boost): those whose
+        headings match its sections, and those stating a value of the kind it asks for (a number
+        of minutes for duration, an oil's name for oil_choice, ...), wherever they stand."""
         spec = self.intents.get(intent)
-        if not spec or not spec.sections or self.config.retrieval_intent_boost == 0:
+        if not spec or not (spec.sections or spec.values) or self.config.retrieval_intent_boost == 0:
             return None
         if intent not in self._boosts:
-            pattern = re.compile("|".join(spec.sections), re.IGNORECASE)
-            self._boosts[intent] = np.array([1.0 + self.config.retrieval_intent_boost if pattern.search(p.headings)
-                                             else 1.0 for p in self.index.passages])
+            sections = [re.compile(p, re.IGNORECASE) for p in spec.sections]
+            values = [re.compile(p, re.IGNORECASE) for p in spec.values]
+            favoured = [any(s.search(p.headings) for s in sections) or any(v.search(p.text) for v in values)
+                        for p in self.index.passages]
+            self._boosts[intent] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
         return self._boosts[intent]
 
     def _is_follow_up(self, question: str, conversation: Conversation | None, new_condition: bool) -> bool:

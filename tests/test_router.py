@@ -61,3 +61,11 @@ def test_out_of_scope_abstains_with_suggestions(assistant, question):
 def test_smalltalk_gets_a_short_reply_without_sources(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "smalltalk" and not answer.citations and len(answer.text) < 400
+
+
+def test_the_intent_boost_lifts_passages_stating_the_value_asked_for(assistant):
+    # "Even 10–15 minutes can make a big difference." stands under "Benefits of a Back Massage"
+    question = "how many minutes should a back massage be"
+    boosted = [h.passage.id for h in assistant.route(question)[1][:5]]
+    plain = [h.passage.id for h in assistant.route(question, intent_boost=False)[1][:5]]
+    assert "relaxing-back-massage-002" in boosted and "relaxing-back-massage-002" not in plain
