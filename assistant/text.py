@@ -113,10 +113,13 @@ class Analyzer:
                 or not self.dictionary):
             return word
         if word not in self._corrections:
+            from nltk.metrics.distance import edit_distance  # only for words the index has never seen
+
             close = difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
-            # a stop word must be a closer match ("offten" -> "often", but not "weather" -> "whether")
-            close = [c for c in close if c not in self.stop_words
-                     or difflib.SequenceMatcher(None, word, c).ratio() >= 0.9]
+            # a stop word must be a closer match ("offten" -> "often", but not "weather" -> "whether");
+            # and a typo is one slip in a short word, two in a long one: "single" is not "shingles"
+            close = [c for c in close if (c not in self.stop_words or difflib.SequenceMatcher(None, word, c).ratio() >= 0.9)
+                     and edit_distance(word, c, transpositions=True) <= (1 if len(word) <= 6 else 2)]
             self._corrections[word] = close[0] if close else word
         return self._corrections[word]
 

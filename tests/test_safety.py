@@ -9,13 +9,18 @@ from assistant.pipeline import Assistant
 from assistant.safety import SafetyRuleError, SafetyRules
 
 TRIGGERS = {
-    "fever_infection": ["he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr"],
-    "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury"],
+    "fever_infection": ["he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
+                        "he's running a temp", "i'm a bit under the weather"],
+    "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
+                            "threw my back out this morning", "he fell down the stairs yesterday"],
     "fracture_bone": ["she has osteoporosis", "my nan has brittle bones", "he fractured a rib", "osteoporsis"],
-    "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica"],
-    "skin_problems": ["there's a rash", "she has sunburn", "he has cuts on his back", "broken skin"],
+    "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica",
+                    "i think he slipped a disc"],
+    "skin_problems": ["there's a rash", "she has sunburn", "he has cuts on his back", "broken skin",
+                      "she got a new tattoo last week", "he has shingles"],
     "blood_clots": ["he has varicose veins", "history of blood clots", "dvt"],
-    "pregnancy": ["she's pregnant", "my wife is expecting", "she is in her second trimester", "pregant wife"],
+    "pregnancy": ["she's pregnant", "my wife is expecting", "she is in her second trimester", "pregant wife",
+                  "she has a bun in the oven", "she's 20 weeks along"],
     "older_adults": ["my elderly mother", "grandpa wants a back rub", "she is 84 years old"],
     "spine_pressure": ["can i press on the spine", "pushing on her backbone"],
     "deep_pressure": ["deep tissue massage", "how hard can i press hard", "should i use my elbows"],
@@ -24,6 +29,8 @@ TRIGGERS = {
     "medical_condition": ["she had back surgery 3 weeks ago", "my husband is on chemo", "he's diabetic",
                           "dad has a heart condition", "she has high blood pressure", "my mum has arthritis"],
 }
+NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
+                  "what is shingles effleurage", "how do i cut down the pressure"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever"]
 
@@ -150,3 +157,9 @@ def test_a_condition_the_guides_never_name_gets_their_advice_to_ask_an_expert(as
     assert answer.route.route == "safety" and answer.route.rules[0].verdict == "stop"
     assert "consult a health expert" in answer.text
     assert {s.text for s in answer.sentences} <= {q.text for r in answer.route.rules for q in r.quotes}
+
+
+@pytest.mark.parametrize("question", NOT_CONDITIONS)
+def test_everyday_words_near_a_trigger_are_not_conditions(rules, question):
+    # "single" is one letter from "shingle"; "fell asleep" is not a fall
+    assert rules.match(question) == []
