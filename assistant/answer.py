@@ -51,9 +51,12 @@ class Citations:
         return tuple(Citation(i, p) for i, p in enumerate(self.passages, start=1))
 
 
-def _is_answer_sentence(text: str, section: str) -> bool:
-    """Questions and bare headings are not answers."""
-    return not text.rstrip().endswith("?") and len(text.split()) >= 5 and squash(text) != squash(section)
+def _is_answer_sentence(text: str, section: str, not_answers: tuple[re.Pattern, ...] = ()) -> bool:
+    """Questions, list openers ("Here are four key steps:"), bare headings and the sentences the
+    cleaning rules mark as not answers (the article about itself, advertising) are not answers."""
+    stripped = text.rstrip()
+    return (not stripped.endswith(("?", ":")) and len(text.split()) >= 5 and squash(text) != squash(section)
+            and not any(p.search(stripped) for p in not_answers))
 
 
 def as_retrieved(hits: list[Hit]) -> list[Hit]:
@@ -68,13 +71,15 @@ def as_retrieved(hits: list[Hit]) -> list[Hit]:
 
 class Composer:
     def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int],
-                 intents: dict[str, IntentSpec], config: Config, disclaimer: str, rule_quotes: frozenset[str] = frozenset()):
+                 intents: dict[str, IntentSpec], config: Config, disclaimer: str, rule_quotes: frozenset[str] = frozenset(),
+                 not_answers: tuple[re.Pattern, ...] = ()):
         self.analyzer = analyzer
         self.idf = idf
         self.vocabulary = vocabulary
         self.config = config
         self.disclaimer = disclaimer
         self.rule_quotes = set(rule_quotes)
+        self.not_answers = not_answers
         self.replies = load_replies()
         self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
         self.values = {name: [re.compile(v, re.IGNORECASE) for v in spec.values] for name, spec in intents.items()}
@@ -99,7 +104,7 @@ class Composer:
             section_terms = set(self.analyzer.terms(p.headings))
             section = sum(self._weight(t) for t in q_terms & section_terms) / q_total
             for pos, span in enumerate(p.sentences):
-                if not _is_answer_sentence(span.text, p.section) or any(q in span.text for q in exclude):
+                if not _is_answer_sentence(span.text, p.section, self.not_answers) or any(q in span.text for q in exclude):
                     continue
                 if avoid and any(phrase in f"{p.section} {span.text}".lower() for phrase in avoid):
                     continue

@@ -56,13 +56,14 @@ class CleaningRules:
     drop_lines: tuple[re.Pattern, ...]
     drop_sections: tuple[re.Pattern, ...]
     caption_max_words: int
+    not_answers: tuple[re.Pattern, ...] = ()  # sentences kept for retrieval, never shown as an answer
 
     @classmethod
     def load(cls) -> "CleaningRules":
         doc = tomllib.loads(resources.files("assistant.data").joinpath("cleaning.toml").read_text("utf-8"))
         compile_all = lambda key: tuple(re.compile(p, re.IGNORECASE) for p in doc.get(key, []))  # noqa: E731
         return cls(compile_all("cut_from"), compile_all("drop_lines"), compile_all("drop_sections"),
-                   int(doc.get("caption_max_words", 12)))
+                   int(doc.get("caption_max_words", 12)), compile_all("not_answers"))
 
 
 def shipped_corpus_dir() -> Path:

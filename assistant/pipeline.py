@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.answer import Composer
 from assistant.config import Config, load_config
-from assistant.corpus import shipped_corpus_dir
+from assistant.corpus import CleaningRules, shipped_corpus_dir
 from assistant.index import Index, default_corpus_dir, open_index
 from assistant.retrieval import MODES
 from assistant.router import load_intents
@@ -65,6 +65,7 @@ class Assistant:
         self.rebuilt = rebuilt
         self.intents = load_intents()
         self.safety = SafetyRules(index.analyzer, index.passages, strict=strict_rules)
+        self._not_answers = CleaningRules.load().not_answers
         self.composer = self._composer(config)
         self._boosts: dict[str, np.ndarray] = {}
         self._suggestions: list[str] = self.composer.replies["suggestions"]
@@ -84,7 +85,7 @@ class Assistant:
     def _composer(self, config: Config) -> Composer:
         quotes = frozenset(q.text for rule in self.safety.rules for q in rule.quotes)
         return Composer(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents, config,
-                        self.safety.disclaimer, quotes)
+                        self.safety.disclaimer, quotes, self._not_answers)
 
     # -- routing ----------------------------------------------------------------------
     def boost(self, intent: str) -> np.ndarray | None:

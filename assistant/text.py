@@ -25,6 +25,15 @@ _DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
 _BOUNDARY = "|"
 _CONTRACTIONS = {"can't": ["can", "not"], "won't": ["will", "not"], "shan't": ["shall", "not"]}
+# typed without the apostrophe; left alone, "shouldnt" is an unknown word that spelling correction
+# would turn into "shoulder" (words that are also English words, like "its" or "ill", are not here)
+_BARE_CONTRACTIONS = {
+    **{w + "nt": [w, "not"] for w in ("do", "does", "did", "is", "are", "was", "were", "should", "would",
+                                       "could", "has", "have", "had", "must", "need")},
+    "dont": ["do", "not"], "cant": ["can", "not"], "wont": ["will", "not"],
+    "im": ["i"], "ive": ["i"], "youre": ["you"], "youve": ["you"], "theyre": ["they"], "whats": ["what"],
+    "thats": ["that"], "hows": ["how"], "wheres": ["where"], "whos": ["who"], "theres": ["there"], "shes": ["she"],
+}
 
 
 def normalise(text: str) -> str:
@@ -49,6 +58,9 @@ def words(text: str, boundaries: bool = False) -> list[str]:
         if not tok[0].isalnum():
             if boundaries and tok in ".,;:!?" and (not out or out[-1] != _BOUNDARY):
                 out.append(_BOUNDARY)
+            continue
+        if tok in _BARE_CONTRACTIONS:
+            out.extend(_BARE_CONTRACTIONS[tok])
             continue
         if "'" in tok:
             if tok in _CONTRACTIONS:
@@ -116,10 +128,12 @@ class Analyzer:
             from nltk.metrics.distance import edit_distance  # only for words the index has never seen
 
             close = difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
-            # a stop word must be a closer match ("offten" -> "often", but not "weather" -> "whether");
-            # and a typo is one slip in a short word, two in a long one: "single" is not "shingles"
-            close = [c for c in close if (c not in self.stop_words or difflib.SequenceMatcher(None, word, c).ratio() >= 0.9)
-                     and edit_distance(word, c, transpositions=True) <= (1 if len(word) <= 6 else 2)]
+            # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
+            # stop word is only made from a word of five letters or more, with one slip ("offen" ->
+            # "often", but "town" is not "own" and "weather" is not "whether")
+            close = [c for c in close
+                     if (c not in self.stop_words or len(word) >= 5)
+                     and edit_distance(word, c, transpositions=True) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
             self._corrections[word] = close[0] if close else word
         return self._corrections[word]
 

@@ -70,3 +70,20 @@ def test_route_json(cli):
     assert data["route"] == "safety" and data["safety"]["rules"][0]["id"] == "pregnancy"
     assert list(data["safety"]["rules"][0]) == ["id", "verdict", "advice", "quotes"]
 
+
+
+def test_the_article_talking_about_itself_is_never_an_answer(assistant):
+    questions = ["tips for a relaxing massage for my mom", "how do i give a back massage", "what is petrissage",
+                 "how should i finish the massage", "what oil should i use", "can a professional help"]
+    for question in questions:
+        for s in assistant.ask(question).sentences:
+            lowered = s.text.lower()
+            assert not any(x in lowered for x in ("in this post", "this guide", "in this article", "fem spa")), s.text
+            assert not s.text.rstrip().endswith(":"), s.text  # a list opener ("Here are four key steps:")
+
+
+def test_how_long_is_about_duration_not_the_word_long(assistant):
+    # "long" alone is the guides' "long hours" and "long strokes"
+    answer = assistant.ask("how long")
+    assert answer.sentences and all("long hours" not in s.text for s in answer.sentences)
+    assert "minutes" in answer.sentences[0].text
