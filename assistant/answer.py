@@ -224,7 +224,7 @@ class Composer:
         if route.rules:
             self._safety_block(route.rules, cites, sentences, lines, notes)
         if not strict:
-            question = route.question if not route.carried else f"{route.carried} {route.question}"
+            question = " ".join(part for part in (route.carried, route.focus, route.question) if part)
             # in a safety answer, other conditions' warnings are not offered as the answer's body,
             # nor anything a triggered caution warns against
             others = frozenset(self.rule_quotes - {q.text for r in route.rules for q in r.quotes}) if route.rules else frozenset()

@@ -96,6 +96,8 @@ class ChatSession:
                  f"best score  {r.top_score:.3f} (hybrid)", f"mode, k     {self.mode}, {self.k}"]
         if r.carried:
             lines.append(clean(f"carried     follow-up of: {r.carried}"))
+        if r.focus:
+            lines.append(clean(f"asked       {r.focus}"))
         for rule in r.rules:
             lines.append(clean(f"rule        {rule.id} [{rule.verdict}] matched {rule.matched!r}"))
         for h in self.last.hits[:5]:

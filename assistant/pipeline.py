@@ -28,6 +28,18 @@ _FOLLOW_UP = re.compile(r"^(and|also|but|so|what about|how about|and what|what i
 _PRONOUN = re.compile(r"\b(that|it|this|those|these|her|him|them|she|he)\b", re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def question_focus(question: str) -> str:
+    """What a long message asks: its question sentences (else its last sentence). People tell
+    the story first ("My boyfriend works construction... How long should I go for?")."""
+    sentences = [s for s in _SENTENCE_END.split(question) if s.strip()]
+    if len(sentences) < 2 or len(question.split()) < 20:
+        return question
+    return " ".join([s for s in sentences if s.rstrip().endswith("?")] or sentences[-1:])
+
+
 class QuestionError(ValueError):
     """A question that cannot be answered as given (empty, too long), with a one-line reason."""
 
@@ -121,14 +133,17 @@ class Assistant:
             raise QuestionError(f"unknown mode {mode!r} (choose from {', '.join(MODES)})")
         k = k or self.config.retrieval_k
         cfg = self.config
-        intent, confidence, oos_probability = self.index.router.predict_with(question, "out_of_scope")
+        # the intent comes from what is asked; the story around it still counts for retrieval
+        # (its words weigh half as much) and for the safety rules
+        focus = question_focus(question)
+        intent, confidence, oos_probability = self.index.router.predict_with(focus, "out_of_scope")
         carried = ""
         rules = self.safety.match(question)
         if self._is_follow_up(question, conversation, bool(rules)):
             carried = conversation.last_question
             if intent in ("general", "out_of_scope", "smalltalk") or confidence < cfg.router_min_confidence:
                 intent, confidence = self.index.router.predict(f"{carried} {question}")
-        query = f"{carried} {question}" if carried else question
+        query = f"{carried} {question}" if carried else question if focus == question else f"{focus} {question}"
         held = [r for rid, r in conversation.rules.items() if rid not in {r.id for r in rules}] if conversation else []
         if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
             intent = "general"
@@ -158,7 +173,8 @@ class Assistant:
             rules = sorted(rules + held, key=lambda r: VERDICT_ORDER[r.verdict])
         if decision == "safety":
             hits = self._warnings_first(rules, scores, parts, hits, k)
-        return Route(question, intent, confidence, decision, tuple(rules), top_score, carried), hits
+        return Route(question, intent, confidence, decision, tuple(rules), top_score, carried,
+                     focus if focus != question else ""), hits
 
     def _warnings_first(self, rules: list[RuleMatch], scores: np.ndarray, parts: dict[str, np.ndarray],
                         hits: list[Hit], k: int) -> list[Hit]:

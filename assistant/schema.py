@@ -84,6 +84,7 @@ class Route:
     rules: tuple[RuleMatch, ...] = ()
     top_score: float = 0.0
     carried: str = ""  # what a follow-up question took over from the conversation
+    focus: str = ""  # what a long message asks, when it is not the whole message
 
     def to_dict(self) -> dict:
         return {

@@ -69,3 +69,19 @@ def test_the_intent_boost_lifts_passages_stating_the_value_asked_for(assistant):
     boosted = [h.passage.id for h in assistant.route(question)[1][:5]]
     plain = [h.passage.id for h in assistant.route(question, intent_boost=False)[1][:5]]
     assert "relaxing-back-massage-002" in boosted and "relaxing-back-massage-002" not in plain
+
+
+def test_a_long_message_is_routed_by_what_it_asks(assistant):
+    story = ("My boyfriend works construction and comes home with a sore lower back every night. I want to learn "
+             "to give him a proper massage but I've never done it. How long should I go for?")
+    route, _ = assistant.route(story)
+    assert route.intent == "duration" and route.focus == "How long should I go for?"
+    assert "minutes" in assistant.answer(*assistant.route(story)).sentences[0].text
+
+
+def test_conditions_in_the_story_still_count(assistant):
+    story = ("My wife is six months pregnant and has been on her feet all day at work. She loves a back rub in "
+             "the evening. Which oil would be best to use?")
+    route, _ = assistant.route(story)
+    assert route.route == "safety" and [r.id for r in route.rules] == ["pregnancy"]
+    assert route.intent == "oil_choice"
