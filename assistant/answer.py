@@ -121,7 +121,7 @@ class Composer:
         out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
         return out
 
-    def select(self, candidates: list[Candidate]) -> list[tuple[str, list[Passage]]]:
+    def select(self, candidates: list[Candidate], limit: int | None = None) -> list[tuple[str, list[Passage]]]:
         """Up to max_sentences good sentences; exact repeats across guides merge their citations,
         near repeats are dropped; grouped by passage in document order."""
         cfg = self.config
@@ -137,7 +137,7 @@ class Composer:
                 if c.passage not in merged[key]:
                     merged[key].append(c.passage)
                 continue
-            if len(chosen) >= cfg.answer_max_sentences or (c.score < cutoff and len(chosen) >= cfg.answer_min_sentences):
+            if len(chosen) >= (limit or cfg.answer_max_sentences) or (c.score < cutoff and len(chosen) >= cfg.answer_min_sentences):
                 continue
             terms = set(self.analyzer.terms(c.text))
             if any(len(terms & other) / max(1, len(terms | other)) >= 0.6 for other in term_sets):
@@ -210,7 +210,37 @@ class Composer:
                 sentences.append(Sentence(quote.text, (n,)))
                 lines.append(f"  {quote.text} [{n}]")
 
-    def compose(self, route: Route, hits: list[Hit]) -> Answer:
+    def _body(self, route: Route, hits: list[Hit], rules: tuple[RuleMatch, ...], limit: int, cites: Citations,
+              sentences: list[Sentence], lines: list[str], notes: list[str]) -> bool:
+        """The answer's own sentences for one question (or one part of it); True if any."""
+        question = " ".join(part for part in (route.carried, route.focus, route.question) if part)
+        # in a safety answer, other conditions' warnings are not offered as the answer's body,
+        # nor anything a triggered caution warns against
+        others = frozenset(self.rule_quotes - {q.text for r in rules for q in r.quotes}) if rules else frozenset()
+        avoid = frozenset(p for r in rules for p in r.body_excludes)
+        candidates = self.candidates(question, route.intent, as_retrieved(hits),
+                                     self.config.answer_passages_considered, others, avoid)
+        picked = [(text, passages) for text, passages in self.select(candidates, limit)
+                  if not any(text == s.text for s in sentences)]
+        if lines and picked:
+            lines.append("")
+        first_line = len(lines)
+        for text, passages in picked:
+            numbers = tuple(cites.cite(p) for p in passages)
+            sentences.append(Sentence(text, numbers))
+            lines.append(f"{text} " + "".join(f"[{n}]" for n in numbers))
+        summary = self.value_summary(route.intent, candidates, cites)
+        if route.intent == "posture" and picked:
+            notes.append(self.replies["posture_note"])
+            lines.insert(first_line, self.replies["posture_note"])
+        if summary:
+            lines.append(summary)
+            notes.append(summary)
+        return bool(picked)
+
+    def compose(self, route: Route, hits: list[Hit], parts: list[tuple[Route, list[Hit]]] | None = None) -> Answer:
+        """The answer to a routed question. `parts`: the routed parts of a question that asks
+        several things ("what oil, and how long?"); each gets its own sentences, in order."""
         if route.route == "smalltalk":
             return self.smalltalk(route)
         cites = Citations()
@@ -224,30 +254,12 @@ class Composer:
         if route.rules:
             self._safety_block(route.rules, cites, sentences, lines, notes)
         if not strict:
-            question = " ".join(part for part in (route.carried, route.focus, route.question) if part)
-            # in a safety answer, other conditions' warnings are not offered as the answer's body,
-            # nor anything a triggered caution warns against
-            others = frozenset(self.rule_quotes - {q.text for r in route.rules for q in r.quotes}) if route.rules else frozenset()
-            avoid = frozenset(p for r in route.rules for p in r.body_excludes)
-            candidates = self.candidates(question, route.intent, as_retrieved(hits),
-                                         self.config.answer_passages_considered, others, avoid)
-            picked = [(text, passages) for text, passages in self.select(candidates)
-                      if not any(text == s.text for s in sentences)]
-            if route.rules and picked:
-                lines.append("")
-            first_line = len(lines)
-            for text, passages in picked:
-                numbers = tuple(cites.cite(p) for p in passages)
-                sentences.append(Sentence(text, numbers))
-                lines.append(f"{text} " + "".join(f"[{n}]" for n in numbers))
-            summary = self.value_summary(route.intent, candidates, cites)
-            if route.intent == "posture" and picked:
-                notes.append(self.replies["posture_note"])
-                lines.insert(first_line, self.replies["posture_note"])
-            if summary:
-                lines.append(summary)
-                notes.append(summary)
-            if not picked and not route.rules:
+            bodies = parts or [(route, hits)]
+            limit = self.config.answer_max_sentences
+            if len(bodies) > 1:
+                limit = max(self.config.answer_min_sentences, limit - len(bodies))
+            answered = [self._body(r, h, route.rules, limit, cites, sentences, lines, notes) for r, h in bodies]
+            if not any(answered) and not route.rules:
                 lines.append(self.replies["no_sentences"])
                 notes.append(self.replies["no_sentences"])
         if route.rules:

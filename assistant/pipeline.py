@@ -40,6 +40,16 @@ def question_focus(question: str) -> str:
     return " ".join([s for s in sentences if s.rstrip().endswith("?")] or sentences[-1:])
 
 
+_PART_BREAK = re.compile(r"\?\s+|[,;]?\s+\b(?:and|also|plus)\s+(?=(?:how|what|which|when|where|why|should|can|could|"
+                         r"is|are|do|does|will|would)\b)", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a message asks one after another: "what oil should I use and how long
+    should it last?" -> ["what oil should I use", "how long should it last?"]."""
+    return [p.strip() for p in _PART_BREAK.split(question) if len(p.split()) >= 2]
+
+
 class QuestionError(ValueError):
     """A question that cannot be answered as given (empty, too long), with a one-line reason."""
 
@@ -203,14 +213,32 @@ class Assistant:
 
     def ask(self, question: str, conversation: Conversation | None = None, mode: str | None = None,
             k: int | None = None) -> Answer:
-        return self.answer(*self.route(question, conversation, mode, k), conversation)
+        return self.answer(*self.route(question, conversation, mode, k), conversation, mode, k)
 
-    def answer(self, route: Route, hits: list[Hit], conversation: Conversation | None = None) -> Answer:
+    def parts(self, route: Route, mode: str | None = None, k: int | None = None) -> list[tuple[Route, list[Hit]]]:
+        """The parts of a question that asks several things on different topics, each routed and
+        retrieved on its own ("what oil should I use and how long should it last?"); [] otherwise."""
+        if route.route not in ("retrieval", "safety"):
+            return []
+        texts = question_parts(route.focus or route.question)
+        if len(texts) < 2:
+            return []
+        routed, intents = [], set()
+        for text in texts:
+            part, hits = self.route(text, mode=mode, k=k)
+            if (part.route in ("retrieval", "safety") and part.intent not in ("general", "when_to_avoid")
+                    and part.intent_confidence >= self.config.router_topic_confidence and part.intent not in intents):
+                routed.append((replace(part, carried=route.carried), hits))
+                intents.add(part.intent)
+        return routed if len(routed) > 1 else []
+
+    def answer(self, route: Route, hits: list[Hit], conversation: Conversation | None = None,
+               mode: str | None = None, k: int | None = None) -> Answer:
         """The answer to a routed question (what `ask` gives once `route` has run)."""
         if route.route == "abstain":
             answer = self.composer.abstain(route, self.suggestions(route.question))
         else:
-            answer = self.composer.compose(route, hits)
+            answer = self.composer.compose(route, hits, self.parts(route, mode, k))
         if conversation is not None and route.route in ("retrieval", "safety"):
             conversation.last_question = f"{route.carried} {route.question}".strip() if route.carried else route.question
             conversation.last_intent = route.intent

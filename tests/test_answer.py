@@ -87,3 +87,22 @@ def test_how_long_is_about_duration_not_the_word_long(assistant):
     answer = assistant.ask("how long")
     assert answer.sentences and all("long hours" not in s.text for s in answer.sentences)
     assert "minutes" in answer.sentences[0].text
+
+
+def test_a_question_asking_two_things_gets_both_answered(assistant):
+    answer = assistant.ask("what oil should i use and how long should it last")
+    body = " ".join(s.text for s in answer.sentences).lower()
+    assert "coconut" in body and "minutes" in body
+    assert len(answer.sentences) <= assistant.config.answer_max_sentences + 1
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("what oil should i use and how long should it last", ["what oil should i use", "how long should it last"]),
+    ("how often? and for how long?", ["how often", "and for how long?"]),
+    ("she is pregnant and has a fever", ["she is pregnant and has a fever"]),
+    ("is coconut or almond oil better", ["is coconut or almond oil better"]),
+])
+def test_question_parts(question, parts):
+    from assistant.pipeline import question_parts
+
+    assert question_parts(question) == parts
