@@ -29,9 +29,11 @@ class Config:
     bm25_b: float
     bm25_epsilon: float
     tfidf_sublinear_tf: bool
+    lsa_components: int
     retrieval_mode: str
     retrieval_k: int
     retrieval_bm25_weight: float
+    retrieval_semantic_weight: float
     retrieval_intent_boost: float
     router_min_confidence: float
     router_abstain_score: float
@@ -47,7 +49,7 @@ class Config:
 
     def index_settings(self) -> dict:
         """The settings that shape the built index (part of its fingerprint)."""
-        keys = ("analysis_", "passages_", "bm25_", "tfidf_", "router_C")
+        keys = ("analysis_", "passages_", "bm25_", "tfidf_", "lsa_", "router_C")
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith(keys)}
 
     def with_overrides(self, **changes) -> "Config":

@@ -6,6 +6,7 @@ Files in the index folder (nothing here is pickled; nothing can run code when lo
   passages.json   passages with offsets and sentence spans
   analysis.json   stop words, spelling dictionary, stem table, vocabulary
   bm25.npz, tfidf.npz, tfidf_idf.npy, bm25_idf.npy   the retrievers' weights
+  lsa.npz                                            the latent space (TruncatedSVD of the TF-IDF matrix)
   router.json, router.npz                            the intent model
 """
 
@@ -26,14 +27,14 @@ from scipy import sparse
 from assistant import __version__
 from assistant.config import APP_NAME, Config
 from assistant.corpus import Guide, build_passages, load_guides, shipped_corpus_dir
-from assistant.retrieval import Bm25Retriever, TfidfRetriever, fuse, top_k
+from assistant.retrieval import Bm25Retriever, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, stem_table, stop_words, words
 
 FORMAT = 1
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml")
-FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy",
+FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz",
          "router.json", "router.npz")
 
 
@@ -50,9 +51,11 @@ class Index:
     vocabulary: dict[str, int]
     bm25: Bm25Retriever
     tfidf: TfidfRetriever
+    lsa: LsaRetriever
     router: IntentRouter
     manifest: dict
     bm25_weight: float = 0.5
+    semantic_weight: float = 0.0
 
     def query_ids(self, text: str) -> list[int]:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
@@ -60,10 +63,13 @@ class Index:
     def score(self, text: str, mode: str = "hybrid") -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every passage's score for a query under a mode, and each retriever's own scores.
 
-        The hybrid score is also scaled by the idf-weighted share of the query's terms the corpus
-        knows at all (an unknown term weighs as much as the rarest known one), so "best sushi in
-        town" does not look like a good match because one common word is known. The scale is the
-        same for every passage: it changes the confidence, never the ranking.
+        Hybrid: the lexical score (BM25 scaled by its best possible value, blended with the TF-IDF
+        cosine; part "lexical") plus semantic_weight x its best value x the LSA cosine, so the
+        latent space reorders passages the words already found and never outweighs them. It is
+        scaled by the idf-weighted share of the query's terms the corpus knows at all (an unknown
+        term weighs as much as the rarest known one), so "best sushi in town" does not look like
+        a good match because one common word is known; that scale is the same for every passage:
+        it changes the confidence (the best "lexical" score), never the ranking.
         """
         terms = self.analyzer.terms(text)
         ids = [i for i in (self.vocabulary.get(t) for t in terms) if i is not None]
@@ -76,7 +82,12 @@ class Index:
             known = float(np.sum(self.tfidf.idf_[ids])) if ids else 0.0
             unknown = (len(terms) - len(ids)) * float(self.tfidf.idf_.max())
             coverage = known / (known + unknown) if known + unknown > 0 else 0.0
-            return coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight), parts
+            lexical = coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight)
+            parts["lexical"] = lexical
+            if self.semantic_weight > 0 and ids:
+                parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids))
+                return lexical + self.semantic_weight * float(lexical.max()) * parts["lsa"], parts
+            return lexical, parts
         return parts[mode], parts
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
@@ -181,6 +192,7 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
     vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit(docs, vocabulary)
     tfidf = TfidfRetriever(config.tfidf_sublinear_tf).fit(docs, vocabulary)
+    lsa = LsaRetriever(config.lsa_components).fit(tfidf)
     intents = load_intents()
     texts = [e for spec in intents.values() for e in spec.examples]
     labels = [spec.name for spec in intents.values() for _ in spec.examples]
@@ -192,7 +204,8 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
         "guides": [{"name": g.name, "title": g.title} for g in guides],
         "passages": len(passages), "vocabulary": len(vocabulary),
     }
-    return Index(passages, analyzer, vocabulary, bm25, tfidf, router, manifest, config.retrieval_bm25_weight)
+    return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
+                 config.retrieval_semantic_weight)
 
 
 # -- save / load ----------------------------------------------------------------------
@@ -236,6 +249,11 @@ def save(index: Index, folder: Path) -> None:
     _save_npy(folder / "bm25_idf.npy", index.bm25.idf_)
     _save_npz_sparse(folder / "tfidf.npz", index.tfidf.weights_)
     _save_npy(folder / "tfidf_idf.npy", index.tfidf.idf_)
+
+    def write_lsa(p: Path) -> None:
+        with open(p, "wb") as fh:
+            np.savez(fh, components=index.lsa.components_, docs=index.lsa.docs_)
+    _atomic_write(folder / "lsa.npz", write_lsa)
     r = index.router
     _save_json(folder / "router.json", {"classes": r.classes_, "C": r.C,
                                         "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)})
@@ -278,6 +296,9 @@ def load(folder: Path, config: Config) -> Index:
         tfidf = TfidfRetriever(config.tfidf_sublinear_tf)
         tfidf.weights_ = sparse.load_npz(folder / "tfidf.npz").tocsc()
         tfidf.idf_ = np.load(folder / "tfidf_idf.npy", allow_pickle=False)
+        lsa = LsaRetriever(config.lsa_components)
+        with np.load(folder / "lsa.npz", allow_pickle=False) as lz:
+            lsa.components_, lsa.docs_ = lz["components"], lz["docs"]
         rj = json.loads((folder / "router.json").read_text("utf-8"))
         with np.load(folder / "router.npz", allow_pickle=False) as rz:
             router = IntentRouter.from_arrays(analyzer, {f: i for i, f in enumerate(rj["vocabulary"])}, rj["classes"],
@@ -286,9 +307,11 @@ def load(folder: Path, config: Config) -> Index:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexError_(f"unreadable index file ({exc})") from None
-    if bm25.weights_.shape != (len(passages), len(vocabulary)) or tfidf.weights_.shape != bm25.weights_.shape:
+    if (bm25.weights_.shape != (len(passages), len(vocabulary)) or tfidf.weights_.shape != bm25.weights_.shape
+            or lsa.docs_.shape[0] != len(passages) or lsa.components_.shape[1] != len(vocabulary)):
         raise IndexError_("index arrays do not match its passages")
-    return Index(passages, analyzer, vocabulary, bm25, tfidf, router, manifest, config.retrieval_bm25_weight)
+    return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
+                 config.retrieval_semantic_weight)
 
 
 def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild: bool = False,

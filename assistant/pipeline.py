@@ -158,8 +158,9 @@ class Assistant:
         if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
             intent = "general"
         scores, parts = self.index.score(query, mode)
-        best = scores if mode == "hybrid" else self.index.score(query, "hybrid")[0]  # confidence is on the hybrid scale
-        top_score = float(best.max()) if best.size else 0.0
+        # the confidence is the best lexical hybrid score, whatever the mode
+        lexical = parts["lexical"] if "lexical" in parts else self.index.score(query, "hybrid")[1]["lexical"]
+        top_score = float(lexical.max()) if lexical.size else 0.0
         use_boost = intent_boost and confidence >= cfg.router_min_confidence
         hits = self.index.rank(scores, parts, k, self.boost(intent) if use_boost else None)
         if rules:
@@ -247,10 +248,13 @@ class Assistant:
         return answer
 
     def with_settings(self, **changes) -> "Assistant":
-        """The same assistant with other runtime settings (mode, k, thresholds); the index is shared."""
+        """The same assistant with other runtime settings (mode, k, weights, thresholds); the index's
+        arrays are shared."""
         other = Assistant.__new__(Assistant)
         other.__dict__.update(self.__dict__)
         other.config = replace(self.config, **changes)
+        other.index = replace(self.index, bm25_weight=other.config.retrieval_bm25_weight,
+                              semantic_weight=other.config.retrieval_semantic_weight)
         other.composer = other._composer(other.config)
         other._boosts = {}
         return other

@@ -1,9 +1,10 @@
 """Retrievers over the passages: BM25 (scores identical to rank_bm25.BM25Okapi), TF-IDF cosine
-(scikit-learn's TfidfVectorizer), and their fusion into one ranking.
+(scikit-learn's TfidfVectorizer), latent semantic analysis over the TF-IDF matrix (scikit-learn's
+TruncatedSVD), and their fusion into one ranking.
 
-Both keep a passages x terms scipy CSC matrix of precomputed weights, so a query costs the
-postings of its own terms, not a pass over the corpus. scikit-learn and rank_bm25 are used
-when fitting only; scoring is plain numpy/scipy.
+BM25 and TF-IDF keep a passages x terms scipy CSC matrix of precomputed weights, so a query costs
+the postings of its own terms, not a pass over the corpus; LSA keeps two small dense arrays.
+scikit-learn and rank_bm25 are used when fitting only; scoring is plain numpy/scipy.
 """
 
 from __future__ import annotations
@@ -88,6 +89,36 @@ class TfidfRetriever:
             return np.zeros(self.weights_.shape[0])
         ids, weights = self.query_weights(query_ids)
         return self.weights_[:, ids] @ weights
+
+
+class LsaRetriever:
+    """Cosine similarity in a latent space of the TF-IDF matrix (TruncatedSVD): passages that
+    share no word with the question can still be near it ("stress" and "relax" keep company)."""
+
+    def __init__(self, components: int = 50):
+        self.components = components
+
+    def fit(self, tfidf: "TfidfRetriever") -> "LsaRetriever":
+        from sklearn.decomposition import TruncatedSVD
+
+        n = min(self.components, min(tfidf.weights_.shape) - 1)
+        svd = TruncatedSVD(n_components=max(1, n), random_state=0).fit(tfidf.weights_)
+        self.components_ = svd.components_
+        self.docs_ = _unit_rows(svd.transform(tfidf.weights_))
+        return self
+
+    def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Cosine (negative ones as 0) of each passage with a TF-IDF query vector given as (ids, weights)."""
+        if ids.size == 0:
+            return np.zeros(self.docs_.shape[0])
+        z = self.components_[:, ids] @ weights
+        norm = np.sqrt(np.sum(z ** 2))
+        return np.clip(self.docs_ @ (z / norm), 0.0, None) if norm > 0 else np.zeros(self.docs_.shape[0])
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.sqrt(np.sum(matrix ** 2, axis=1, keepdims=True))
+    return matrix / np.where(norms > 0, norms, 1.0)
 
 
 def fuse(bm25: np.ndarray, bm25_best: float, tfidf: np.ndarray, bm25_weight: float) -> np.ndarray:

@@ -43,6 +43,36 @@ def test_tfidf_scores_equal_scikit_learn_cosine(index, docs):
         np.testing.assert_allclose(index.tfidf.scores(index.query_ids(query)), expected, atol=1e-9, err_msg=query)
 
 
+def test_lsa_scores_equal_scikit_learns_truncated_svd_cosine(index, docs):
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, vocabulary=index.vocabulary)
+    matrix = vectorizer.fit_transform(docs)
+    svd = TruncatedSVD(n_components=index.lsa.components_.shape[0], random_state=0).fit(matrix)
+    latent = svd.transform(matrix)
+    for query in QUERIES:
+        ids = index.query_ids(query)
+        got = index.lsa.scores(*index.tfidf.query_weights(ids)) if ids else index.lsa.scores(np.array([], int), np.array([]))
+        terms = index.analyzer.terms(query)
+        if not ids:
+            assert not got.any()
+            continue
+        expected = np.clip(cosine_similarity(svd.transform(vectorizer.transform([terms])), latent)[0], 0, None)
+        np.testing.assert_allclose(got, expected, atol=1e-9, err_msg=query)
+
+
+def test_the_semantic_part_never_outweighs_the_words(index):
+    # hybrid = lexical + w * best lexical * LSA cosine: a passage the words do not reach can come in,
+    # but never above the best lexical match by more than that share
+    for query in QUERIES[:5] + QUERIES[7:]:
+        scores, parts = index.score(query, "hybrid")
+        if "lsa" in parts:
+            assert scores.max() <= parts["lexical"].max() * (1 + index.semantic_weight) + 1e-12
+            assert int(np.argmax(parts["lexical"])) in top_k(scores, 3)
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "tfidf"])
 def test_search_never_returns_zero_scores_and_ranks_best_first(index, mode):
     hits = index.search("oil for a relaxing massage", mode, k=50)
