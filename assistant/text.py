@@ -75,6 +75,20 @@ def words(text: str, boundaries: bool = False) -> list[str]:
     return out
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from a to b, no letter edited twice
+    (optimal string alignment). Written out because importing nltk for it costs about a second."""
+    prev2, prev = [], list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[len(b)]
+
+
 def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
     doc = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -125,15 +139,13 @@ class Analyzer:
                 or not self.dictionary):
             return word
         if word not in self._corrections:
-            from nltk.metrics.distance import edit_distance  # only for words the index has never seen
-
             close = difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
             # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
             # stop word is only made from a word of five letters or more, with one slip ("offen" ->
             # "often", but "town" is not "own" and "weather" is not "whether")
             close = [c for c in close
                      if (c not in self.stop_words or len(word) >= 5)
-                     and edit_distance(word, c, transpositions=True) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
+                     and edit_distance(word, c) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
             self._corrections[word] = close[0] if close else word
         return self._corrections[word]
 

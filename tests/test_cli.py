@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 import zipfile
 
 import pytest
@@ -98,3 +99,20 @@ def test_installed_wheel_finds_the_shipped_guides_without_the_checkout(tmp_path)
     data = json.loads(out.stdout)
     assert data["passages"] and "oil" in data["passages"][0]["text"].lower()
     assert str(tmp_path / "cache") in out.stderr  # the index went to the user's cache directory
+
+
+def test_answering_plain_questions_imports_neither_nltk_nor_scikit_learn(assistant, index_dir):
+    """The cold start stays fast: stems and the intent model are precomputed into the index, and
+    nltk (about a second to import) is only needed for a word the index has never seen."""
+    script = textwrap.dedent(f"""
+        import sys
+        from pathlib import Path
+        from assistant.pipeline import Assistant
+        a = Assistant.open(Path({str(CORPUS)!r}), Path({str(index_dir)!r}))
+        for q in ["what oil should I use?", "he doesnt have a fever, how long should it last?", "how offen"]:
+            a.ask(q)
+        print(sorted(m for m in ("nltk", "sklearn") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

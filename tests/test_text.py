@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from assistant.text import normalise, words
 
 
@@ -79,3 +81,14 @@ def test_analysis_and_sentence_splitting_need_no_nltk_data(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert "no-data-ok" in out.stdout
+
+
+@pytest.mark.parametrize("a, b, n", [("pregant", "pregnant", 1), ("fevr", "fever", 1), ("offen", "often", 1),
+                                     ("teh", "the", 1), ("single", "shingles", 2), ("weather", "whether", 2),
+                                     ("", "oil", 3), ("oil", "oil", 0)])
+def test_edit_distance_counts_typos_like_nltk(a, b, n):
+    from nltk.metrics.distance import edit_distance as nltk_distance
+
+    from assistant.text import edit_distance
+
+    assert edit_distance(a, b) == nltk_distance(a, b, transpositions=True) == n
