@@ -89,8 +89,9 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
-def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict[str, list[str]]]:
     doc = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
+    shorthand = {short: words(full) for short, full in doc.get("shorthand", {}).items()}
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
     for canonical, variants in doc.get("synonyms", {}).items():
         for v in variants:
@@ -99,7 +100,7 @@ def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
         for p in phrases:
             key = tuple(words(p))
             table[key] = key + (tag,)
-    return table, max(len(k) for k in table)
+    return table, max(len(k) for k in table), shorthand
 
 
 @dataclass
@@ -117,7 +118,7 @@ class Analyzer:
     spell_cutoff: float = 0.85
 
     def __post_init__(self) -> None:
-        self._thesaurus, self._longest = _load_thesaurus()
+        self._thesaurus, self._longest, self._shorthand = _load_thesaurus()
         self._stemmer = None
         self._corrections: dict[str, str] = {}
         self._dictionary_list = sorted(self.dictionary)
@@ -165,9 +166,9 @@ class Analyzer:
         return out
 
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
-        """Words after spelling correction and the thesaurus (stop words kept)."""
-        return self._apply_thesaurus([w if w == _BOUNDARY else self.correct(w)
-                                      for w in words(text, boundaries=boundaries)])
+        """Words after shorthand ("hw", "shld"), spelling correction and the thesaurus (stop words kept)."""
+        spelled = [full for w in words(text, boundaries=boundaries) for full in self._shorthand.get(w, [w])]
+        return self._apply_thesaurus([w if w == _BOUNDARY else self.correct(w) for w in spelled])
 
     # -- what the rest of the package uses --------------------------------
     def terms(self, text: str) -> list[str]:
