@@ -241,7 +241,9 @@ class Assistant:
         else:
             answer = self.composer.compose(route, hits, self.parts(route, mode, k))
         if conversation is not None and route.route in ("retrieval", "safety"):
-            conversation.last_question = f"{route.carried} {route.question}".strip() if route.carried else route.question
+            # a follow-up carries what was asked, not the story around it
+            asked = route.focus or route.question
+            conversation.last_question = f"{route.carried} {asked}".strip() if route.carried else asked
             conversation.last_intent = route.intent
             for rule in route.rules:
                 conversation.rules.setdefault(rule.id, rule)

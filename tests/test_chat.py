@@ -44,6 +44,14 @@ def test_follow_up_keeps_the_topic(chat):
     assert "oil" in reply.lower()
 
 
+def test_a_follow_up_to_a_long_story_carries_only_what_was_asked(chat):
+    chat.handle("My wife has been on her feet all day at work and her lower back aches. I want to help her "
+                "relax tonight. How long should the massage last?")
+    assert "asked       How long should the massage last?" in chat.handle("/why")
+    chat.handle("and what oil?")
+    assert chat.last.route.carried == "How long should the massage last?"
+
+
 def test_a_condition_stays_in_force_until_clear(chat):
     chat.handle("my wife is pregnant")
     chat.handle("how long should a massage last?")
