@@ -111,3 +111,10 @@ def test_lay_words_reach_the_guides_words(index, query, must_mention):
     """The thesaurus carries people's words to the guides' ones (wear -> clothing, a run -> strenuous activity)."""
     top = " ".join(h.passage.text for h in index.search(query, k=3)).lower()
     assert must_mention in top
+
+
+def test_position_myself_is_the_givers_posture_not_self_massage(assistant):
+    route, hits = assistant.route("how should I position myself so I don't hurt my own back while massaging")
+    top = " ".join(h.passage.text for h in hits[:3])
+    assert "straining your back" in top
+    assert not any("yourself" in h.passage.section.lower() or "myself" in h.passage.section.lower() for h in hits[:1])
