@@ -1,6 +1,6 @@
 """Retrievers over the passages: BM25 (scores identical to rank_bm25.BM25Okapi), TF-IDF cosine
-(scikit-learn's TfidfVectorizer), latent semantic analysis over the TF-IDF matrix (scikit-learn's
-TruncatedSVD), and their fusion into one ranking.
+(scikit-learn's TfidfVectorizer), latent semantic analysis (the TF-IDF matrix's truncated SVD, the
+same space scikit-learn's TruncatedSVD finds), and their fusion into one ranking.
 
 BM25 and TF-IDF keep a passages x terms scipy CSC matrix of precomputed weights, so a query costs
 the postings of its own terms, not a pass over the corpus; LSA keeps two small dense arrays.
@@ -99,12 +99,13 @@ class LsaRetriever:
         self.components = components
 
     def fit(self, tfidf: "TfidfRetriever") -> "LsaRetriever":
-        from sklearn.decomposition import TruncatedSVD
-
-        n = min(self.components, min(tfidf.weights_.shape) - 1)
-        svd = TruncatedSVD(n_components=max(1, n), random_state=0).fit(tfidf.weights_)
-        self.components_ = svd.components_
-        self.docs_ = _unit_rows(svd.transform(tfidf.weights_))
+        # the exact SVD (LAPACK, via numpy) of the small passages x terms matrix: unlike a randomized
+        # one it gives the same space on every machine, so rankings and the eval floors do too
+        matrix = tfidf.weights_.toarray()
+        n = max(1, min(self.components, min(matrix.shape) - 1))
+        _, _, vt = np.linalg.svd(matrix, full_matrices=False)
+        self.components_ = vt[:n]
+        self.docs_ = _unit_rows(matrix @ self.components_.T)
         return self
 
     def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -44,30 +44,38 @@ def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
     assert text == "Don’t jump into strenuous activity"
 
 
-# Floors: the levels measured on the shipped set when this test was written (massage-qa eval).
-# The evaluation must not fall below them; raise them when it improves.
+# Floors: the levels measured on the shipped set (massage-qa eval [--split tune|held]) when they
+# were last raised, truncated to three decimals. The evaluation must not fall below them; raise
+# them when it improves. Issue targets not yet reached: Recall@5 0.95 and MRR@10 0.85 (all: 0.846, 0.842).
+RETRIEVAL = ("retrieval", "hybrid+intent")
 FLOORS = {
-    ("retrieval", "hybrid+intent", "success@5"): 0.82,
-    ("retrieval", "hybrid+intent", "mrr@10"): 0.69,
-    ("retrieval", "hybrid+intent", "recall@5"): 0.62,
-    ("router", "accuracy"): 0.89,
-    ("safety", "recall"): 1.0,
-    ("abstain", "recall"): 0.92,
-    ("answers", "citation_validity"): 1.0,
-    ("answers", "key_fact_recall"): 0.84,
+    "all": {RETRIEVAL + ("success@5",): 0.962, RETRIEVAL + ("mrr@10",): 0.842, RETRIEVAL + ("recall@5",): 0.846,
+            ("router", "accuracy"): 0.934, ("abstain", "recall"): 0.928, ("answers", "key_fact_recall"): 0.919},
+    "tune": {RETRIEVAL + ("success@5",): 0.966, RETRIEVAL + ("mrr@10",): 0.857, RETRIEVAL + ("recall@5",): 0.827,
+             ("router", "accuracy"): 0.967, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.919},
+    "held": {RETRIEVAL + ("success@5",): 0.959, RETRIEVAL + ("mrr@10",): 0.825, RETRIEVAL + ("recall@5",): 0.869,
+             ("router", "accuracy"): 0.9, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.92},
 }
 
 
-def test_shipped_set_meets_the_measured_floors(assistant):
-    questions = load_questions(CORPUS / "questions.jsonl", CORPUS)
-    assert len(questions) >= 100
+@pytest.fixture(scope="module")
+def shipped_questions():
+    return load_questions(CORPUS / "questions.jsonl", CORPUS)
+
+
+@pytest.mark.parametrize("split", sorted(FLOORS))
+def test_shipped_set_meets_the_measured_floors(assistant, shipped_questions, split):
+    assert len(shipped_questions) >= 100
+    questions = [q for q in shipped_questions if split == "all" or q.split == split]
     report = evaluate(assistant, questions)
-    for path, floor in FLOORS.items():
+    for path, floor in FLOORS[split].items():
         value = report
         for key in path:
             value = value[key]
-        assert value >= floor, f"{'/'.join(path)} = {value:.3f} fell below {floor}"
-    assert report["safety"]["false_alarm_rate"] <= 0.05
+        assert value >= floor, f"{split}: {'/'.join(path)} = {value:.4f} fell below {floor}"
+    # the goals that are reached hold on every part
+    assert report["safety"]["recall"] == 1.0 and report["safety"]["false_alarm_rate"] <= 0.05
     assert report["abstain"]["false_refusals"] <= 0.03
+    assert report["answers"]["citation_validity"] == 1.0
     hybrid_intent, hybrid = report["retrieval"]["hybrid+intent"], report["retrieval"]["hybrid"]
     assert hybrid_intent["mrr@10"] >= hybrid["mrr@10"]  # the intent boost must not hurt

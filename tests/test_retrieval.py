@@ -50,7 +50,7 @@ def test_lsa_scores_equal_scikit_learns_truncated_svd_cosine(index, docs):
 
     vectorizer = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, vocabulary=index.vocabulary)
     matrix = vectorizer.fit_transform(docs)
-    svd = TruncatedSVD(n_components=index.lsa.components_.shape[0], random_state=0).fit(matrix)
+    svd = TruncatedSVD(n_components=index.lsa.components_.shape[0], algorithm="arpack", random_state=0).fit(matrix)
     latent = svd.transform(matrix)
     for query in QUERIES:
         ids = index.query_ids(query)
