@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.corpus import load_guides
 from assistant.pipeline import Assistant
-from assistant.safety import loose
+from assistant.text import find_loose, loose_with_offsets
 
 MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
 RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
@@ -45,40 +45,22 @@ class Labelled:
         return "tune" if int(hashlib.sha256(self.id.encode()).hexdigest(), 16) % 2 == 0 else "held"
 
 
-def _loose_with_map(text: str) -> tuple[str, list[int]]:
-    """The loose form of a text and, for each of its characters, the offset in the original."""
-    out, where = [], []
-    pending_space = False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            pending_space = bool(out)
-            continue
-        if pending_space:
-            out.append(" ")
-            where.append(i)
-            pending_space = False
-        out.append(loose(ch) or ch)
-        where.append(i)
-    return "".join(out), where
-
-
 def locate_quote(quote: str, guides: dict[str, tuple[str, list[int]]], guide: str | None) -> tuple[str, int, int] | None:
     """Where a quote stands in the original guide files, whitespace- and quote-style-insensitively.
 
-    `guides` maps each guide file name to its `_loose_with_map` form.
+    `guides` maps each guide file name to its text's `loose_with_offsets` form.
     """
-    needle = loose(quote)
-    for name, (haystack, where) in guides.items():
+    for name, prepared in guides.items():
         if guide and name != guide:
             continue
-        at = haystack.find(needle)
-        if at >= 0:
-            return name, where[at], where[at + len(needle) - 1] + 1
+        found = find_loose(quote, "", prepared)
+        if found:
+            return name, found[0], found[1]
     return None
 
 
 def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
-    guides = {g.name: _loose_with_map(g.text) for g in load_guides(corpus_dir)}
+    guides = {g.name: loose_with_offsets(g.text) for g in load_guides(corpus_dir)}
     problems, questions, seen = [], [], set()
     try:
         lines = Path(path).read_text("utf-8").splitlines()

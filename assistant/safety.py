@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 from assistant.schema import Passage, Quote, RuleMatch
-from assistant.text import Analyzer, squash
+from assistant.text import Analyzer, find_loose
 
 VERDICT_ORDER = {"stop": 0, "avoid": 1, "caution": 2}
-_LOOSE = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 
 
 class SafetyRuleError(Exception):
@@ -34,18 +33,12 @@ def trigger_texts() -> list[str]:
     return texts
 
 
-def loose(text: str) -> str:
-    """The form quotes are located in: straight quotes and hyphens, white space squashed."""
-    return squash(text.translate(_LOOSE))
-
-
 def locate(quote: str, passages: list[Passage]) -> tuple[Passage, str] | None:
     """The first passage holding a quote, and the quote as the passage spells it."""
-    needle = loose(quote)
     for p in passages:
-        at = loose(p.text).find(needle)  # translation is one char for one char, so offsets carry over
-        if at >= 0:
-            return p, p.text[at:at + len(needle)]
+        found = find_loose(quote, p.text)
+        if found:
+            return p, p.text[found[0]:found[1]]
     return None
 
 

@@ -48,6 +48,36 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
+_LOOSE = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+
+
+def loose_with_offsets(text: str) -> tuple[str, list[int]]:
+    """The form quotes are found in (straight quotes and hyphens, white space squashed) and, for
+    each of its characters, its offset in the text."""
+    out, where = [], []
+    pending_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            pending_space = bool(out)
+            continue
+        if pending_space:
+            out.append(" ")
+            where.append(i)
+            pending_space = False
+        out.append(ch.translate(_LOOSE))
+        where.append(i)
+    return "".join(out), where
+
+
+def find_loose(quote: str, text: str, prepared: tuple[str, list[int]] | None = None) -> tuple[int, int] | None:
+    """Where a quote stands in a text, whitespace- and quote-style-insensitively, as (start, end)
+    offsets into the text; `prepared` is the text's loose_with_offsets, when it is searched often."""
+    haystack, where = prepared or loose_with_offsets(text)
+    needle = squash(quote.translate(_LOOSE))
+    at = haystack.find(needle) if needle else -1
+    return (where[at], where[at + len(needle) - 1] + 1) if at >= 0 else None
+
+
 def words(text: str, boundaries: bool = False) -> list[str]:
     """Lowercased words of a text, contractions opened ("isn't" -> "is not", "she's" -> "she").
 
