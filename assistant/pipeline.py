@@ -167,8 +167,9 @@ class Assistant:
             decision = "safety"
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
             decision, hits = "smalltalk", []
-        elif top_score < cfg.router_abstain_score or (
-                oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score):
+        elif (top_score < cfg.router_abstain_score
+              or (oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score)
+              or (intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score)):
             decision, hits = "abstain", []
         else:
             decision = "retrieval"
