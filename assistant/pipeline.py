@@ -125,6 +125,11 @@ class Assistant:
             self._boosts[intent] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
         return self._boosts[intent]
 
+    def _out_of_scope_pattern(self, question: str) -> bool:
+        spec = self.intents.get("out_of_scope")
+        lowered = question.lower()
+        return bool(spec) and any(re.search(p, lowered) for p in spec.patterns)
+
     def _is_follow_up(self, question: str, conversation: Conversation | None, new_condition: bool) -> bool:
         """A short question leaning on the previous turn. One that brings a new condition ("she is
         8 months pregnant") is a statement of its own unless it opens like a follow-up ("and if she's pregnant?")."""
@@ -167,7 +172,7 @@ class Assistant:
             decision = "safety"
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
             decision, hits = "smalltalk", []
-        elif (top_score < cfg.router_abstain_score
+        elif (top_score < cfg.router_abstain_score or self._out_of_scope_pattern(question)
               or (oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score)
               or (intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score)):
             decision, hits = "abstain", []

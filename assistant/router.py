@@ -20,19 +20,21 @@ INTENTS_FILE = "intents.toml"
 
 @dataclass(frozen=True)
 class IntentSpec:
-    """An intent's training examples, the sections it boosts and its answer cue words."""
+    """An intent's training examples, the sections it boosts, its answer cue words, the values
+    its answers quote, and patterns that decide it outright (out_of_scope only)."""
 
     name: str
     examples: tuple[str, ...]
     sections: tuple[str, ...]
     cues: tuple[str, ...]
     values: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
 
 
 def load_intents() -> dict[str, IntentSpec]:
     doc = tomllib.loads(resources.files("assistant.data").joinpath(INTENTS_FILE).read_text("utf-8"))
     return {name: IntentSpec(name, tuple(spec.get("examples", ())), tuple(spec.get("sections", ())),
-                             tuple(spec.get("cues", ())), tuple(spec.get("values", ())))
+                             tuple(spec.get("cues", ())), tuple(spec.get("values", ())), tuple(spec.get("patterns", ())))
             for name, spec in doc.items()}
 
 

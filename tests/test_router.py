@@ -58,7 +58,8 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
 
 
 @pytest.mark.parametrize("question", ["how do i change a car tyre", "best pizza recipe", "how to learn rust programming",
-                                      "best sushi in town"])
+                                      "best sushi in town", "what does a good back massage cost",
+                                      "any massage places near me", "is a $200 massage cushion worth it"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
@@ -93,3 +94,8 @@ def test_conditions_in_the_story_still_count(assistant):
     route, _ = assistant.route(story)
     assert route.route == "safety" and [r.id for r in route.rules] == ["pregnancy"]
     assert route.intent == "oil_choice"
+
+
+def test_a_condition_still_gets_its_warning_when_the_question_is_about_price(assistant):
+    route, _ = assistant.route("my wife is pregnant, what does a prenatal massage cost?")
+    assert route.route == "safety" and [r.id for r in route.rules] == ["pregnancy"]
