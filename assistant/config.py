@@ -35,6 +35,8 @@ class Config:
     retrieval_bm25_weight: float
     retrieval_semantic_weight: float
     retrieval_intent_boost: float
+    retrieval_faq_boost: float
+    retrieval_faq_threshold: float
     router_min_confidence: float
     router_abstain_score: float
     router_oos_confidence: float

@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.answer import Composer
 from assistant.config import Config, load_config
-from assistant.corpus import CleaningRules, shipped_corpus_dir
+from assistant.corpus import CleaningRules, is_faq_question, shipped_corpus_dir
 from assistant.index import Index, default_corpus_dir, open_index
 from assistant.retrieval import MODES
 from assistant.router import load_intents
@@ -90,6 +90,7 @@ class Assistant:
         self._not_answers = CleaningRules.load().not_answers
         self.composer = self._composer(config)
         self._boosts: dict[str, np.ndarray] = {}
+        self._faq_headings: list[tuple[int, tuple[np.ndarray, np.ndarray]]] | None = None
         self._suggestions: list[str] = self.composer.replies["suggestions"]
 
     @classmethod
@@ -124,6 +125,24 @@ class Assistant:
                         for p in self.index.passages]
             self._boosts[intent] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
         return self._boosts[intent]
+
+    def faq_boost(self, question: str) -> np.ndarray | None:
+        """Score multipliers for the guides' FAQ answers whose question is worded like this one
+        ("how frequently do u recommend massages" ~ "How often should you give a back massage?"),
+        by cosine in the intent model's word and character n-gram space (None: no FAQ is close)."""
+        cfg = self.config
+        if cfg.retrieval_faq_boost == 0:
+            return None
+        if self._faq_headings is None:
+            self._faq_headings = [(i, self.index.router.vector(p.section)) for i, p in enumerate(self.index.passages)
+                                  if is_faq_question(p.section)]
+        q_ids, q_weights = self.index.router.vector(question)
+        boost = np.ones(len(self.index.passages))
+        for i, (h_ids, h_weights) in self._faq_headings:
+            _, at_q, at_h = np.intersect1d(q_ids, h_ids, return_indices=True)
+            cosine = float(q_weights[at_q] @ h_weights[at_h])
+            boost[i] = 1.0 + cfg.retrieval_faq_boost * max(0.0, cosine - cfg.retrieval_faq_threshold)
+        return boost if (boost > 1.0).any() else None
 
     def _out_of_scope_pattern(self, question: str) -> bool:
         spec = self.intents.get("out_of_scope")
@@ -166,8 +185,11 @@ class Assistant:
         # the confidence is the best lexical hybrid score, whatever the mode
         lexical = parts["lexical"] if "lexical" in parts else self.index.score(query, "hybrid")[1]["lexical"]
         top_score = float(lexical.max()) if lexical.size else 0.0
-        use_boost = intent_boost and confidence >= cfg.router_min_confidence
-        hits = self.index.rank(scores, parts, k, self.boost(intent) if use_boost else None)
+        boost = self.boost(intent) if intent_boost and confidence >= cfg.router_min_confidence else None
+        faq = self.faq_boost(f"{carried} {focus}".strip()) if intent_boost else None
+        if faq is not None:
+            boost = faq if boost is None else boost * faq
+        hits = self.index.rank(scores, parts, k, boost)
         if rules:
             decision = "safety"
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
@@ -265,4 +287,5 @@ class Assistant:
                               semantic_weight=other.config.retrieval_semantic_weight)
         other.composer = other._composer(other.config)
         other._boosts = {}
+        other._faq_headings = None
         return other

@@ -80,18 +80,23 @@ class IntentRouter:
         router.analyzer_ = analyzer
         return router
 
-    def probabilities(self, text: str) -> np.ndarray:
-        """What the fitted pipeline's predict_proba gives for one text."""
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A text in the model's TF-IDF feature space, as (feature ids, unit-length weights)."""
         counts: dict[int, int] = {}
         for f in features(self.analyzer_, text):
             i = self.vocabulary_.get(f)
             if i is not None:
                 counts[i] = counts.get(i, 0) + 1
+        ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        x = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf_[ids]
+        norm = np.sqrt(np.sum(x ** 2))
+        return ids, (x / norm if norm > 0 else x)
+
+    def probabilities(self, text: str) -> np.ndarray:
+        """What the fitted pipeline's predict_proba gives for one text."""
+        ids, x = self.vector(text)
         logits = self.intercept_.copy()
-        if counts:
-            ids = np.fromiter(counts.keys(), dtype=np.int64)
-            x = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self.idf_[ids]
-            x /= np.sqrt(np.sum(x ** 2))
+        if ids.size:
             logits = logits + self.coef_[:, ids] @ x
         logits -= logits.max()
         probs = np.exp(logits)

@@ -46,15 +46,15 @@ def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
 
 # Floors: the levels measured on the shipped set (massage-qa eval [--split tune|held]) when they
 # were last raised, truncated to three decimals. The evaluation must not fall below them; raise
-# them when it improves. Issue targets not yet reached: Recall@5 0.95 and MRR@10 0.85 (all: 0.846,
-# 0.845).
+# them when it improves. Issue targets not yet reached: Recall@5 0.95 (all 0.851) and MRR@10 0.85 on
+# the held half (0.825; all 0.854, tune 0.878).
 RETRIEVAL = ("retrieval", "hybrid+intent")
 FLOORS = {
-    "all": {RETRIEVAL + ("success@5",): 0.962, RETRIEVAL + ("mrr@10",): 0.845, RETRIEVAL + ("recall@5",): 0.846,
+    "all": {RETRIEVAL + ("success@5",): 0.962, RETRIEVAL + ("mrr@10",): 0.854, RETRIEVAL + ("recall@5",): 0.851,
             ("router", "accuracy"): 0.926, ("abstain", "recall"): 0.928, ("answers", "key_fact_recall"): 0.91},
-    "tune": {RETRIEVAL + ("success@5",): 0.966, RETRIEVAL + ("mrr@10",): 0.861, RETRIEVAL + ("recall@5",): 0.827,
+    "tune": {RETRIEVAL + ("success@5",): 0.966, RETRIEVAL + ("mrr@10",): 0.878, RETRIEVAL + ("recall@5",): 0.831,
              ("router", "accuracy"): 0.951, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.903},
-    "held": {RETRIEVAL + ("success@5",): 0.959, RETRIEVAL + ("mrr@10",): 0.825, RETRIEVAL + ("recall@5",): 0.869,
+    "held": {RETRIEVAL + ("success@5",): 0.959, RETRIEVAL + ("mrr@10",): 0.825, RETRIEVAL + ("recall@5",): 0.874,
              ("router", "accuracy"): 0.9, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.92},
 }
 

@@ -99,3 +99,11 @@ def test_conditions_in_the_story_still_count(assistant):
 def test_a_condition_still_gets_its_warning_when_the_question_is_about_price(assistant):
     route, _ = assistant.route("my wife is pregnant, what does a prenatal massage cost?")
     assert route.route == "safety" and [r.id for r in route.rules] == ["pregnancy"]
+
+
+def test_a_question_worded_like_a_guide_faq_gets_that_faq_first(assistant):
+    question = "can I give a good back massage without any training"
+    first = assistant.route(question)[1][0].passage
+    assert first.section.startswith("Q1: Can I give a back massage at home without training")
+    plain = assistant.with_settings(retrieval_faq_boost=0.0).route(question)[1][0].passage
+    assert plain.id != first.id  # the words alone rank the guide's opening first
