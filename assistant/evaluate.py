@@ -275,7 +275,7 @@ def format_report(r: dict, title: str) -> str:
            "Retrieval      " + "".join(f"{m:>10}" for m in MEASURES)]
     for name, scores in r["retrieval"].items():
         out.append(f"  {name:<13}" + "".join(f"{scores[m]:>10.3f}" for m in MEASURES))
-    out.append("  (hybrid+intent is the assistant's own ranking: the intent boost, and on the safety route the warnings' passages first)")
+    out.append("  (hybrid+intent is the assistant's own ranking: intent boost, FAQ wording lift, and on the safety route the warnings' passages first)")
     for pair, s in r["significance_mrr@10"].items():
         out.append(f"  MRR@10 {pair}: {s['mean']:+.3f} (95% bootstrap CI {s['low']:+.3f} .. {s['high']:+.3f})")
     ro = r["router"]
