@@ -38,7 +38,8 @@ def test_training_examples_are_not_evaluation_questions_or_paraphrases_of_them()
     from assistant.text import words
     from conftest import CORPUS
 
-    questions = [" ".join(words(json.loads(l)["question"])) for l in (CORPUS / "questions.jsonl").open()]
+    questions = [" ".join(words(json.loads(l)["question"]))
+                 for name in ("questions.jsonl", "questions-second.jsonl") for l in (CORPUS / name).open()]
     for spec in load_intents().values():
         for example in spec.examples:
             text = " ".join(words(example))
