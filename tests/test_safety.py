@@ -28,7 +28,8 @@ TRIGGERS = {
                         "she has had back pain for 3 months"],
     "allergies": ["she is allergic to nuts", "oil for sensitive skin"],
     "medical_condition": ["she had back surgery 3 weeks ago", "my husband is on chemo", "he's diabetic",
-                          "dad has a heart condition", "she has high blood pressure", "my mum has arthritis"],
+                          "dad has a heart condition", "she has high blood pressure", "my mum has arthritis",
+                          "he was diagnosed with gout last year"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
