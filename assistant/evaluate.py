@@ -53,7 +53,7 @@ def locate_quote(quote: str, guides: dict[str, tuple[str, list[int]]], guide: st
     for name, prepared in guides.items():
         if guide and name != guide:
             continue
-        found = find_loose(quote, "", prepared)
+        found = find_loose(quote, prepared)
         if found:
             return name, found[0], found[1]
     return None

@@ -90,6 +90,7 @@ class Assistant:
         self._not_answers = CleaningRules.load().not_answers
         self.composer = self._composer(config)
         self._boosts: dict[str, np.ndarray] = {}
+        self._position = {p.id: i for i, p in enumerate(index.passages)}
         self._faq_headings: list[tuple[int, tuple[np.ndarray, np.ndarray]]] | None = None
         self._suggestions: list[str] = self.composer.replies["suggestions"]
 
@@ -178,7 +179,8 @@ class Assistant:
             if intent in ("general", "out_of_scope", "smalltalk") or confidence < cfg.router_min_confidence:
                 intent, confidence = self.index.router.predict(f"{carried} {question}")
         query = f"{carried} {question}" if carried else question if focus == question else f"{focus} {question}"
-        held = [r for rid, r in conversation.rules.items() if rid not in {r.id for r in rules}] if conversation else []
+        matched = {r.id for r in rules}
+        held = [r for rid, r in conversation.rules.items() if rid not in matched] if conversation else []
         if confidence < cfg.router_min_confidence and intent not in ("out_of_scope", "smalltalk"):
             intent = "general"
         scores, parts = self.index.score(query, mode)
@@ -225,11 +227,10 @@ class Assistant:
             for quote in rule.quotes:
                 if quote.passage not in warning:
                     warning.append(quote.passage)
-        where = {p.id: i for i, p in enumerate(self.index.passages)}
         retrieved = {h.passage.id: h.score for h in hits}
         top = [Hit(p, rank, 2.0 - rank / (len(warning) + 1),
                    {"safety": 1.0, "retrieved": retrieved.get(p.id, 0.0)}
-                   | {name: float(s[where[p.id]]) for name, s in parts.items()})
+                   | {name: float(s[self._position[p.id]]) for name, s in parts.items()})
                for rank, p in enumerate(warning, start=1)]
         rest = [h for h in hits if h.passage not in warning][: max(0, k - len(top))]
         return top + [Hit(h.passage, len(top) + i, h.score, h.scores) for i, h in enumerate(rest, start=1)]
@@ -286,6 +287,5 @@ class Assistant:
         other.index = replace(self.index, bm25_weight=other.config.retrieval_bm25_weight,
                               semantic_weight=other.config.retrieval_semantic_weight)
         other.composer = other._composer(other.config)
-        other._boosts = {}
-        other._faq_headings = None
+        other._boosts = {}  # they depend on intent_boost; the FAQ heading vectors do not
         return other

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from assistant.schema import Passage, Quote, RuleMatch
-from assistant.text import Analyzer, find_loose
+from assistant.text import Analyzer, find_loose, loose_with_offsets
 
 VERDICT_ORDER = {"stop": 0, "avoid": 1, "caution": 2}
 
@@ -36,7 +36,7 @@ def trigger_texts() -> list[str]:
 def locate(quote: str, passages: list[Passage]) -> tuple[Passage, str] | None:
     """The first passage holding a quote, and the quote as the passage spells it."""
     for p in passages:
-        found = find_loose(quote, p.text)
+        found = find_loose(quote, loose_with_offsets(p.text))
         if found:
             return p, p.text[found[0]:found[1]]
     return None

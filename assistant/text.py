@@ -69,10 +69,10 @@ def loose_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-def find_loose(quote: str, text: str, prepared: tuple[str, list[int]] | None = None) -> tuple[int, int] | None:
+def find_loose(quote: str, loose_text: tuple[str, list[int]]) -> tuple[int, int] | None:
     """Where a quote stands in a text, whitespace- and quote-style-insensitively, as (start, end)
-    offsets into the text; `prepared` is the text's loose_with_offsets, when it is searched often."""
-    haystack, where = prepared or loose_with_offsets(text)
+    offsets into the text; `loose_text` is the text's loose_with_offsets."""
+    haystack, where = loose_text
     needle = squash(quote.translate(_LOOSE))
     at = haystack.find(needle) if needle else -1
     return (where[at], where[at + len(needle) - 1] + 1) if at >= 0 else None
@@ -119,8 +119,12 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
+def _thesaurus_doc() -> dict:
+    return tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
+
+
 def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict[str, list[str]]]:
-    doc = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
+    doc = _thesaurus_doc()
     shorthand = {short: words(full) for short, full in doc.get("shorthand", {}).items()}
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
     for canonical, variants in doc.get("synonyms", {}).items():
@@ -227,8 +231,7 @@ def sklearn_stop_words() -> frozenset[str]:
 def stop_words() -> frozenset[str]:
     """The analyzer's stop words: scikit-learn's, adjusted by [stop_words] in data/thesaurus.toml
     (filler words people type that the guides never answer, and words that matter here)."""
-    doc = tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
-    adjust = doc.get("stop_words", {})
+    adjust = _thesaurus_doc().get("stop_words", {})
     return (sklearn_stop_words() - frozenset(adjust.get("keep", ()))) | frozenset(adjust.get("add", ()))
 
 
