@@ -150,6 +150,11 @@ class Assistant:
         lowered = question.lower()
         return bool(spec) and any(re.search(p, lowered) for p in spec.patterns)
 
+    def _has_foreign_words(self, text: str) -> bool:
+        """Whether a question uses a word the guides never do. One that does not ("is it ok if it
+        hurts a little") is read as about massage whatever the router guesses: in this chat it is."""
+        return any(t not in self.index.vocabulary for t in self.index.analyzer.terms(text))
+
     def _is_follow_up(self, question: str, conversation: Conversation | None, new_condition: bool) -> bool:
         """A short question leaning on the previous turn. One that brings a new condition ("she is
         8 months pregnant") is a statement of its own unless it opens like a follow-up ("and if she's pregnant?")."""
@@ -197,8 +202,9 @@ class Assistant:
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
             decision, hits = "smalltalk", []
         elif (top_score < cfg.router_abstain_score or self._out_of_scope_pattern(question)
-              or (oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score)
-              or (intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score)):
+              or (self._has_foreign_words(query)
+                  and ((oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score)
+                       or (intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score)))):
             decision, hits = "abstain", []
         else:
             decision = "retrieval"

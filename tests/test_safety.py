@@ -17,23 +17,28 @@ TRIGGERS = {
     "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica",
                     "i think he slipped a disc", "she has a slipped disk"],
     "skin_problems": ["there's a rash", "she has sunburn", "he has cuts on his back", "broken skin",
-                      "she got a new tattoo last week", "he has shingles"],
+                      "she got a new tattoo last week", "he has shingles",
+                      "she just got a tattoo on her shoulder"],
     "blood_clots": ["he has varicose veins", "history of blood clots", "dvt"],
     "pregnancy": ["she's pregnant", "my wife is expecting", "she is in her second trimester", "pregant wife",
                   "she has a bun in the oven", "she's 20 weeks along", "i'm 38 weeks, can my husband rub my back"],
-    "older_adults": ["my elderly mother", "grandpa wants a back rub", "she is 84 years old", "my nan is in her nineties"],
+    "older_adults": ["my elderly mother", "grandpa wants a back rub", "she is 84 years old", "my nan is in her nineties",
+                     "my mom has a bad hip and is 82, how gentle should i be"],
     "spine_pressure": ["can i press on the spine", "pushing on her backbone"],
     "deep_pressure": ["deep tissue massage", "how hard can i press hard", "should i use my elbows"],
     "persistent_pain": ["will it cure my chronic back pain", "can massage fix my back problem",
-                        "she has had back pain for 3 months"],
+                        "she has had back pain for 3 months", "my back has been killing me for weeks"],
     "allergies": ["she is allergic to nuts", "oil for sensitive skin"],
     "medical_condition": ["she had back surgery 3 weeks ago", "my husband is on chemo", "he's diabetic",
                           "dad has a heart condition", "she has high blood pressure", "my mum has arthritis",
-                          "he was diagnosed with gout last year"],
+                          "he was diagnosed with gout last year",
+                          "my dad has gout", "she gets migraines, would a back rub help", "he has asthma"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
-                  "what is shingles effleurage", "how do i cut down the pressure"]
+                  "what is shingles effleurage", "how do i cut down the pressure",
+                  "i got a tattoo 3 years ago, can you massage over it", "she's 70kg is that a problem",
+                  "what sent should the oil have", "my gut says she wants a massage"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever"]
 
