@@ -41,6 +41,7 @@ class Config:
     router_abstain_score: float
     router_oos_confidence: float
     router_oos_max_score: float
+    router_oos_confidence_familiar: float
     router_oos_guess_max_score: float
     router_topic_confidence: float
     router_C: float

@@ -92,6 +92,7 @@ class Assistant:
         self._boosts: dict[str, np.ndarray] = {}
         self._position = {p.id: i for i, p in enumerate(index.passages)}
         self._faq_headings: list[tuple[int, tuple[np.ndarray, np.ndarray]]] | None = None
+        self._domain_terms: set[str] | None = None
         self._suggestions: list[str] = self.composer.replies["suggestions"]
 
     @classmethod
@@ -150,10 +151,23 @@ class Assistant:
         lowered = question.lower()
         return bool(spec) and any(re.search(p, lowered) for p in spec.patterns)
 
+    def _out_of_scope_guess(self, query: str, intent: str, oos_probability: float, top_score: float) -> bool:
+        """The router's say on scope, for a question the guides match only weakly. A question in
+        words the guides or the thesaurus know ("is it ok if it hurts a little", "can we chat while
+        i massage her") needs a surer verdict: in this chat it is most likely about massage."""
+        cfg = self.config
+        foreign = self._has_foreign_words(query)
+        needed = cfg.router_oos_confidence if foreign else cfg.router_oos_confidence_familiar
+        return ((oos_probability >= needed and top_score < cfg.router_oos_max_score)
+                or (foreign and intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score))
+
     def _has_foreign_words(self, text: str) -> bool:
-        """Whether a question uses a word the guides never do. One that does not ("is it ok if it
-        hurts a little") is read as about massage whatever the router guesses: in this chat it is."""
-        return any(t not in self.index.vocabulary for t in self.index.analyzer.terms(text))
+        """Whether a question uses a word neither the guides nor the thesaurus know."""
+        if self._domain_terms is None:
+            analyzer = self.index.analyzer
+            self._domain_terms = set(self.index.vocabulary) | {
+                analyzer.stems[w] for w in analyzer.thesaurus_words() if w in analyzer.stems}
+        return any(t not in self._domain_terms for t in self.index.analyzer.terms(text))
 
     def _is_follow_up(self, question: str, conversation: Conversation | None, new_condition: bool) -> bool:
         """A short question leaning on the previous turn. One that brings a new condition ("she is
@@ -202,9 +216,7 @@ class Assistant:
         elif intent == "smalltalk" and confidence >= 0.5 and top_score < cfg.router_oos_max_score:
             decision, hits = "smalltalk", []
         elif (top_score < cfg.router_abstain_score or self._out_of_scope_pattern(question)
-              or (self._has_foreign_words(query)
-                  and ((oos_probability >= cfg.router_oos_confidence and top_score < cfg.router_oos_max_score)
-                       or (intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score)))):
+              or self._out_of_scope_guess(query, intent, oos_probability, top_score)):
             decision, hits = "abstain", []
         else:
             decision = "retrieval"

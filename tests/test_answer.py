@@ -89,6 +89,16 @@ def test_how_long_is_about_duration_not_the_word_long(assistant):
     assert "minutes" in answer.sentences[0].text
 
 
+@pytest.mark.parametrize("question, words", [
+    ("should i talk to her while i massage or stay quiet", ("communicat", "check")),
+    ("should she get up straight away when its done", ("rest", "strenuous", "lie")),
+])
+def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
+    # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after
+    body = " ".join(s.text for s in assistant.ask(question).sentences).lower()
+    assert any(w in body for w in words)
+
+
 def test_a_question_asking_two_things_gets_both_answered(assistant):
     answer = assistant.ask("what oil should i use and how long should it last")
     body = " ".join(s.text for s in answer.sentences).lower()

@@ -68,7 +68,8 @@ def test_out_of_scope_abstains_with_suggestions(assistant, question):
     assert "don't cover" in answer.text and answer.text.count("  - ") == 3
 
 
-@pytest.mark.parametrize("question", ["is it ok if it hurts a little", "should she take her bra off"])
+@pytest.mark.parametrize("question", ["is it ok if it hurts a little", "should she take her bra off",
+                                      "can we chat while i massage her"])
 def test_a_question_in_the_guides_own_words_is_not_refused_on_a_guess(assistant, question):
     # no word of these is foreign to the guides; in this chat they can only be about massage
     answer = assistant.ask(question)
