@@ -63,11 +63,20 @@ class ChatSession:
             if handler is None:
                 return f"Unknown command {clean(command)}; /help lists the commands."
             return handler(arg.strip())
+        held = set(self.conversation.rules)
         try:
             self.last = self.assistant.ask(line, self.conversation, mode=self.mode, k=self.k)
         except QuestionError as exc:
             return f"Sorry: {exc}."
-        return render_answer(self.last)
+        return render_answer(self.last) + self._still_held(line, held)
+
+    def _still_held(self, line: str, held: set[str]) -> str:
+        """A note when the answer keeps to a condition mentioned earlier, not in this question."""
+        asked_now = {r.id for r in self.assistant.safety.match(line)}
+        earlier = [r.condition for r in self.last.route.rules if r.id in held and r.id not in asked_now]
+        if not earlier:
+            return ""
+        return f"\n(Still going by what you said earlier: {'; '.join(earlier)}. /clear forgets it.)"
 
     # -- commands ---------------------------------------------------------------------
     def cmd_help(self, arg: str) -> str:

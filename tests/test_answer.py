@@ -74,11 +74,14 @@ def test_route_json(cli):
 
 def test_the_article_talking_about_itself_is_never_an_answer(assistant):
     questions = ["tips for a relaxing massage for my mom", "how do i give a back massage", "what is petrissage",
-                 "how should i finish the massage", "what oil should i use", "can a professional help"]
+                 "how should i finish the massage", "what oil should i use", "can a professional help",
+                 "what oil should a beginner use", "i have no experience, can i still do it", "how do i end it nicely"]
+    cheering = ("let’s get started", "you might be thinking", "prepare to be amazed", "pat yourself", "pure bliss")
     for question in questions:
         for s in assistant.ask(question).sentences:
             lowered = s.text.lower()
             assert not any(x in lowered for x in ("in this post", "this guide", "in this article", "fem spa")), s.text
+            assert not any(x in lowered for x in cheering), s.text
             assert not s.text.rstrip().endswith(":"), s.text  # a list opener ("Here are four key steps:")
 
 

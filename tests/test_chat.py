@@ -53,9 +53,10 @@ def test_a_follow_up_to_a_long_story_carries_only_what_was_asked(chat):
 
 
 def test_a_condition_stays_in_force_until_clear(chat):
-    chat.handle("my wife is pregnant")
-    chat.handle("how long should a massage last?")
+    assert "/clear" not in chat.handle("my wife is pregnant")
+    shown = chat.handle("how long should a massage last?")
     assert [r.id for r in chat.last.route.rules] == ["pregnancy"]
+    assert "said earlier: pregnancy" in shown and "/clear" in shown  # the user learns why, and the way out
     assert "prenatal" in chat.handle("what oil should I use?")
     chat.handle("/clear")
     chat.handle("what oil should I use?")
