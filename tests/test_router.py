@@ -51,7 +51,7 @@ def test_training_examples_are_not_evaluation_questions_or_paraphrases_of_them()
     ("which oil is good for a back rub", "oil_choice"), ("how often can i do this", "frequency"),
     ("how long shud it last", "duration"), ("does it help my posture", "posture"),
     ("what do beginners get wrong", "mistakes"), ("can i massage myself", "self_massage"),
-    ("what to do afterwards", "aftercare"),
+    ("what to do afterwards", "aftercare"), ("hw lng shuld a bak rub b", "duration"),
 ])
 def test_plain_questions_get_their_intent(assistant, question, intent):
     route, hits = assistant.route(question)
