@@ -95,6 +95,7 @@ def test_how_long_is_about_duration_not_the_word_long(assistant):
 @pytest.mark.parametrize("question, words", [
     ("should i talk to her while i massage or stay quiet", ("communicat", "check")),
     ("should she get up straight away when its done", ("rest", "strenuous", "lie")),
+    ("how many times should i repeat each stroke", ("repeat the process", "repeat this motion", "repeat 3")),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after

@@ -38,7 +38,8 @@ TRIGGERS = {
                           "dad has a heart condition", "she has high blood pressure", "my mum has arthritis",
                           "he was diagnosed with gout last year",
                           "my dad has gout", "she gets migraines, would a back rub help", "he has asthma",
-                          "my husband has ms", "my dad just had a heart stent fitted"],
+                          "my husband has ms", "my dad just had a heart stent fitted",
+                          "im breastfeeding, can my husband give me a back massage"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
