@@ -57,7 +57,7 @@ FLOORS = {
              ("router", "accuracy"): 0.933, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.94},
     # corpus/questions-second.jsonl: 30 questions written after the tuning above (its first,
     # untouched measurement is in the README); the analysis fixes it then showed were made.
-    "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.95, RETRIEVAL + ("recall@5",): 0.91,
+    "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.953, RETRIEVAL + ("recall@5",): 0.91,
                ("router", "accuracy"): 0.866, ("abstain", "recall"): 0.8, ("answers", "key_fact_recall"): 0.92},
 }
 
