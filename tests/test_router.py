@@ -52,6 +52,8 @@ def test_training_examples_are_not_evaluation_questions_or_paraphrases_of_them()
     ("how long shud it last", "duration"), ("does it help my posture", "posture"),
     ("what do beginners get wrong", "mistakes"), ("can i massage myself", "self_massage"),
     ("what to do afterwards", "aftercare"), ("hw lng shuld a bak rub b", "duration"),
+    ("can you massage someone too much", "frequency"), ("biggest no nos when giving a massage", "mistakes"),
+    ("what should he do after", "aftercare"),
 ])
 def test_plain_questions_get_their_intent(assistant, question, intent):
     route, hits = assistant.route(question)
@@ -61,7 +63,8 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
 @pytest.mark.parametrize("question", ["how do i change a car tyre", "best pizza recipe", "how to learn rust programming",
                                       "best sushi in town", "what does a good back massage cost",
                                       "any massage places near me", "is a $200 massage cushion worth it",
-                                      "can i give my dog a back massage"])
+                                      "can i give my dog a back massage", "how to do a thai massage",
+                                      "what vitamins help sore muscles"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits

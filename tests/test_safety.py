@@ -10,7 +10,7 @@ from assistant.safety import SafetyRuleError, SafetyRules
 
 TRIGGERS = {
     "fever_infection": ["he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
-                        "he's running a temp", "i'm a bit under the weather"],
+                        "he's running a temp", "i'm a bit under the weather", "she has a temperature"],
     "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
                             "threw my back out this morning", "he fell down the stairs yesterday",
                             "hubby did his back in at the gym yesterday"],
@@ -47,7 +47,7 @@ NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asl
                   "i got a tattoo 3 years ago, can you massage over it", "she's 70kg is that a problem",
                   "what sent should the oil have", "my gut says she wants a massage",
                   "she broke up with me, should i still massage her", "should i take a break halfway through",
-                  "how do i crack my own neck safely"]
+                  "how do i crack my own neck safely", "what temperature should the room be"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever"]
 
