@@ -51,6 +51,10 @@ class Citations:
         return tuple(Citation(i, p) for i, p in enumerate(self.passages, start=1))
 
 
+# a sentence opening like this refers back to the one before it
+_LEANS_ON_PREVIOUS = re.compile(r"(this|these|that|those|it|it[’']s|they|they[’']re|such|then)\b", re.IGNORECASE)
+
+
 def _is_answer_sentence(text: str, section: str, not_answers: tuple[re.Pattern, ...] = ()) -> bool:
     """Questions, list openers ("Here are four key steps:"), bare headings and the sentences the
     cleaning rules mark as not answers (the article about itself, advertising) are not answers."""
@@ -131,20 +135,34 @@ class Composer:
         chosen: list[Candidate] = []
         merged: dict[str, list[Passage]] = {}
         term_sets: list[set[str]] = []
-        for c in candidates:
+        placed: set[tuple[str, int]] = set()
+        leaning: list[Candidate] = []
+
+        def take(c: Candidate) -> None:
             key = squash(c.text).lower()
             if key in merged:
                 if c.passage not in merged[key]:
                     merged[key].append(c.passage)
-                continue
+                return
             if len(chosen) >= (limit or cfg.answer_max_sentences) or (c.score < cutoff and len(chosen) >= cfg.answer_min_sentences):
-                continue
+                return
             terms = set(self.analyzer.terms(c.text))
             if any(len(terms & other) / max(1, len(terms | other)) >= 0.6 for other in term_sets):
-                continue
+                return
             chosen.append(c)
             merged[key] = [c.passage]
             term_sets.append(terms)
+            placed.add((c.passage.id, c.position))
+
+        for c in candidates:
+            # "This is an equally good technique..." means nothing without the sentence before it
+            if c.position > 0 and _LEANS_ON_PREVIOUS.match(c.text) and (c.passage.id, c.position - 1) not in placed:
+                leaning.append(c)
+                continue
+            take(c)
+        for c in leaning:
+            if (c.passage.id, c.position - 1) in placed:
+                take(c)
         first_seen: dict[str, int] = {}
         for i, c in enumerate(chosen):
             first_seen.setdefault(c.passage.id, i)
