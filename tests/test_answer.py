@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -83,6 +84,21 @@ def test_the_article_talking_about_itself_is_never_an_answer(assistant):
             assert not any(x in lowered for x in ("in this post", "this guide", "in this article", "fem spa")), s.text
             assert not any(x in lowered for x in cheering), s.text
             assert not s.text.rstrip().endswith(":"), s.text  # a list opener ("Here are four key steps:")
+
+
+def test_a_sentence_that_refers_back_comes_after_the_one_it_refers_to(assistant):
+    # "This is an equally good technique..." alone tells the reader nothing
+    for question in ("how do i give a good back massage", "what oil should i use", "how often", "how do i find knots",
+                     "what are the benefits", "can i massage myself", "what should she do afterwards"):
+        answer = assistant.ask(question)
+        shown = [s.text for s in answer.sentences]
+        for s in answer.sentences:
+            if not re.match(r"(This|These|That|Those|It|They|Such|Then)\b", s.text):
+                continue
+            passage = next(c.passage for c in answer.citations if c.n == s.citations[0])
+            texts = [span.text for span in passage.sentences]
+            position = texts.index(s.text)
+            assert position == 0 or texts[position - 1] in shown, (question, s.text)
 
 
 def test_how_long_is_about_duration_not_the_word_long(assistant):
