@@ -53,7 +53,7 @@ def test_training_examples_are_not_evaluation_questions_or_paraphrases_of_them()
     ("what do beginners get wrong", "mistakes"), ("can i massage myself", "self_massage"),
     ("what to do afterwards", "aftercare"), ("hw lng shuld a bak rub b", "duration"),
     ("can you massage someone too much", "frequency"), ("biggest no nos when giving a massage", "mistakes"),
-    ("what should he do after", "aftercare"),
+    ("what should he do after", "aftercare"), ("every other day ok?", "frequency"),
 ])
 def test_plain_questions_get_their_intent(assistant, question, intent):
     route, hits = assistant.route(question)
