@@ -29,6 +29,7 @@ _PRONOUN = re.compile(r"\b(that|it|this|those|these|her|him|them|she|he)\b", re.
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_REFERS_BACK = re.compile(r"\b(that|this|it|those|these)\b", re.IGNORECASE)
 
 
 def question_focus(question: str) -> str:
@@ -37,7 +38,11 @@ def question_focus(question: str) -> str:
     sentences = [s for s in _SENTENCE_END.split(question) if s.strip()]
     if len(sentences) < 2 or len(question.split()) < 20:
         return question
-    return " ".join([s for s in sentences if s.rstrip().endswith("?")] or sentences[-1:])
+    asked = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")] or [len(sentences) - 1]
+    # "Is that a bad idea?" asks about the sentence before it
+    if len(asked) == 1 and asked[0] > 0 and len(sentences[asked[0]].split()) <= 6 and _REFERS_BACK.search(sentences[asked[0]]):
+        asked.insert(0, asked[0] - 1)
+    return " ".join(sentences[i] for i in asked)
 
 
 _PART_BREAK = re.compile(r"\?\s+|[,;]?\s+\b(?:and|also|plus)\s+(?=(?:how|what|which|when|where|why|should|can|could|"
@@ -47,7 +52,9 @@ _PART_BREAK = re.compile(r"\?\s+|[,;]?\s+\b(?:and|also|plus)\s+(?=(?:how|what|wh
 def question_parts(question: str) -> list[str]:
     """The questions a message asks one after another: "what oil should I use and how long
     should it last?" -> ["what oil should I use", "how long should it last?"]."""
-    return [p.strip() for p in _PART_BREAK.split(question) if len(p.split()) >= 2]
+    # a part keeps its own question, not the statement before it ("I'm a beginner. How long...")
+    parts = [[s for s in _SENTENCE_END.split(p.strip()) if s.strip()][-1:] for p in _PART_BREAK.split(question)]
+    return [part[0].strip() for part in parts if part and len(part[0].split()) >= 2]
 
 
 class QuestionError(ValueError):
@@ -274,7 +281,9 @@ class Assistant:
         routed, intents = [], set()
         for text in texts:
             part, hits = self.route(text, mode=mode, k=k)
-            if (part.route in ("retrieval", "safety") and part.intent not in ("general", "when_to_avoid")
+            # a part that states a condition is the safety block's business, not a topic of its own
+            if (part.route in ("retrieval", "safety") and part.intent != "general"
+                    and not (part.intent == "when_to_avoid" and part.route == "safety")
                     and part.intent_confidence >= self.config.router_topic_confidence and part.intent not in intents):
                 routed.append((replace(part, carried=route.carried), hits))
                 intents.add(part.intent)

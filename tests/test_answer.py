@@ -126,11 +126,19 @@ def test_a_question_asking_two_things_gets_both_answered(assistant):
     assert len(answer.sentences) <= assistant.config.answer_max_sentences + 1
 
 
+def test_a_part_asking_what_to_avoid_is_answered_too(assistant):
+    answer = assistant.ask("I'm a total beginner. How long should a first massage be, and what's the one thing I should avoid?")
+    body = " ".join(s.text for s in answer.sentences).lower()
+    assert re.search(r"\d+\s*(to|–|-)\s*\d+ minutes", body) and "avoid" in body  # how long, and what to avoid
+
+
 @pytest.mark.parametrize("question, parts", [
     ("what oil should i use and how long should it last", ["what oil should i use", "how long should it last"]),
     ("how often? and for how long?", ["how often", "and for how long?"]),
     ("she is pregnant and has a fever", ["she is pregnant and has a fever"]),
     ("is coconut or almond oil better", ["is coconut or almond oil better"]),
+    ("I'm a total beginner. How long should it be, and what should I avoid?",
+     ["How long should it be", "what should I avoid?"]),
 ])
 def test_question_parts(question, parts):
     from assistant.pipeline import question_parts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assistant.pipeline import question_focus
 from assistant.router import features, load_intents
 
 
@@ -99,6 +100,13 @@ def test_a_long_message_is_routed_by_what_it_asks(assistant):
     route, _ = assistant.route(story)
     assert route.intent == "duration" and route.focus == "How long should I go for?"
     assert "minutes" in assistant.answer(*assistant.route(story)).sentences[0].text
+
+
+def test_a_short_question_about_the_story_keeps_the_sentence_it_points_to(assistant):
+    story = ("After the massage my girlfriend always wants to jump straight into the shower and then go for a "
+             "jog. Is that a bad idea?")
+    assert question_focus(story) == story  # "Is that a bad idea?" alone says nothing about jogging
+    assert "strenuous activity" in assistant.answer(*assistant.route(story)).sentences[0].text
 
 
 def test_conditions_in_the_story_still_count(assistant):
