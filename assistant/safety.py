@@ -53,6 +53,7 @@ class Rule:
     exclude: tuple[tuple[str, ...], ...]
     quotes: tuple[Quote, ...]
     body_excludes: tuple[str, ...] = ()
+    word_patterns: tuple[re.Pattern, ...] = ()
 
 
 class SafetyRules:
@@ -93,10 +94,13 @@ class SafetyRules:
                     tuple(frozenset(analyzer.stem(w) for w in group) for group in raw.get("near", [])),
                     tuple(re.compile(p) for p in raw.get("patterns", [])),
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
-                    tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", []))))
+                    tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
+                    tuple(re.compile(p) for p in raw.get("word_patterns", []))))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
+        # a word some rule names (osteoporosis, thrombosis) belongs to that rule, not to a word pattern
+        self._named = {t[0] for r in self.rules for t in r.triggers if len(t) == 1}
 
     def _negated(self, tokens: tuple[str, ...], at: int) -> bool:
         for j in range(at - 1, max(-1, at - 1 - self.negation_window), -1):
@@ -119,7 +123,7 @@ class SafetyRules:
                 out[i:i + len(phrase)] = ["_"] * len(phrase)
         return tuple(out)
 
-    def _trigger(self, tokens: tuple[str, ...], rule: Rule) -> str | None:
+    def _trigger(self, tokens: tuple[str, ...], rule: Rule, words: list[str]) -> str | None:
         tokens = self._mask_excluded(tokens, rule)
         for phrase in rule.triggers:
             for i in self._find(tokens, phrase):
@@ -132,15 +136,21 @@ class SafetyRules:
                     window = tokens[max(0, i - self.near_window): i + self.near_window + 1]
                     if all(any(t in group for t in window) for group in rest):
                         return " ".join(t for t in window if t != "|")
+        for pattern in rule.word_patterns:
+            for i, word in enumerate(words):
+                if (tokens[i] not in self._named and tokens[i] != "_" and pattern.fullmatch(word)
+                        and not self._negated(tokens, i)):
+                    return word
         return None
 
     def match(self, question: str) -> list[RuleMatch]:
         """Every rule the question triggers (negated mentions do not count), strictest verdict first."""
-        tokens = tuple(self.analyzer.stem_sequence(question))
+        words = self.analyzer.canonical_words(question, boundaries=True)
+        tokens = tuple(w if w == "|" else self.analyzer.stem(w) for w in words)
         lowered = question.lower()
         found = []
         for rule in self.rules:
-            matched = self._trigger(tokens, rule)
+            matched = self._trigger(tokens, rule, words)
             if matched is None:
                 hit = next((m.group() for p in rule.patterns for m in [p.search(lowered)] if m), None)
                 matched = hit

@@ -39,7 +39,9 @@ TRIGGERS = {
                           "he was diagnosed with gout last year",
                           "my dad has gout", "she gets migraines, would a back rub help", "he has asthma",
                           "my husband has ms", "my dad just had a heart stent fitted",
-                          "im breastfeeding, can my husband give me a back massage"],
+                          "im breastfeeding, can my husband give me a back massage",
+                          # conditions no list names, known by their medical ending
+                          "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
@@ -47,9 +49,10 @@ NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asl
                   "i got a tattoo 3 years ago, can you massage over it", "she's 70kg is that a problem",
                   "what sent should the oil have", "my gut says she wants a massage",
                   "she broke up with me, should i still massage her", "should i take a break halfway through",
-                  "how do i crack my own neck safely", "what temperature should the room be"]
+                  "how do i crack my own neck safely", "what temperature should the room be",
+                  "i feel sympathy for her, what aroma oils are good"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
-           "without any rash", "she isn't pregnant and has no fever"]
+           "without any rash", "she isn't pregnant and has no fever", "she has no bronchitis"]
 
 
 @pytest.fixture(scope="module")
