@@ -33,10 +33,11 @@ def trigger_texts() -> list[str]:
     return texts
 
 
-def locate(quote: str, passages: list[Passage]) -> tuple[Passage, str] | None:
-    """The first passage holding a quote, and the quote as the passage spells it."""
-    for p in passages:
-        found = find_loose(quote, loose_with_offsets(p.text))
+def locate(quote: str, passages: list[tuple[Passage, tuple[str, list[int]]]]) -> tuple[Passage, str] | None:
+    """The first passage holding a quote, and the quote as the passage spells it. `passages`
+    pairs each passage with its text's loose_with_offsets form (prepared once for all quotes)."""
+    for p, loose_text in passages:
+        found = find_loose(quote, loose_text)
         if found:
             return p, p.text[found[0]:found[1]]
     return None
@@ -73,6 +74,7 @@ class SafetyRules:
         self.near_window = int(doc["near_window"])
         rules = []
         self.disabled: list[str] = []
+        prepared = [(p, loose_with_offsets(p.text)) for p in passages]
         for raw in doc["rules"]:
             try:
                 rid, verdict = raw["id"], raw["verdict"]
@@ -80,7 +82,7 @@ class SafetyRules:
                     raise SafetyRuleError(f"safety rule {rid}: unknown verdict {verdict!r}")
                 quotes = []
                 for q in raw["quotes"]:
-                    found = locate(q, passages)
+                    found = locate(q, prepared)
                     if found is None and strict:
                         raise SafetyRuleError(f"safety rule {rid}: quote not found in the corpus: {q[:60]!r}")
                     if found is not None:
@@ -146,7 +148,7 @@ class SafetyRules:
     def match(self, question: str) -> list[RuleMatch]:
         """Every rule the question triggers (negated mentions do not count), strictest verdict first."""
         words = self.analyzer.canonical_words(question, boundaries=True)
-        tokens = tuple(w if w == "|" else self.analyzer.stem(w) for w in words)
+        tokens = tuple(self.analyzer.stem_words(words))
         lowered = question.lower()
         found = []
         for rule in self.rules:

@@ -211,7 +211,11 @@ class Analyzer:
 
     def stem_sequence(self, text: str) -> list[str]:
         """Every word stemmed, stop words and clause boundaries ("|") kept: for phrase rules."""
-        return [w if w == _BOUNDARY else self.stem(w) for w in self.canonical_words(text, boundaries=True)]
+        return self.stem_words(self.canonical_words(text, boundaries=True))
+
+    def stem_words(self, canonical: list[str]) -> list[str]:
+        """`canonical_words(..., boundaries=True)` stemmed, position for position."""
+        return [w if w == _BOUNDARY else self.stem(w) for w in canonical]
 
     def thesaurus_words(self) -> set[str]:
         found: set[str] = set()
