@@ -19,7 +19,7 @@ from assistant.config import APP_NAME
 from assistant.display import clean, render_answer, source_line
 from assistant.pipeline import Assistant, Conversation, QuestionError
 from assistant.retrieval import MODES
-from assistant.schema import Answer
+from assistant.schema import Answer, Route
 
 COMMANDS = {
     "/help": "this list",
@@ -63,17 +63,16 @@ class ChatSession:
             if handler is None:
                 return f"Unknown command {clean(command)}; /help lists the commands."
             return handler(arg.strip())
-        held = set(self.conversation.rules)
         try:
             self.last = self.assistant.ask(line, self.conversation, mode=self.mode, k=self.k)
         except QuestionError as exc:
             return f"Sorry: {exc}."
-        return render_answer(self.last) + self._still_held(line, held)
+        return render_answer(self.last) + self._still_held(self.last.route)
 
-    def _still_held(self, line: str, held: set[str]) -> str:
+    @staticmethod
+    def _still_held(route: Route) -> str:
         """A note when the answer keeps to a condition mentioned earlier, not in this question."""
-        asked_now = {r.id for r in self.assistant.safety.match(line)}
-        earlier = [r.condition for r in self.last.route.rules if r.id in held and r.id not in asked_now]
+        earlier = [r.condition for r in route.rules if r.id in route.held]
         if not earlier:
             return ""
         return f"\n(Still going by what you said earlier: {'; '.join(earlier)}. /clear forgets it.)"

@@ -237,10 +237,12 @@ class Assistant:
             # conditions mentioned earlier in the conversation stay in force for in-scope questions
             decision = "safety"
             rules = sorted(rules + held, key=lambda r: VERDICT_ORDER[r.verdict])
+        else:
+            held = []
         if decision == "safety":
             hits = self._warnings_first(rules, scores, parts, hits, k)
         return Route(question, intent, confidence, decision, tuple(rules), top_score, carried,
-                     focus if focus != question else ""), hits
+                     focus if focus != question else "", tuple(r.id for r in held)), hits
 
     def _warnings_first(self, rules: list[RuleMatch], scores: np.ndarray, parts: dict[str, np.ndarray],
                         hits: list[Hit], k: int) -> list[Hit]:

@@ -85,6 +85,7 @@ class Route:
     top_score: float = 0.0
     carried: str = ""  # what a follow-up question took over from the conversation
     focus: str = ""  # what a long message asks, when it is not the whole message
+    held: tuple[str, ...] = ()  # ids of rules in force from earlier turns, not named in this question
 
     def to_dict(self) -> dict:
         return {
