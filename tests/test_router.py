@@ -123,8 +123,8 @@ def test_a_condition_still_gets_its_warning_when_the_question_is_about_price(ass
 
 
 def test_a_question_worded_like_a_guide_faq_gets_that_faq_first(assistant):
-    question = "is an hour too long for a back massage"
+    question = "are back rubs good for posture"
     first = assistant.route(question)[1][0].passage
-    assert first.section.startswith("Q3: How long should a back massage last?")
+    assert first.section.startswith("Q9: Are back massages good for posture?")
     plain = assistant.with_settings(retrieval_faq_boost=0.0).route(question)[1][0].passage
-    assert plain.id != first.id  # the words alone rank a stroke ("Shoulder & Upper Back Release") first
+    assert plain.id != first.id  # the words alone rank another guide's "Can a back massage help improve posture?" first
