@@ -169,12 +169,13 @@ class Assistant:
                 or (foreign and intent == "out_of_scope" and top_score < cfg.router_oos_guess_max_score))
 
     def _has_foreign_words(self, text: str) -> bool:
-        """Whether a question uses a word neither the guides nor the thesaurus know."""
+        """Whether a question uses a word neither the guides nor the thesaurus know (a number, such
+        as an age or a count, is no sign of a topic the guides lack)."""
         if self._domain_terms is None:
             analyzer = self.index.analyzer
             self._domain_terms = set(self.index.vocabulary) | {
                 analyzer.stems[w] for w in analyzer.thesaurus_words() if w in analyzer.stems}
-        return any(t not in self._domain_terms for t in self.index.analyzer.terms(text))
+        return any(t not in self._domain_terms and not t.isdigit() for t in self.index.analyzer.terms(text))
 
     def _is_follow_up(self, question: str, conversation: Conversation | None, new_condition: bool) -> bool:
         """A short question leaning on the previous turn. One that brings a new condition ("she is

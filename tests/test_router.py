@@ -65,7 +65,9 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
                                       "best sushi in town", "what does a good back massage cost",
                                       "any massage places near me", "is a $200 massage cushion worth it",
                                       "can i give my dog a back massage", "how to do a thai massage",
-                                      "what vitamins help sore muscles"])
+                                      "what vitamins help sore muscles", "can i massage a baby",
+                                      "my son is 12, can i give him a back massage",
+                                      "can i massage someone who's been drinking"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
@@ -73,7 +75,9 @@ def test_out_of_scope_abstains_with_suggestions(assistant, question):
 
 
 @pytest.mark.parametrize("question", ["is it ok if it hurts a little", "should she take her bra off",
-                                      "can we chat while i massage her"])
+                                      "can we chat while i massage her",
+                                      # an age or a count is not a topic the guides lack
+                                      "my girlfriend is 24 and has knots, how do i get them out"])
 def test_a_question_in_the_guides_own_words_is_not_refused_on_a_guess(assistant, question):
     # no word of these is foreign to the guides; in this chat they can only be about massage
     answer = assistant.ask(question)

@@ -13,7 +13,10 @@ TRIGGERS = {
                         "he's running a temp", "i'm a bit under the weather", "she has a temperature"],
     "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
                             "threw my back out this morning", "he fell down the stairs yesterday",
-                            "hubby did his back in at the gym yesterday"],
+                            "hubby did his back in at the gym yesterday",
+                            "my husband strained his back lifting boxes yesterday, can i massage it",
+                            "she twisted her lower back getting out of the car",
+                            "my back hurts after moving furniture, will a massage help"],
     "fracture_bone": ["she has osteoporosis", "my nan has brittle bones", "he fractured a rib", "osteoporsis",
                       "she has a broken collarbone", "i think i might have cracked a rib"],
     "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica",
@@ -41,7 +44,8 @@ TRIGGERS = {
                           "my husband has ms", "my dad just had a heart stent fitted",
                           "im breastfeeding, can my husband give me a back massage",
                           # conditions no list names, known by their medical ending
-                          "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis"],
+                          "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis",
+                          "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
@@ -50,7 +54,11 @@ NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asl
                   "what sent should the oil have", "my gut says she wants a massage",
                   "she broke up with me, should i still massage her", "should i take a break halfway through",
                   "how do i crack my own neck safely", "what temperature should the room be",
-                  "i feel sympathy for her, what aroma oils are good"]
+                  "i feel sympathy for her, what aroma oils are good",
+                  # the giver's posture, not an injury; the guides' own aftercare dizziness; lifting without pain
+                  "how do i avoid straining my back while massaging", "she pulled her hair back, where do i start",
+                  "i get dizzy after a massage, is that normal",
+                  "is a back massage good after a long day lifting boxes at work"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever", "she has no bronchitis"]
 
