@@ -120,6 +120,9 @@ def test_how_long_is_about_duration_not_the_word_long(assistant):
     ("should i talk to her while i massage or stay quiet", ("communicat", "check")),
     ("should she get up straight away when its done", ("rest", "strenuous", "lie")),
     ("how many times should i repeat each stroke", ("repeat the process", "repeat this motion", "repeat 3")),
+    # "how hard" / "the right amount of pressure" is the guides' "built gradually", "light to medium"
+    ("what's the right amount of pressure", ("built gradually", "light to medium", "very light or just medium")),
+    ("how do i know if im pressing too hard", ("built gradually", "pressure preferences", "how the pressure feels")),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after
