@@ -30,6 +30,9 @@ _PRONOUN = re.compile(r"\b(that|it|this|those|these|her|him|them|she|he)\b", re.
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _REFERS_BACK = re.compile(r"\b(that|this|it|those|these)\b", re.IGNORECASE)
+_POINTS_BACK = re.compile(r"\b(that|this|those|these)\b", re.IGNORECASE)
+_ASKS = re.compile(r"^(?:(?:and|also|plus|but|so|oh|ok|okay)\s+)*(?:how|what|whats|what's|which|when|where|why|should|"
+                   r"can|could|is|are|do|does|will|would|any)\b", re.IGNORECASE)
 
 
 def question_focus(question: str) -> str:
@@ -38,10 +41,15 @@ def question_focus(question: str) -> str:
     sentences = [s for s in _SENTENCE_END.split(question) if s.strip()]
     if len(sentences) < 2 or len(question.split()) < 20:
         return question
-    asked = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")] or [len(sentences) - 1]
-    # "Is that a bad idea?" asks about the sentence before it
-    if len(asked) == 1 and asked[0] > 0 and len(sentences[asked[0]].split()) <= 6 and _REFERS_BACK.search(sentences[asked[0]]):
-        asked.insert(0, asked[0] - 1)
+    asked = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
+    # a last question typed without its question mark ("any tips?? also do i need oil") still asks
+    if (not asked or asked[-1] != len(sentences) - 1) and (not asked or _ASKS.match(sentences[-1].strip())):
+        asked.append(len(sentences) - 1)
+    # "Is that a bad idea?" or "Is it ok to use that...?" asks about the sentence before it
+    if len(asked) == 1 and asked[0] > 0:
+        words = len(sentences[asked[0]].split())
+        if (words <= 6 and _REFERS_BACK.search(sentences[asked[0]])) or (words <= 20 and _POINTS_BACK.search(sentences[asked[0]])):
+            asked.insert(0, asked[0] - 1)
     return " ".join(sentences[i] for i in asked)
 
 

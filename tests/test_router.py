@@ -106,6 +106,25 @@ def test_a_long_message_is_routed_by_what_it_asks(assistant):
     assert "minutes" in assistant.answer(*assistant.route(story)).sentences[0].text
 
 
+def test_a_last_question_typed_without_a_question_mark_still_counts(assistant):
+    story = ("ok so im 19 and my gf asked me to give her a back massage tonight and i have literally no idea "
+             "what im doing. any tips?? also do i need oil")
+    assert question_focus(story).endswith("also do i need oil")
+    assert assistant.route(story)[0].intent == "oil_choice"
+
+
+def test_a_question_pointing_at_the_story_keeps_the_sentence_it_points_to(assistant):
+    story = ("I bought some coconut oil from the supermarket, the cooking kind. Is it ok to use that for massage "
+             "or do I need special stuff?")
+    assert question_focus(story) == story  # "that" is the coconut oil
+    assert assistant.route(story)[0].intent == "oil_choice"
+
+
+@pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe"])
+def test_baby_oil_and_trying_for_a_baby_are_not_baby_massage(assistant, question):
+    assert assistant.ask(question).route.route in ("retrieval", "safety")
+
+
 def test_a_short_question_about_the_story_keeps_the_sentence_it_points_to(assistant):
     story = ("After the massage my girlfriend always wants to jump straight into the shower and then go for a "
              "jog. Is that a bad idea?")
