@@ -123,6 +123,7 @@ def test_how_long_is_about_duration_not_the_word_long(assistant):
     # "how hard" / "the right amount of pressure" is the guides' "built gradually", "light to medium"
     ("what's the right amount of pressure", ("built gradually", "light to medium", "very light or just medium")),
     ("how do i know if im pressing too hard", ("built gradually", "pressure preferences", "how the pressure feels")),
+    ("should massage hurt", ("should not cause pain", "without causing pain")),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after
