@@ -174,7 +174,10 @@ class Analyzer:
                 or not self.dictionary):
             return word
         if word not in self._corrections:
-            close = difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
+            # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
+            swapped = [s for s in (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
+                       if s in self.dictionary]
+            close = swapped + difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
             # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
             # stop word is only made from a word of five letters or more, with one slip ("offen" ->
             # "often", but "town" is not "own" and "weather" is not "whether")

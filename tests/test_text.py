@@ -36,6 +36,9 @@ def test_misspellings_are_corrected_to_known_words(index):
     assert a.terms("pregant") == a.terms("pregnant")
     assert a.terms("masage oil") == a.terms("massage oil")
     assert a.terms("offten") == a.terms("often") == a.terms("offen")
+    # two neighbouring letters swapped, the commonest slip
+    assert a.terms("how do i stnad") == a.terms("how do i stand")
+    assert a.terms("sholuder and spien") == a.terms("shoulder and spine")
     # apostrophes left out: contractions, not misspellings ("shouldnt" is not "shoulder")
     assert words("i shouldnt, she doesnt") == ["i", "should", "not", "she", "does", "not"]
     assert "shoulder" not in a.canonical_words("what shouldnt i do")
@@ -98,4 +101,6 @@ def test_edit_distance_counts_typos_like_nltk(a, b, n):
 def test_shorthand_people_type_is_spelled_out(index):
     a = index.analyzer
     assert a.terms("hw often shld i massage my hubby") == a.terms("how often should i massage my husband")
+    # "after" is a stop word, so spelling correction leaves "aftr" alone; the aftercare phrase needs it
+    assert a.canonical_words("what do i do aftr the massage") == a.canonical_words("what do i do after the massage")
     assert a.stem("pregnant") in a.terms("shes preg")
