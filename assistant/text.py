@@ -171,7 +171,7 @@ class Analyzer:
     def correct(self, word: str) -> str:
         """The dictionary word a misspelt word most likely meant, or the word itself."""
         if (word in self.dictionary or len(word) < self.spell_min_length or not word.isalpha()
-                or not self.dictionary):
+                or not self.dictionary or self._inflects_a_known_word(word)):
             return word
         if word not in self._corrections:
             # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
@@ -186,6 +186,11 @@ class Analyzer:
                      and edit_distance(word, c) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
             self._corrections[word] = close[0] if close else word
         return self._corrections[word]
+
+    def _inflects_a_known_word(self, word: str) -> bool:
+        """'pains' is 'pain' + s, not a slip for 'pins': the stemmer will meet it with 'pain'."""
+        return any(word.endswith(suffix) and word[: -len(suffix)] in self.dictionary
+                   for suffix in ("s", "es", "ed", "d", "ing", "ly"))
 
     def _apply_thesaurus(self, seq: list[str]) -> list[str]:
         out: list[str] = []

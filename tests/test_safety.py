@@ -9,7 +9,7 @@ from assistant.pipeline import Assistant
 from assistant.safety import SafetyRuleError, SafetyRules
 
 TRIGGERS = {
-    "fever_infection": ["he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
+    "fever_infection": ["my son has chicken pox", "he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
                         "he's running a temp", "i'm a bit under the weather", "she has a temperature"],
     "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
                             "threw my back out this morning", "he fell down the stairs yesterday",
@@ -21,10 +21,12 @@ TRIGGERS = {
                       "she has a broken collarbone", "i think i might have cracked a rib"],
     "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica",
                     "i think he slipped a disc", "she has a slipped disk",
-                    "my back went into spasm this morning and I can barely move"],
+                    "my back went into spasm this morning and I can barely move",
+                    "he gets shooting pains down his leg", "her back pain came out of nowhere and is really bad",
+                    "my back went out"],
     "skin_problems": ["there's a rash", "she has sunburn", "he has cuts on his back", "broken skin",
                       "she got a new tattoo last week", "he has shingles",
-                      "she just got a tattoo on her shoulder"],
+                      "she just got a tattoo on her shoulder", "he has a boil on his back"],
     "blood_clots": ["he has varicose veins", "history of blood clots", "dvt"],
     "pregnancy": ["she's pregnant", "my wife is expecting", "she is in her second trimester", "pregant wife",
                   "she has a bun in the oven", "she's 20 weeks along", "i'm 38 weeks, can my husband rub my back",
@@ -45,7 +47,8 @@ TRIGGERS = {
                           "im breastfeeding, can my husband give me a back massage",
                           # conditions no list names, known by their medical ending
                           "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis",
-                          "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week"],
+                          "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week",
+                          "she just had a miscarriage, can i massage her"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
@@ -58,7 +61,9 @@ NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asl
                   # the giver's posture, not an injury; the guides' own aftercare dizziness; lifting without pain
                   "how do i avoid straining my back while massaging", "she pulled her hair back, where do i start",
                   "i get dizzy after a massage, is that normal",
-                  "is a back massage good after a long day lifting boxes at work"]
+                  "is a back massage good after a long day lifting boxes at work",
+                  "the shingles technique", "what spots on his back should i focus on",
+                  "she had her tattoo done out of the blue"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever", "she has no bronchitis"]
 

@@ -46,6 +46,8 @@ def test_misspellings_are_corrected_to_known_words(index):
     assert words("every single day in town") == [w for w in a.canonical_words("every single day in town")
                                                  if w != "frequency"]
     assert a.canonical_words("husband") == ["husband"]  # a real word stays itself
+    # an inflection of a known word is not a slip for another one ("pains" is not "pins")
+    assert a.terms("shooting pains") == a.terms("shooting pain")
 
 
 def test_stop_words_are_scikit_learns_with_the_data_files_adjustments(index):
