@@ -59,7 +59,7 @@ FLOORS = {
     # corpus/questions-second.jsonl: 30 questions written after the tuning above (its first,
     # untouched measurement is in the README); the analysis fixes it then showed were made.
     "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.953, RETRIEVAL + ("recall@5",): 0.92,
-               ("router", "accuracy"): 0.833, ("abstain", "recall"): 0.8, ("answers", "key_fact_recall"): 0.92},
+               ("router", "accuracy"): 0.866, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.92},
 }
 
 

@@ -67,7 +67,9 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
                                       "can i give my dog a back massage", "how to do a thai massage",
                                       "what vitamins help sore muscles", "can i massage a baby",
                                       "my son is 12, can i give him a back massage",
-                                      "can i massage someone who's been drinking"])
+                                      "can i massage someone who's been drinking",
+                                      "what's the best foot massage technique", "is a massage gun worth it",
+                                      "can massage help me lose weight", "should i use heat or ice on my back"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
@@ -120,8 +122,10 @@ def test_a_question_pointing_at_the_story_keeps_the_sentence_it_points_to(assist
     assert assistant.route(story)[0].intent == "oil_choice"
 
 
-@pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe"])
-def test_baby_oil_and_trying_for_a_baby_are_not_baby_massage(assistant, question):
+@pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe",
+                                      "should she shower after a massage with oil"])
+def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(assistant, question):
+    # baby oil is not baby massage; a shower after the massage is the guides' aftercare
     assert assistant.ask(question).route.route in ("retrieval", "safety")
 
 

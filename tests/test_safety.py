@@ -48,7 +48,7 @@ TRIGGERS = {
                           # conditions no list names, known by their medical ending
                           "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis",
                           "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week",
-                          "she just had a miscarriage, can i massage her"],
+                          "she just had a miscarriage, can i massage her", "can i take ibuprofen before a massage"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
