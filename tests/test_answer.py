@@ -116,6 +116,12 @@ def test_how_long_is_about_duration_not_the_word_long(assistant):
     assert "minutes" in answer.sentences[0].text
 
 
+def test_session_lengths_are_not_a_single_strokes_minutes(assistant):
+    # "Move gently and slowly for 1–2 minutes" is the warm-up stroke, not how long a massage lasts
+    answer = assistant.ask("how long should a back massage last")
+    assert "minutes" in answer.text and "1–2 minutes" not in answer.text
+
+
 @pytest.mark.parametrize("question, words", [
     ("should i talk to her while i massage or stay quiet", ("communicat", "check")),
     ("should she get up straight away when its done", ("rest", "strenuous", "lie")),
