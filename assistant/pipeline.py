@@ -293,12 +293,13 @@ class Assistant:
         for text in texts:
             part, hits = self.route(text, mode=mode, k=k)
             # a part that states a condition is the safety block's business, not a topic of its own
-            if (part.route in ("retrieval", "safety") and part.intent != "general"
+            if (part.route in ("retrieval", "safety")
                     and not (part.intent == "when_to_avoid" and part.route == "safety")
                     and part.intent_confidence >= self.config.router_topic_confidence and part.intent not in intents):
                 routed.append((replace(part, carried=route.carried), hits))
                 intents.add(part.intent)
-        return routed if len(routed) > 1 else []
+        # a vague part ("any tips?") is answered beside a topical one, never on its own
+        return routed if len(routed) > 1 and intents - {"general"} else []
 
     def answer(self, route: Route, hits: list[Hit], conversation: Conversation | None = None,
                mode: str | None = None, k: int | None = None) -> Answer:

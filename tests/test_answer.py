@@ -144,6 +144,15 @@ def test_a_question_asking_two_things_gets_both_answered(assistant):
     assert len(answer.sentences) <= assistant.config.answer_max_sentences + 1
 
 
+def test_a_vague_part_is_answered_beside_a_topical_one(assistant):
+    story = ("ok so im 19 and my gf asked me to give her a back massage tonight and i have literally no idea "
+             "what im doing. any tips?? also do i need oil")
+    answer = assistant.ask(story)
+    sections = {c.passage.section for c in answer.citations}
+    assert any("oil" in s.lower() for s in sections)  # the oil part
+    assert any("tips" in s.lower() for s in sections)  # and the tips
+
+
 def test_a_part_asking_what_to_avoid_is_answered_too(assistant):
     answer = assistant.ask("I'm a total beginner. How long should a first massage be, and what's the one thing I should avoid?")
     body = " ".join(s.text for s in answer.sentences).lower()
