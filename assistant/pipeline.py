@@ -31,8 +31,9 @@ _PRONOUN = re.compile(r"\b(that|it|this|those|these|her|him|them|she|he)\b", re.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _REFERS_BACK = re.compile(r"\b(that|this|it|those|these)\b", re.IGNORECASE)
 _POINTS_BACK = re.compile(r"\b(that|this|those|these)\b", re.IGNORECASE)
-_ASKS = re.compile(r"^(?:(?:and|also|plus|but|so|oh|ok|okay)\s+)*(?:how|what|whats|what's|which|when|where|why|should|"
-                   r"can|could|is|are|do|does|will|would|any)\b", re.IGNORECASE)
+# the words a question opens with (question_focus and question_parts)
+_QUESTION_WORDS = "how|what|which|when|where|why|should|can|could|is|are|do|does|will|would"
+_ASKS = re.compile(rf"^(?:(?:and|also|plus|but|so|oh|ok|okay)\s+)*(?:{_QUESTION_WORDS}|whats|any)\b", re.IGNORECASE)
 
 
 def question_focus(question: str) -> str:
@@ -42,9 +43,10 @@ def question_focus(question: str) -> str:
     if len(sentences) < 2 or len(question.split()) < 20:
         return question
     asked = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
+    last = len(sentences) - 1
     # a last question typed without its question mark ("any tips?? also do i need oil") still asks
-    if (not asked or asked[-1] != len(sentences) - 1) and (not asked or _ASKS.match(sentences[-1].strip())):
-        asked.append(len(sentences) - 1)
+    if not asked or (asked[-1] != last and _ASKS.match(sentences[last].strip())):
+        asked.append(last)
     # "Is that a bad idea?" or "Is it ok to use that...?" asks about the sentence before it
     if len(asked) == 1 and asked[0] > 0:
         words = len(sentences[asked[0]].split())
@@ -53,8 +55,7 @@ def question_focus(question: str) -> str:
     return " ".join(sentences[i] for i in asked)
 
 
-_PART_BREAK = re.compile(r"\?\s+|[,;]?\s+\b(?:and|also|plus)\s+(?=(?:how|what|which|when|where|why|should|can|could|"
-                         r"is|are|do|does|will|would)\b)", re.IGNORECASE)
+_PART_BREAK = re.compile(rf"\?\s+|[,;]?\s+\b(?:and|also|plus)\s+(?=(?:{_QUESTION_WORDS})\b)", re.IGNORECASE)
 
 
 def question_parts(question: str) -> list[str]:
