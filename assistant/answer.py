@@ -87,6 +87,7 @@ class Composer:
         self.replies = load_replies()
         self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
         self.values = {name: [re.compile(v, re.IGNORECASE) for v in spec.values] for name, spec in intents.items()}
+        self.senses = {name: spec.senses for name, spec in intents.items() if spec.senses}
 
     # -- sentence choice -------------------------------------------------------------
     def _weight(self, term: str) -> float:
@@ -94,9 +95,10 @@ class Composer:
         return float(self.idf[i]) if i is not None else 1.0
 
     def candidates(self, question: str, intent: str, hits: list[Hit], limit: int,
-                   exclude: frozenset[str] = frozenset(), avoid: frozenset[str] = frozenset()) -> list[Candidate]:
+                   exclude: frozenset[str] = frozenset(), avoid: frozenset[str] = frozenset(),
+                   off_sense: tuple[re.Pattern, ...] = ()) -> list[Candidate]:
         """Sentences of the top passages, scored by weighted overlap with the question, intent cues
-        and passage rank; best first."""
+        and passage rank; best first. `off_sense`: patterns of the senses the question did not ask."""
         q_terms = set(self.analyzer.terms(question))
         q_total = sum(self._weight(t) for t in q_terms) or 1.0
         cues = self.cues.get(intent, set())
@@ -111,6 +113,8 @@ class Composer:
                 if not _is_answer_sentence(span.text, p.section, self.not_answers) or any(q in span.text for q in exclude):
                     continue
                 if avoid and any(phrase in f"{p.section} {span.text}".lower() for phrase in avoid):
+                    continue
+                if any(pattern.search(span.text) for pattern in off_sense):
                     continue
                 terms = set(self.analyzer.terms(span.text))
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
@@ -236,8 +240,11 @@ class Composer:
         # nor anything a triggered caution warns against
         others = frozenset(self.rule_quotes - {q.text for r in rules for q in r.quotes}) if rules else frozenset()
         avoid = frozenset(p for r in rules for p in r.body_excludes)
+        senses = self.senses.get(route.intent, ())
+        off_sense = tuple(re.compile(p, re.IGNORECASE) for s in senses if route.sense and s.name != route.sense
+                          for p in s.passages)
         candidates = self.candidates(question, route.intent, as_retrieved(hits),
-                                     self.config.answer_passages_considered, others, avoid)
+                                     self.config.answer_passages_considered, others, avoid, off_sense)
         picked = [(text, passages) for text, passages in self.select(candidates, limit)
                   if not any(text == s.text for s in sentences)]
         if lines and picked:
@@ -248,9 +255,10 @@ class Composer:
             sentences.append(Sentence(text, numbers))
             lines.append(f"{text} " + "".join(f"[{n}]" for n in numbers))
         summary = self.value_summary(route.intent, candidates, cites)
-        if route.intent == "posture" and picked:
-            notes.append(self.replies["posture_note"])
-            lines.insert(first_line, self.replies["posture_note"])
+        note = self.replies["sense_notes"].get(route.intent)
+        if note and senses and not route.sense and picked:
+            notes.append(note)
+            lines.insert(first_line, note)
         if summary:
             lines.append(summary)
             notes.append(summary)

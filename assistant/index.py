@@ -33,7 +33,7 @@ from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, stem_table, stop_words, words
 
 FORMAT = 1
-DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml")
+DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "english_words.txt")
 FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz",
          "router.json", "router.npz")
 

@@ -129,20 +129,27 @@ class Assistant:
                         self.safety.disclaimer, quotes, self._not_answers)
 
     # -- routing ----------------------------------------------------------------------
-    def boost(self, intent: str) -> np.ndarray | None:
+    def boost(self, intent: str, sense: str = "") -> np.ndarray | None:
         """Score multipliers for the passages an intent favours (None: no boost): those whose
         headings match its sections, and those stating a value of the kind it asks for (a number
-        of minutes for duration, an oil's name for oil_choice, ...), wherever they stand."""
+        of minutes for duration, an oil's name for oil_choice, ...), wherever they stand. When the
+        question picks one of the intent's senses, the passages that sense's patterns match instead."""
         spec = self.intents.get(intent)
         if not spec or not (spec.sections or spec.values) or self.config.retrieval_intent_boost == 0:
             return None
-        if intent not in self._boosts:
-            sections = [re.compile(p, re.IGNORECASE) for p in spec.sections]
-            values = [re.compile(p, re.IGNORECASE) for p in spec.values]
-            favoured = [any(s.search(p.headings) for s in sections) or any(v.search(p.text) for v in values)
-                        for p in self.index.passages]
-            self._boosts[intent] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
-        return self._boosts[intent]
+        key = f"{intent}/{sense}"
+        if key not in self._boosts:
+            picked = next((s for s in spec.senses if s.name == sense), None)
+            if picked:
+                patterns = [re.compile(p, re.IGNORECASE) for p in picked.passages]
+                favoured = [any(t.search(p.text) for t in patterns) for p in self.index.passages]
+            else:
+                sections = [re.compile(p, re.IGNORECASE) for p in spec.sections]
+                values = [re.compile(p, re.IGNORECASE) for p in spec.values]
+                favoured = [any(s.search(p.headings) for s in sections) or any(v.search(p.text) for v in values)
+                            for p in self.index.passages]
+            self._boosts[key] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
+        return self._boosts[key]
 
     def faq_boost(self, question: str) -> np.ndarray | None:
         """Score multipliers for the guides' FAQ answers whose question is worded like this one
@@ -223,7 +230,10 @@ class Assistant:
         # the confidence is the best lexical hybrid score, whatever the mode
         lexical = parts["lexical"] if "lexical" in parts else self.index.score(query, "hybrid")[1]["lexical"]
         top_score = float(lexical.max()) if lexical.size else 0.0
-        boost = self.boost(intent) if intent_boost and confidence >= cfg.router_min_confidence else None
+        spec = self.intents.get(intent)
+        sense = spec.sense_of(f"{carried} {focus}") if spec else None
+        sense_name = sense.name if sense else ""
+        boost = self.boost(intent, sense_name) if intent_boost and confidence >= cfg.router_min_confidence else None
         faq = self.faq_boost(f"{carried} {focus}".strip()) if intent_boost else None
         if faq is not None:
             boost = faq if boost is None else boost * faq
@@ -252,7 +262,7 @@ class Assistant:
         if decision == "safety":
             hits = self._warnings_first(rules, scores, parts, hits, k)
         return Route(question, intent, confidence, decision, tuple(rules), top_score, carried,
-                     focus if focus != question else "", tuple(r.id for r in held)), hits
+                     focus if focus != question else "", tuple(r.id for r in held), sense_name), hits
 
     def _warnings_first(self, rules: list[RuleMatch], scores: np.ndarray, parts: dict[str, np.ndarray],
                         hits: list[Hit], k: int) -> list[Hit]:
@@ -290,17 +300,18 @@ class Assistant:
         texts = question_parts(route.focus or route.question)
         if len(texts) < 2:
             return []
-        routed, intents = [], set()
+        routed, topics = [], set()
         for text in texts:
             part, hits = self.route(text, mode=mode, k=k)
             # a part that states a condition is the safety block's business, not a topic of its own
             if (part.route in ("retrieval", "safety")
                     and not (part.intent == "when_to_avoid" and part.route == "safety")
-                    and part.intent_confidence >= self.config.router_topic_confidence and part.intent not in intents):
+                    and part.intent_confidence >= self.config.router_topic_confidence
+                    and (part.intent, part.sense) not in topics):
                 routed.append((replace(part, carried=route.carried), hits))
-                intents.add(part.intent)
+                topics.add((part.intent, part.sense))
         # a vague part ("any tips?") is answered beside a topical one, never on its own
-        return routed if len(routed) > 1 and intents - {"general"} else []
+        return routed if len(routed) > 1 and {intent for intent, _ in topics} - {"general"} else []
 
     def answer(self, route: Route, hits: list[Hit], conversation: Conversation | None = None,
                mode: str | None = None, k: int | None = None) -> Answer:

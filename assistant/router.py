@@ -7,6 +7,7 @@ applied here with numpy, so answering a question never imports scikit-learn and 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -19,9 +20,23 @@ INTENTS_FILE = "intents.toml"
 
 
 @dataclass(frozen=True)
+class Sense:
+    """One of the questions an intent covers ("posture": the giver's stance or the receiver's
+    posture): the question patterns that pick it and the passage patterns that answer it."""
+
+    name: str
+    question: tuple[str, ...]
+    passages: tuple[str, ...]
+
+    def asked_in(self, question: str) -> bool:
+        lowered = question.lower()
+        return any(re.search(p, lowered) for p in self.question)
+
+
+@dataclass(frozen=True)
 class IntentSpec:
     """An intent's training examples, the sections it boosts, its answer cue words, the values
-    its answers quote, and patterns that decide it outright (out_of_scope only)."""
+    its answers quote, patterns that decide it outright (out_of_scope only) and its senses."""
 
     name: str
     examples: tuple[str, ...]
@@ -29,12 +44,19 @@ class IntentSpec:
     cues: tuple[str, ...]
     values: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
+    senses: tuple[Sense, ...] = ()
+
+    def sense_of(self, question: str) -> Sense | None:
+        """The first sense the question's words pick, if any."""
+        return next((s for s in self.senses if s.asked_in(question)), None)
 
 
 def load_intents() -> dict[str, IntentSpec]:
     doc = tomllib.loads(resources.files("assistant.data").joinpath(INTENTS_FILE).read_text("utf-8"))
     return {name: IntentSpec(name, tuple(spec.get("examples", ())), tuple(spec.get("sections", ())),
-                             tuple(spec.get("cues", ())), tuple(spec.get("values", ())), tuple(spec.get("patterns", ())))
+                             tuple(spec.get("cues", ())), tuple(spec.get("values", ())), tuple(spec.get("patterns", ())),
+                             tuple(Sense(sense, tuple(s.get("question", ())), tuple(s.get("passages", ())))
+                                   for sense, s in spec.get("senses", {}).items()))
             for name, spec in doc.items()}
 
 

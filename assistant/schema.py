@@ -86,6 +86,7 @@ class Route:
     carried: str = ""  # what a follow-up question took over from the conversation
     focus: str = ""  # what a long message asks, when it is not the whole message
     held: tuple[str, ...] = ()  # ids of rules in force from earlier turns, not named in this question
+    sense: str = ""  # which of its intent's senses the question asks ("giver" posture), if it picks one
 
     def to_dict(self) -> dict:
         return {

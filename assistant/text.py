@@ -10,6 +10,7 @@ Sentence splitting (nltk's untrained Punkt) runs at index build time only.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import tomllib
 import unicodedata
@@ -119,6 +120,14 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
+@functools.cache
+def everyday_words() -> frozenset[str]:
+    """Everyday English words (data/english_words.txt, from SCOWL): never taken for a slip of a
+    guide's word. Read on the first word the guides do not know."""
+    text = resources.files("assistant.data").joinpath("english_words.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
 def _thesaurus_doc() -> dict:
     return tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
 
@@ -173,6 +182,8 @@ class Analyzer:
         if (word in self.dictionary or len(word) < self.spell_min_length or not word.isalpha()
                 or not self.dictionary or self._inflects_a_known_word(word)):
             return word
+        if word not in self._corrections and word in everyday_words():
+            self._corrections[word] = word  # "boil" is a word of its own, not a slip for "oil"
         if word not in self._corrections:
             # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
             swapped = [s for s in (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))

@@ -137,6 +137,40 @@ def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     assert any(w in body for w in words)
 
 
+def test_the_answer_opens_on_what_was_asked(assistant):
+    # "press" met "Press hands down..." (a step) before the guides' advice on how hard; "warning"
+    # was spelt into "wearing" and "stop" met "doesn't end when the hands stop moving"
+    first = assistant.ask("how hard should i press").sentences[0].text.lower()
+    assert "pressure" in first and "press hands down" not in first
+    body = " ".join(s.text for s in assistant.ask("what are the warning signs I should stop massaging").sentences)
+    assert "Stop immediately if there is sharp pain" in body and "clothing" not in body
+
+
+GIVER = ("how do i stand so my back doesnt hurt", "should i kneel on the bed or stand",
+         "is my posture important when im the one giving the massage", "i keep hurting my wrists when i massage")
+RECEIVER = ("can a back rub fix my posture", "will massages straighten me out", "i slouch at my desk, will massage help")
+
+
+@pytest.mark.parametrize("question", GIVER + RECEIVER)
+def test_posture_questions_get_the_sense_they_ask(assistant, question):
+    """'Posture' is two questions: how the giver stands, and whether massage fixes the receiver's."""
+    answer = assistant.ask(question)
+    body = " ".join(s.text for s in answer.sentences).lower()
+    note = assistant.composer.replies["sense_notes"]["posture"]
+    assert answer.sentences and note not in answer.text
+    if question in GIVER:
+        assert re.search(r"position|posture you were in|standing posture|strain", body)
+        assert "improve posture" not in body and "alignment" not in body
+    else:
+        assert "improve posture" in body or "better posture" in body
+        assert "stand" not in body.replace("improve how you sit or stand", "")
+
+
+def test_a_bare_posture_question_says_the_guides_speak_of_both(assistant):
+    answer = assistant.ask("posture?")
+    assert answer.text.startswith(assistant.composer.replies["sense_notes"]["posture"])
+
+
 def test_a_question_asking_two_things_gets_both_answered(assistant):
     answer = assistant.ask("what oil should i use and how long should it last")
     body = " ".join(s.text for s in answer.sentences).lower()

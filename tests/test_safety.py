@@ -63,7 +63,7 @@ NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asl
                   "i get dizzy after a massage, is that normal",
                   "is a back massage good after a long day lifting boxes at work",
                   "the shingles technique", "what spots on his back should i focus on",
-                  "she had her tattoo done out of the blue"]
+                  "she had her tattoo done out of the blue", "what are the red flags during a back rub"]
 NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
            "without any rash", "she isn't pregnant and has no fever", "she has no bronchitis"]
 

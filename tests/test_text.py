@@ -50,6 +50,17 @@ def test_misspellings_are_corrected_to_known_words(index):
     assert a.terms("shooting pains") == a.terms("shooting pain")
 
 
+def test_everyday_words_are_not_taken_for_slips(index):
+    # words the guides never use, one letter from one they do ("boil" / "oil", "warning" / "wearing")
+    a = index.analyzer
+    for word in ("boil", "kneel", "warning", "tried", "bought", "cooking", "sent", "train", "lose"):
+        assert a.canonical_words(word)[0] == word  # ("kneel" also gets its concept tag)
+    assert a.terms("masage") == a.terms("massage")  # a slip that is no word is still corrected
+    # slips that are words themselves are mapped by the thesaurus
+    assert a.terms("a back message") == a.terms("a back massage")
+    assert a.terms("sore mussels") == a.terms("sore muscles")
+
+
 def test_stop_words_are_scikit_learns_with_the_data_files_adjustments(index):
     import tomllib
     from importlib import resources
