@@ -130,6 +130,9 @@ def test_session_lengths_are_not_a_single_strokes_minutes(assistant):
     ("what's the right amount of pressure", ("built gradually", "light to medium", "very light or just medium")),
     ("how do i know if im pressing too hard", ("built gradually", "pressure preferences", "how the pressure feels")),
     ("should massage hurt", ("should not cause pain", "without causing pain")),
+    # pain partway through is the guides' "stop immediately", "should not cause pain"
+    ("she says it hurts when i press, should i stop", ("stop immediately", "should not cause pain")),
+    ("she winces when i press, should i keep going", ("stop immediately", "should not cause pain", "without causing pain")),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after
