@@ -33,6 +33,7 @@ _REFERS_BACK = re.compile(r"\b(that|this|it|those|these)\b", re.IGNORECASE)
 _POINTS_BACK = re.compile(r"\b(that|this|those|these)\b", re.IGNORECASE)
 # the words a question opens with (question_focus and question_parts)
 _QUESTION_WORDS = "how|what|which|when|where|why|should|can|could|is|are|do|does|will|would"
+_ASKS_TO_AVOID = re.compile(r"\b(avoid|not (do|to do)|never do|stay away)\b", re.IGNORECASE)
 _ASKS = re.compile(rf"^(?:(?:and|also|plus|but|so|oh|ok|okay)\s+)*(?:{_QUESTION_WORDS}|whats|any)\b", re.IGNORECASE)
 
 
@@ -250,7 +251,10 @@ class Assistant:
             if intent in ("out_of_scope", "smalltalk"):
                 intent = "general"
         topical = intent not in ("general", "out_of_scope", "smalltalk") and (confidence >= cfg.router_topic_confidence or bool(carried))
-        if rules and (not topical or any(r.verdict in ("stop", "avoid") for r in rules)):
+        # with a condition stated, "what should I avoid?" asks what the condition rules out, not
+        # the beginner's mistakes ("she's pregnant, what should i avoid when rubbing her back")
+        avoid_for_condition = intent == "mistakes" and bool(_ASKS_TO_AVOID.search(focus))
+        if rules and (not topical or avoid_for_condition or any(r.verdict in ("stop", "avoid") for r in rules)):
             # the answer is the warning: the question is, in effect, "is it safe?" (a caution keeps a clear topic)
             intent = "when_to_avoid"
         if held and decision in ("retrieval", "safety"):

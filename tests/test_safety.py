@@ -163,6 +163,15 @@ def test_a_stated_condition_without_a_question_gets_the_warning_alone(assistant)
     assert {s.text for s in answer.sentences} == {q.text for r in answer.route.rules for q in r.quotes}
 
 
+@pytest.mark.parametrize("question", ["my girlfriend is 6 months pregnant, what should i avoid doing when i rub her back",
+                                      "shes pregnant, what should i not do when massaging"])
+def test_what_to_avoid_with_a_condition_stated_is_what_the_condition_rules_out(assistant, question):
+    # not the beginner's mistakes list: the router alone reads "what should I avoid" as mistakes
+    answer = assistant.ask(question)
+    assert answer.route.intent == "when_to_avoid" and answer.route.rules
+    assert "mistake" not in answer.text.lower()
+
+
 def test_a_safety_ranking_starts_with_the_passages_its_warnings_quote(assistant):
     # "the flu" shares no word with the fever passage: plain retrieval does not find it
     route, hits = assistant.route("my son has the flu, should i rub his back")
