@@ -69,7 +69,8 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
                                       "my son is 12, can i give him a back massage",
                                       "can i massage someone who's been drinking",
                                       "what's the best foot massage technique", "is a massage gun worth it",
-                                      "can massage help me lose weight", "should i use heat or ice on my back"])
+                                      "can massage help me lose weight", "should i use heat or ice on my back",
+                                      "how do i do yoga for back pain"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
@@ -79,7 +80,9 @@ def test_out_of_scope_abstains_with_suggestions(assistant, question):
 @pytest.mark.parametrize("question", ["is it ok if it hurts a little", "should she take her bra off",
                                       "can we chat while i massage her",
                                       # an age or a count is not a topic the guides lack
-                                      "my girlfriend is 24 and has knots, how do i get them out"])
+                                      "my girlfriend is 24 and has knots, how do i get them out",
+                                      # a phone or a laptop is the guides' "work at a computer"
+                                      "my neck is stiff from looking at my phone all day"])
 def test_a_question_in_the_guides_own_words_is_not_refused_on_a_guess(assistant, question):
     # no word of these is foreign to the guides; in this chat they can only be about massage
     answer = assistant.ask(question)
@@ -123,7 +126,8 @@ def test_a_question_pointing_at_the_story_keeps_the_sentence_it_points_to(assist
 
 
 @pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe",
-                                      "should she shower after a massage with oil"])
+                                      "should she shower after a massage with oil", "can i use a yoga mat instead of a table",
+                                      "can she go to the gym after a massage"])
 def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(assistant, question):
     # baby oil is not baby massage; a shower after the massage is the guides' aftercare
     assert assistant.ask(question).route.route in ("retrieval", "safety")
