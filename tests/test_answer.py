@@ -133,6 +133,10 @@ def test_session_lengths_are_not_a_single_strokes_minutes(assistant):
     # pain partway through is the guides' "stop immediately", "should not cause pain"
     ("she says it hurts when i press, should i stop", ("stop immediately", "should not cause pain")),
     ("she winces when i press, should i keep going", ("stop immediately", "should not cause pain", "without causing pain")),
+    # "what time of day" is the guides' "Best Time for a Back Massage"; sore the next day is aftercare
+    ("what time of day is best for a back rub", ("before sleeping", "after workouts")),
+    ("why does she feel sore the next day", ("lingering soreness", "after a massage")),
+    ("i'm a guy and my hands are really strong, how do i not hurt her", ("built gradually", "light to medium")),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after

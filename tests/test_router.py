@@ -70,7 +70,7 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
                                       "can i massage someone who's been drinking",
                                       "what's the best foot massage technique", "is a massage gun worth it",
                                       "can massage help me lose weight", "should i use heat or ice on my back",
-                                      "how do i do yoga for back pain"])
+                                      "how do i do yoga for back pain", "she's got really bad period cramps, would a back rub help"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
