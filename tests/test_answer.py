@@ -137,6 +137,7 @@ def test_session_lengths_are_not_a_single_strokes_minutes(assistant):
     ("what time of day is best for a back rub", ("before sleeping", "after workouts")),
     ("why does she feel sore the next day", ("lingering soreness", "after a massage")),
     ("i'm a guy and my hands are really strong, how do i not hurt her", ("built gradually", "light to medium")),
+    ("how do i keep her warm during the massage", ("warm enough", "comfortable temperature")),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after

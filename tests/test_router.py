@@ -70,7 +70,8 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
                                       "can i massage someone who's been drinking",
                                       "what's the best foot massage technique", "is a massage gun worth it",
                                       "can massage help me lose weight", "should i use heat or ice on my back",
-                                      "how do i do yoga for back pain", "she's got really bad period cramps, would a back rub help"])
+                                      "how do i do yoga for back pain", "she's got really bad period cramps, would a back rub help",
+                                      "what exercises to strengthen my back"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
@@ -127,7 +128,7 @@ def test_a_question_pointing_at_the_story_keeps_the_sentence_it_points_to(assist
 
 @pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe",
                                       "should she shower after a massage with oil", "can i use a yoga mat instead of a table",
-                                      "can she go to the gym after a massage"])
+                                      "can she go to the gym after a massage", "my back is sore from the gym, can you massage it"])
 def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(assistant, question):
     # baby oil is not baby massage; a shower after the massage is the guides' aftercare
     assert assistant.ask(question).route.route in ("retrieval", "safety")
