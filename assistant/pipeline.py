@@ -152,6 +152,17 @@ class Assistant:
             self._boosts[key] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
         return self._boosts[key]
 
+    def _off_sense(self, intent: str, sense: str) -> np.ndarray:
+        """Passages that answer one of the intent's other senses (and not this one)."""
+        key = f"off:{intent}/{sense}"
+        if key not in self._boosts:
+            senses = self.intents[intent].senses
+            mine = [re.compile(p, re.IGNORECASE) for s in senses if s.name == sense for p in s.passages]
+            others = [re.compile(p, re.IGNORECASE) for s in senses if s.name != sense for p in s.passages]
+            self._boosts[key] = np.array([any(t.search(p.text) for t in others) and not any(t.search(p.text) for t in mine)
+                                          for p in self.index.passages])
+        return self._boosts[key]
+
     def faq_boost(self, question: str) -> np.ndarray | None:
         """Score multipliers for the guides' FAQ answers whose question is worded like this one
         ("how frequently do u recommend massages" ~ "How often should you give a back massage?"),
@@ -238,6 +249,10 @@ class Assistant:
         faq = self.faq_boost(f"{carried} {focus}".strip()) if intent_boost else None
         if faq is not None:
             boost = faq if boost is None else boost * faq
+        if boost is not None and sense:
+            # a FAQ worded like the question but answering the other sense ("Can a back massage
+            # help improve posture?" for the giver's posture) gets no lift
+            boost = np.where(self._off_sense(intent, sense.name), np.minimum(boost, 1.0), boost)
         hits = self.index.rank(scores, parts, k, boost)
         if rules:
             decision = "safety"

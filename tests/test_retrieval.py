@@ -118,3 +118,11 @@ def test_position_myself_is_the_givers_posture_not_self_massage(assistant):
     top = " ".join(h.passage.text for h in hits[:3])
     assert "straining your back" in top
     assert not any("yourself" in h.passage.section.lower() or "myself" in h.passage.section.lower() for h in hits[:1])
+
+
+@pytest.mark.parametrize("question", ["does my own posture matter while im giving the massage", "is posture important for the giver"])
+def test_the_givers_posture_does_not_open_on_what_massage_does_for_posture(assistant, question):
+    # "Can a back massage help improve posture?" is worded like these, but answers the other sense
+    route, hits = assistant.route(question)
+    assert route.sense == "giver"
+    assert not any("improve posture" in h.passage.text or "alignment" in h.passage.text for h in hits[:2])
