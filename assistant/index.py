@@ -30,7 +30,7 @@ from assistant.corpus import Guide, build_passages, load_guides, shipped_corpus_
 from assistant.retrieval import Bm25Retriever, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
-from assistant.text import Analyzer, stem_table, stop_words, words
+from assistant.text import Analyzer, everyday_words, stem_table, stop_words, words
 
 FORMAT = 1
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "english_words.txt")
@@ -186,8 +186,12 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
     stops = stop_words()
     plain = Analyzer(stops)
     dictionary, known = _known_words(plain, passages)
-    analyzer = Analyzer(stops, frozenset(dictionary), stem_table(known),
-                        config.analysis_spell_min_length, config.analysis_spell_cutoff)
+    stems = stem_table(known)
+    # everyday words whose stem is one the project knows ("relaxes" -> "relax"): a question using
+    # them then never needs nltk (see Analyzer.stem); the others cannot match a passage anyway
+    domain = set(stems.values())
+    stems.update((w, s) for w, s in stem_table(everyday_words() - known).items() if s in domain)
+    analyzer = Analyzer(stops, frozenset(dictionary), stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
     docs = [analyzer.terms(index_text(p)) for p in passages]
     vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit(docs, vocabulary)

@@ -2,8 +2,8 @@
 
 normalise -> words -> spelling correction -> thesaurus -> stop words -> Snowball stems.
 Stop words come from scikit-learn, adjusted by the thesaurus file (copied into the index at build time), stems from nltk's
-Snowball stemmer, which needs no downloaded data. Stems of every word the project knows are
-precomputed into the index, so a query only imports nltk for a word it has never seen.
+Snowball stemmer, which needs no downloaded data. Stems of every word the project knows (and of
+the everyday words that share one) are precomputed into the index, so a query never imports nltk.
 Sentence splitting (nltk's untrained Punkt) runs at index build time only.
 """
 
@@ -120,6 +120,9 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
+_INFLECTIONS = ("ings", "ing", "edly", "ed", "es", "s", "ly")
+
+
 @functools.cache
 def everyday_words() -> frozenset[str]:
     """Everyday English words (data/english_words.txt, from SCOWL): never taken for a slip of a
@@ -151,7 +154,9 @@ class Analyzer:
     """The one analyzer: turns text into index terms (and stem sequences for the safety rules).
 
     stop_words, dictionary and stems come from the index (see index.py); an Analyzer built
-    without them computes stems with nltk as it goes.
+    without stems computes them with nltk as it goes. One with a stem table never imports nltk
+    (about a second): a word not in it is an inflection of a word that is ("massaged"), or a word
+    no passage holds, whose exact stem does not matter.
     """
 
     stop_words: frozenset[str]
@@ -170,12 +175,26 @@ class Analyzer:
     def stem(self, word: str) -> str:
         stem = self.stems.get(word)
         if stem is None:
-            if self._stemmer is None:
-                from nltk.stem.snowball import SnowballStemmer  # imported only for unseen words
+            if self.dictionary:
+                stem = self._stem_of_inflection(word)
+            else:
+                if self._stemmer is None:
+                    from nltk.stem.snowball import SnowballStemmer  # a bare analyzer (index build)
 
-                self._stemmer = SnowballStemmer("english")
-            stem = self.stems[word] = self._stemmer.stem(word)
+                    self._stemmer = SnowballStemmer("english")
+                stem = self._stemmer.stem(word)
+            self.stems[word] = stem
         return stem
+
+    def _stem_of_inflection(self, word: str) -> str:
+        """The stem of the known word this one inflects ("kneadings" -> "knead"), else the word."""
+        for suffix in _INFLECTIONS:
+            base = word[: -len(suffix)]
+            if word.endswith(suffix) and len(base) >= 3:
+                for known in (base, base + "e", base[:-1] if base[-1] == base[-2] else ""):
+                    if known in self.stems:
+                        return self.stems[known]
+        return word
 
     def correct(self, word: str) -> str:
         """The dictionary word a misspelt word most likely meant, or the word itself."""

@@ -61,6 +61,13 @@ def test_everyday_words_are_not_taken_for_slips(index):
     assert a.terms("sore mussels") == a.terms("sore muscles")
 
 
+def test_an_unseen_inflection_gets_the_stem_of_the_word_it_inflects(index):
+    a = index.analyzer
+    assert "kneadings" not in a.stems and a.stem("kneadings") == a.stem("knead")
+    assert a.stem("lotioned") == a.stem("lotion")
+    assert a.stem("zzyzx") == "zzyzx"  # a word no passage holds keeps itself: it matches nothing
+
+
 def test_stop_words_are_scikit_learns_with_the_data_files_adjustments(index):
     import tomllib
     from importlib import resources
