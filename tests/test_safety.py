@@ -41,6 +41,7 @@ TRIGGERS = {
                         "my back has hurt for over a year"],
     "allergies": ["she is allergic to nuts", "oil for sensitive skin"],
     "medical_condition": ["she had back surgery 3 weeks ago", "my husband is on chemo", "he's diabetic",
+                          "there's a weird lump on his back",
                           "dad has a heart condition", "she has high blood pressure", "my mum has arthritis",
                           "he was diagnosed with gout last year",
                           "my dad has gout", "she gets migraines, would a back rub help", "he has asthma",
