@@ -15,6 +15,7 @@ TRIGGERS = {
                             "threw my back out this morning", "he fell down the stairs yesterday",
                             "hubby did his back in at the gym yesterday",
                             "my husband strained his back lifting boxes yesterday, can i massage it",
+                            "i've been carrying boxes all day, my back is wrecked",
                             "she twisted her lower back getting out of the car",
                             "my back hurts after moving furniture, will a massage help"],
     "fracture_bone": ["she has osteoporosis", "my nan has brittle bones", "he fractured a rib", "osteoporsis",
