@@ -16,7 +16,7 @@ from importlib import resources
 import numpy as np
 
 from assistant.config import Config
-from assistant.router import IntentSpec
+from assistant.router import IntentSpec, Sense
 from assistant.schema import Answer, Citation, Hit, Passage, Route, RuleMatch, Sentence
 from assistant.text import Analyzer, squash
 
@@ -96,9 +96,9 @@ class Composer:
 
     def candidates(self, question: str, intent: str, hits: list[Hit], limit: int,
                    exclude: frozenset[str] = frozenset(), avoid: frozenset[str] = frozenset(),
-                   off_sense: tuple[re.Pattern, ...] = ()) -> list[Candidate]:
+                   off_senses: tuple[Sense, ...] = ()) -> list[Candidate]:
         """Sentences of the top passages, scored by weighted overlap with the question, intent cues
-        and passage rank; best first. `off_sense`: patterns of the senses the question did not ask."""
+        and passage rank; best first. `off_senses`: the intent's senses the question did not ask."""
         q_terms = set(self.analyzer.terms(question))
         q_total = sum(self._weight(t) for t in q_terms) or 1.0
         cues = self.cues.get(intent, set())
@@ -114,7 +114,7 @@ class Composer:
                     continue
                 if avoid and any(phrase in f"{p.section} {span.text}".lower() for phrase in avoid):
                     continue
-                if any(pattern.search(span.text) for pattern in off_sense):
+                if any(sense.answered_by(span.text) for sense in off_senses):
                     continue
                 terms = set(self.analyzer.terms(span.text))
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
@@ -241,10 +241,9 @@ class Composer:
         others = frozenset(self.rule_quotes - {q.text for r in rules for q in r.quotes}) if rules else frozenset()
         avoid = frozenset(p for r in rules for p in r.body_excludes)
         senses = self.senses.get(route.intent, ())
-        off_sense = tuple(re.compile(p, re.IGNORECASE) for s in senses if route.sense and s.name != route.sense
-                          for p in s.passages)
+        off_senses = tuple(s for s in senses if route.sense and s.name != route.sense)
         candidates = self.candidates(question, route.intent, as_retrieved(hits),
-                                     self.config.answer_passages_considered, others, avoid, off_sense)
+                                     self.config.answer_passages_considered, others, avoid, off_senses)
         picked = [(text, passages) for text, passages in self.select(candidates, limit)
                   if not any(text == s.text for s in sentences)]
         if lines and picked:

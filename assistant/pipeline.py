@@ -31,9 +31,9 @@ _PRONOUN = re.compile(r"\b(that|it|this|those|these|her|him|them|she|he)\b", re.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _REFERS_BACK = re.compile(r"\b(that|this|it|those|these)\b", re.IGNORECASE)
 _POINTS_BACK = re.compile(r"\b(that|this|those|these)\b", re.IGNORECASE)
+_ASKS_TO_AVOID = re.compile(r"\b(avoid|not (do|to do)|never do|stay away)\b", re.IGNORECASE)
 # the words a question opens with (question_focus and question_parts)
 _QUESTION_WORDS = "how|what|which|when|where|why|should|can|could|is|are|do|does|will|would"
-_ASKS_TO_AVOID = re.compile(r"\b(avoid|not (do|to do)|never do|stay away)\b", re.IGNORECASE)
 _ASKS = re.compile(rf"^(?:(?:and|also|plus|but|so|oh|ok|okay)\s+)*(?:{_QUESTION_WORDS}|whats|any)\b", re.IGNORECASE)
 
 
@@ -142,8 +142,7 @@ class Assistant:
         if key not in self._boosts:
             picked = next((s for s in spec.senses if s.name == sense), None)
             if picked:
-                patterns = [re.compile(p, re.IGNORECASE) for p in picked.passages]
-                favoured = [any(t.search(p.text) for t in patterns) for p in self.index.passages]
+                favoured = [picked.answered_by(p.text) for p in self.index.passages]
             else:
                 sections = [re.compile(p, re.IGNORECASE) for p in spec.sections]
                 values = [re.compile(p, re.IGNORECASE) for p in spec.values]
@@ -157,10 +156,10 @@ class Assistant:
         key = f"off:{intent}/{sense}"
         if key not in self._boosts:
             senses = self.intents[intent].senses
-            mine = [re.compile(p, re.IGNORECASE) for s in senses if s.name == sense for p in s.passages]
-            others = [re.compile(p, re.IGNORECASE) for s in senses if s.name != sense for p in s.passages]
-            self._boosts[key] = np.array([any(t.search(p.text) for t in others) and not any(t.search(p.text) for t in mine)
-                                          for p in self.index.passages])
+            mine = [s for s in senses if s.name == sense]
+            others = [s for s in senses if s.name != sense]
+            self._boosts[key] = np.array([any(s.answered_by(p.text) for s in others)
+                                          and not any(s.answered_by(p.text) for s in mine) for p in self.index.passages])
         return self._boosts[key]
 
     def faq_boost(self, question: str) -> np.ndarray | None:

@@ -32,6 +32,9 @@ class Sense:
         lowered = question.lower()
         return any(re.search(p, lowered) for p in self.question)
 
+    def answered_by(self, text: str) -> bool:
+        return any(re.search(p, text, re.IGNORECASE) for p in self.passages)
+
 
 @dataclass(frozen=True)
 class IntentSpec:
