@@ -37,6 +37,7 @@ class Config:
     retrieval_intent_boost: float
     retrieval_faq_boost: float
     retrieval_faq_threshold: float
+    retrieval_faq_favoured: float
     router_min_confidence: float
     router_abstain_score: float
     router_oos_confidence: float

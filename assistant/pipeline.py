@@ -162,23 +162,31 @@ class Assistant:
                                           and not any(s.answered_by(p.text) for s in mine) for p in self.index.passages])
         return self._boosts[key]
 
-    def faq_boost(self, question: str) -> np.ndarray | None:
-        """Score multipliers for the guides' FAQ answers whose question is worded like this one
-        ("how frequently do u recommend massages" ~ "How often should you give a back massage?"),
-        by cosine in the intent model's word and character n-gram space (None: no FAQ is close)."""
+    def faq_boost(self, question: str, intent_boost: np.ndarray | None) -> np.ndarray | None:
+        """The intent's score multipliers with the guides' FAQ answers whose question is worded like
+        this one ("how frequently do u recommend massages" ~ "How often should you give a back
+        massage?", cosine c in the intent model's word and character n-gram space) lifted by
+        1 + faq_boost * (c - faq_threshold). A FAQ asked nearly as the user asks it (c >= faq_favoured)
+        also counts as a passage the intent favours, whatever the intent: the guide's own question is
+        surer evidence than section names ("can i massage someone with back pain" ~ "Is it okay to
+        massage someone with back pain?", which no technique section holds). None: no boost at all."""
         cfg = self.config
         if cfg.retrieval_faq_boost == 0:
-            return None
+            return intent_boost
         if self._faq_headings is None:
             self._faq_headings = [(i, self.index.router.vector(p.section)) for i, p in enumerate(self.index.passages)
                                   if is_faq_question(p.section)]
         q_ids, q_weights = self.index.router.vector(question)
-        boost = np.ones(len(self.index.passages))
+        cosines = np.zeros(len(self.index.passages))
         for i, (h_ids, h_weights) in self._faq_headings:
             _, at_q, at_h = np.intersect1d(q_ids, h_ids, return_indices=True)
-            cosine = float(q_weights[at_q] @ h_weights[at_h])
-            boost[i] = 1.0 + cfg.retrieval_faq_boost * max(0.0, cosine - cfg.retrieval_faq_threshold)
-        return boost if (boost > 1.0).any() else None
+            cosines[i] = float(q_weights[at_q] @ h_weights[at_h])
+        if not (cosines > cfg.retrieval_faq_threshold).any():
+            return intent_boost
+        boost = np.ones(len(cosines)) if intent_boost is None else intent_boost
+        alike = cosines >= cfg.retrieval_faq_favoured
+        boost = np.where(alike, np.maximum(boost, 1.0 + cfg.retrieval_intent_boost), boost)
+        return boost * (1.0 + cfg.retrieval_faq_boost * np.maximum(0.0, cosines - cfg.retrieval_faq_threshold))
 
     def _out_of_scope_pattern(self, question: str) -> bool:
         spec = self.intents.get("out_of_scope")
@@ -245,9 +253,8 @@ class Assistant:
         sense = spec.sense_of(f"{carried} {focus}") if spec else None
         sense_name = sense.name if sense else ""
         boost = self.boost(intent, sense_name) if intent_boost and confidence >= cfg.router_min_confidence else None
-        faq = self.faq_boost(f"{carried} {focus}".strip()) if intent_boost else None
-        if faq is not None:
-            boost = faq if boost is None else boost * faq
+        if intent_boost:
+            boost = self.faq_boost(f"{carried} {focus}".strip(), boost)
         if boost is not None and sense:
             # a FAQ worded like the question but answering the other sense ("Can a back massage
             # help improve posture?" for the giver's posture) gets no lift

@@ -135,7 +135,7 @@ def _thesaurus_doc() -> dict:
     return tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
 
 
-def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict[str, list[str]]]:
+def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict[str, list[str]], frozenset[str]]:
     doc = _thesaurus_doc()
     shorthand = {short: words(full) for short, full in doc.get("shorthand", {}).items()}
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -146,7 +146,7 @@ def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict
         for p in phrases:
             key = tuple(words(p))
             table[key] = key + (tag,)
-    return table, max(len(k) for k in table), shorthand
+    return table, max(len(k) for k in table), shorthand, frozenset(doc.get("ages", {}).get("units", ()))
 
 
 @dataclass
@@ -166,7 +166,7 @@ class Analyzer:
     spell_cutoff: float = 0.85
 
     def __post_init__(self) -> None:
-        self._thesaurus, self._longest, self._shorthand = _load_thesaurus()
+        self._thesaurus, self._longest, self._shorthand, self._age_units = _load_thesaurus()
         self._stemmer = None
         self._corrections: dict[str, str] = {}
         self._dictionary_list = sorted(self.dictionary)
@@ -240,6 +240,8 @@ class Analyzer:
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
         """Words after shorthand ("hw", "shld"), spelling correction and the thesaurus (stop words kept)."""
         spelled = [full for w in words(text, boundaries=boundaries) for full in self._shorthand.get(w, [w])]
+        # a person's age ("my 15 year old son") is no topic: "15" would meet "10 to 15 minutes"
+        spelled = [w for w, after in zip(spelled, spelled[1:] + [""]) if not (w.isdigit() and after in self._age_units)]
         return self._apply_thesaurus([w if w == _BOUNDARY else self.correct(w) for w in spelled])
 
     # -- what the rest of the package uses --------------------------------

@@ -160,3 +160,25 @@ def test_a_question_worded_like_a_guide_faq_gets_that_faq_first(assistant):
     assert first.section.startswith("Q9: Are back massages good for posture?")
     plain = assistant.with_settings(retrieval_faq_boost=0.0).route(question)[1][0].passage
     assert plain.id != first.id  # the words alone rank another guide's "Can a back massage help improve posture?" first
+
+
+def test_a_faq_asked_nearly_as_the_user_asks_it_outranks_the_intents_sections(assistant):
+    # the router calls this technique, whose sections hold other back-pain passages; the guide's
+    # own FAQ answers it all the same
+    question = "massage someone with back pain ok?"
+    route, hits = assistant.route(question)
+    assert route.intent == "technique"
+    first = hits[0].passage
+    assert first.section.startswith("Q5: Is it okay to massage someone with back pain?")
+    assert assistant.ask(question).sentences[0].text == "Yes, but it depends on the type of pain."
+    unfavoured = assistant.with_settings(retrieval_faq_favoured=1.0).route(question)[1][0].passage
+    assert unfavoured.id != first.id
+
+
+@pytest.mark.parametrize("question", ["my dad has a bad back", "my 15 year old son has a sore back",
+                                      "my husband has lower back pain, can i massage him"])
+def test_someone_with_back_pain_gets_the_guides_yes_but_it_depends(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "retrieval"
+    assert "Yes, but it depends on the type of pain." in [s.text for s in answer.sentences[:3]]
+    assert not any("odor" in s.text or "minutes" in s.text for s in answer.sentences)

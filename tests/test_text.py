@@ -85,6 +85,14 @@ def test_filler_words_do_not_steer_retrieval(index):
     assert "knead" in index.search("how do you do the kneading thing", k=1)[0].passage.text.lower()
 
 
+def test_an_age_is_not_a_topic(index):
+    terms = index.analyzer.terms
+    assert "15" not in terms("my 15 year old son has a sore back")
+    assert "15" not in terms("my 15-year-old son") and "80" not in terms("she is 80 yrs")
+    assert "15" in terms("is 15 minutes enough")
+    assert "older" in terms("how to massage an old lady") and "older" in terms("massage for old people")
+
+
 def test_analysis_and_sentence_splitting_need_no_nltk_data(tmp_path):
     """With NLTK_DATA pointing at an empty folder (and no other data), everything still works."""
     script = textwrap.dedent("""
