@@ -174,6 +174,21 @@ def test_posture_questions_get_the_sense_they_ask(assistant, question):
         assert "stand" not in body.replace("improve how you sit or stand", "")
 
 
+@pytest.mark.parametrize("question", ["whats the best position for her to lie in", "face down or face up for a back massage",
+                                      "should he lie on his front or back"])
+def test_how_the_receiver_lies_is_answered_from_the_guides_set_up_advice(assistant, question):
+    answer = assistant.ask(question)
+    body = " ".join(s.text for s in answer.sentences[:3]).lower()
+    assert answer.route.route == "retrieval" and "lie face down" in body
+    assert assistant.composer.replies["sense_notes"]["posture"] not in answer.text
+
+
+def test_a_pregnant_receiver_is_not_told_to_lie_face_down(assistant):
+    answer = assistant.ask("wife is 7 months along, what position should she lie in")
+    assert [r.id for r in answer.route.rules] == ["pregnancy"]
+    assert not any("face down" in s.text or "lie down flat" in s.text for s in answer.sentences)
+
+
 def test_a_bare_posture_question_says_the_guides_speak_of_both(assistant):
     answer = assistant.ask("posture?")
     assert answer.text.startswith(assistant.composer.replies["sense_notes"]["posture"])
