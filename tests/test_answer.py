@@ -228,3 +228,9 @@ def test_question_parts(question, parts):
     from assistant.pipeline import question_parts
 
     assert question_parts(question) == parts
+
+
+def test_a_question_about_hours_of_massage_is_not_answered_with_hours_of_sitting(assistant):
+    answer = assistant.ask("is 2 hours too long for a massage")
+    assert "minutes" in answer.sentences[0].text
+    assert not any("long hours" in s.text.lower() for s in answer.sentences)
