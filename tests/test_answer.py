@@ -183,10 +183,14 @@ def test_how_the_receiver_lies_is_answered_from_the_guides_set_up_advice(assista
     assert assistant.composer.replies["sense_notes"]["posture"] not in answer.text
 
 
-def test_a_pregnant_receiver_is_not_told_to_lie_face_down(assistant):
-    answer = assistant.ask("wife is 7 months along, what position should she lie in")
+@pytest.mark.parametrize("question", ["wife is 7 months along, what position should she lie in",
+                                      "she's 6 months pregnant, face down ok?"])
+def test_a_pregnant_receiver_is_not_told_to_lie_face_down(assistant, question):
+    answer = assistant.ask(question)
     assert [r.id for r in answer.route.rules] == ["pregnancy"]
     assert not any("face down" in s.text or "lie down flat" in s.text for s in answer.sentences)
+    # "6 months pregnant" is how far along she is, not "once a week to once a month"
+    assert not any("month" in s.text for s in answer.sentences)
 
 
 def test_a_bare_posture_question_says_the_guides_speak_of_both(assistant):
