@@ -10,7 +10,8 @@ from assistant.safety import SafetyRuleError, SafetyRules
 
 TRIGGERS = {
     "fever_infection": ["my son has chicken pox", "he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
-                        "he's running a temp", "i'm a bit under the weather", "she has a temperature"],
+                        "he's running a temp", "i'm a bit under the weather", "she has a temperature",
+                        "shes got a bad cold and a temp"],
     "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
                             "threw my back out this morning", "he fell down the stairs yesterday",
                             "hubby did his back in at the gym yesterday",
@@ -51,7 +52,8 @@ TRIGGERS = {
                           # conditions no list names, known by their medical ending
                           "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis",
                           "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week",
-                          "she just had a miscarriage, can i massage her", "can i take ibuprofen before a massage"],
+                          "she just had a miscarriage, can i massage her", "can i take ibuprofen before a massage",
+                          "my wife is anemic", "massage after giving birth"],
 }
 NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
                   "she's 7 months old and teething", "i've had this sore back for a few days",
@@ -60,6 +62,7 @@ NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asl
                   "what sent should the oil have", "my gut says she wants a massage",
                   "she broke up with me, should i still massage her", "should i take a break halfway through",
                   "how do i crack my own neck safely", "what temperature should the room be",
+                  "what's a good temperature for the room",
                   "i feel sympathy for her, what aroma oils are good",
                   # the giver's posture, not an injury; the guides' own aftercare dizziness; lifting without pain
                   "how do i avoid straining my back while massaging", "she pulled her hair back, where do i start",
