@@ -238,3 +238,9 @@ def test_a_question_about_hours_of_massage_is_not_answered_with_hours_of_sitting
     answer = assistant.ask("is 2 hours too long for a massage")
     assert "minutes" in answer.sentences[0].text
     assert not any("long hours" in s.text.lower() for s in answer.sentences)
+
+
+def test_judgement_words_and_idioms_do_not_steer_the_answer(assistant):
+    # "bad" met "free from any bad odor"; "for a second" met "press down for about two or three seconds"
+    answer = assistant.ask("is it bad if i take my hands off her back for a second")
+    assert "Both Hands Off" in answer.sentences[0].text
