@@ -71,13 +71,13 @@ def build_parser() -> Parser:
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is up to date")
 
     p = sub.add_parser("search", parents=[common, retrieval, as_json], help="rank passages for a query")
-    p.add_argument("query", help="the words to search for")
+    p.add_argument("query", nargs="+", help="the words to search for")
 
     p = sub.add_parser("route", parents=[common, as_json], help="show the intent, route and safety rules of a question")
-    p.add_argument("question")
+    p.add_argument("question", nargs="+", help='the question (quote it if it has ? or other shell characters)')
 
     p = sub.add_parser("ask", parents=[common, retrieval, as_json], help="answer one question with cited sentences")
-    p.add_argument("question")
+    p.add_argument("question", nargs="+", help='the question: massage-qa ask "what oil should I use?" (quotes keep the shell off ?)')
 
     p = sub.add_parser("chat", parents=[common, retrieval], help="interactive chat (reads lines from a pipe too)")
 
@@ -131,9 +131,10 @@ def cmd_search(args) -> int:
     config = load_config()
     index, _, _ = open_index(args.corpus or default_corpus_dir(), args.index_dir, config, notify=_notify)
     mode = args.mode or config.retrieval_mode
-    hits = index.search(" ".join(args.query.split()), mode, args.k or config.retrieval_k)
+    query = " ".join(args.query)
+    hits = index.search(" ".join(query.split()), mode, args.k or config.retrieval_k)
     if args.json:
-        print(to_json({"query": args.query, "mode": mode, "passages": [
+        print(to_json({"query": query, "mode": mode, "passages": [
             {"rank": h.rank, "id": h.passage.id, "guide": h.passage.guide, "title": h.passage.title,
              "section": h.passage.section, "score": round(h.score, 6), "text": h.passage.text,
              "start": h.passage.start, "end": h.passage.end} for h in hits]}))
@@ -146,7 +147,7 @@ def cmd_route(args) -> int:
     from assistant.display import clean, to_json
 
     assistant = open_assistant(args)
-    route, _ = assistant.route(args.question)
+    route, _ = assistant.route(" ".join(args.question))
     if args.json:
         print(to_json(route.to_dict()))
         return 0
@@ -162,7 +163,7 @@ def cmd_ask(args) -> int:
     from assistant.display import render_answer, to_json
 
     assistant = open_assistant(args)
-    answer = assistant.ask(args.question, mode=args.mode, k=args.k)
+    answer = assistant.ask(" ".join(args.question), mode=args.mode, k=args.k)
     print(to_json(answer.to_dict()) if args.json else render_answer(answer))
     return 0
 

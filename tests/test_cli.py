@@ -46,6 +46,14 @@ def test_bad_arguments_give_one_line_and_a_nonzero_exit(cli, args, message):
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
 
 
+def test_an_unquoted_question_is_read_as_one_question(cli):
+    unquoted = cli("ask", "--json", "what", "oil", "should", "i", "use")
+    quoted = cli("ask", "--json", "what oil should i use")
+    assert unquoted.returncode == 0, unquoted.stderr
+    assert json.loads(unquoted.stdout) == json.loads(quoted.stdout)
+    assert cli("search", "coconut", "oil").returncode == 0
+
+
 def test_unreadable_corpus_is_a_one_line_error(tmp_path):
     (tmp_path / "broken.txt").write_bytes(b"\xff\xfe\x00oops")
     for corpus in (tmp_path, tmp_path / "missing"):
