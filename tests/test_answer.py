@@ -138,6 +138,11 @@ def test_session_lengths_are_not_a_single_strokes_minutes(assistant):
     ("why does she feel sore the next day", ("lingering soreness", "after a massage")),
     ("i'm a guy and my hands are really strong, how do i not hurt her", ("built gradually", "light to medium")),
     ("how do i keep her warm during the massage", ("warm enough", "comfortable temperature")),
+    # cold hands are the guides' "Warm your hands before starting"; speed is their pace and rush
+    ("how do i stop my hands from being cold", ("warm your hands",)),
+    ("what's the right speed for the strokes", ("steady pace", "never rush", "going too fast")),
+    # "off" carries the question ("hands off"), though scikit-learn lists it as a stop word
+    ("why is it bad to take both hands off during a massage", ("keeping one of your hands on",)),
 ])
 def test_lay_wording_reaches_the_guides_wording(assistant, question, words):
     # "talk" is the guides' "communicate"; "get up straight away when its done" is their rest after
@@ -155,7 +160,8 @@ def test_the_answer_opens_on_what_was_asked(assistant):
 
 
 GIVER = ("how do i stand so my back doesnt hurt", "should i kneel on the bed or stand",
-         "is my posture important when im the one giving the massage", "i keep hurting my wrists when i massage")
+         "is my posture important when im the one giving the massage", "i keep hurting my wrists when i massage",
+         "my hands get tired really fast")
 RECEIVER = ("can a back rub fix my posture", "will massages straighten me out", "i slouch at my desk, will massage help")
 
 
