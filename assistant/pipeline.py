@@ -106,7 +106,8 @@ class Assistant:
         self.safety = SafetyRules(index.analyzer, index.passages, strict=strict_rules)
         self._not_answers = CleaningRules.load().not_answers
         self.composer = self._composer(config)
-        self._boosts: dict[str, np.ndarray] = {}
+        self._boosts: dict[str, np.ndarray] = {}  # intent/sense -> score multipliers
+        self._off_senses: dict[str, np.ndarray] = {}  # intent/sense -> passages answering another sense
         self._position = {p.id: i for i, p in enumerate(index.passages)}
         self._faq_headings: list[tuple[int, tuple[np.ndarray, np.ndarray]]] | None = None
         self._domain_terms: set[str] | None = None
@@ -153,14 +154,15 @@ class Assistant:
 
     def _off_sense(self, intent: str, sense: str) -> np.ndarray:
         """Passages that answer one of the intent's other senses (and not this one)."""
-        key = f"off:{intent}/{sense}"
-        if key not in self._boosts:
+        key = f"{intent}/{sense}"
+        if key not in self._off_senses:
             senses = self.intents[intent].senses
             mine = [s for s in senses if s.name == sense]
             others = [s for s in senses if s.name != sense]
-            self._boosts[key] = np.array([any(s.answered_by(p.text) for s in others)
-                                          and not any(s.answered_by(p.text) for s in mine) for p in self.index.passages])
-        return self._boosts[key]
+            self._off_senses[key] = np.array([any(s.answered_by(p.text) for s in others)
+                                              and not any(s.answered_by(p.text) for s in mine)
+                                              for p in self.index.passages])
+        return self._off_senses[key]
 
     def faq_boost(self, question: str, intent_boost: np.ndarray | None) -> np.ndarray | None:
         """The intent's score multipliers with the guides' FAQ answers whose question is worded like
@@ -363,5 +365,5 @@ class Assistant:
         other.index = replace(self.index, bm25_weight=other.config.retrieval_bm25_weight,
                               semantic_weight=other.config.retrieval_semantic_weight)
         other.composer = other._composer(other.config)
-        other._boosts = {}  # they depend on intent_boost; the FAQ heading vectors do not
+        other._boosts = {}  # the multipliers depend on intent_boost; the off-sense masks and FAQ heading vectors do not
         return other

@@ -1,9 +1,10 @@
 """Text analysis shared by the index, the router, the safety rules and the answers.
 
 normalise -> words -> spelling correction -> thesaurus -> stop words -> Snowball stems.
-Stop words come from scikit-learn, adjusted by the thesaurus file (copied into the index at build time), stems from nltk's
-Snowball stemmer, which needs no downloaded data. Stems of every word the project knows (and of
-the everyday words that share one) are precomputed into the index, so a query never imports nltk.
+Stop words come from scikit-learn, adjusted by the thesaurus file (copied into the index at build
+time), stems from nltk's Snowball stemmer, which needs no downloaded data. Stems of every word the
+project knows (and of the everyday words that share one) are precomputed into the index, so a
+query never imports nltk.
 Sentence splitting (nltk's untrained Punkt) runs at index build time only.
 """
 
