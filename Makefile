@@ -13,14 +13,17 @@ help:
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "massage-qa needs Python 3.11 or newer (set PYTHON=...)")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	@echo "[1/3] creating $(VENV) with $$($(PYTHON) --version)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	@echo "[2/3] installing massage-qa and its dependencies into $(VENV) (numpy, scipy, scikit-learn, nltk, prompt-toolkit; about a minute the first time)"
+	@$(BIN)/python -m pip install -q --progress-bar on -e '.[test]'
 	@touch $@
 
 index: $(VENV)/.installed
+	@echo "[3/3] checking the index (built from corpus/ when missing or stale: a few seconds)"
 	@$(BIN)/massage-qa index
 
 chat: index
@@ -32,8 +35,14 @@ test: $(VENV)/.installed
 eval: index
 	$(BIN)/massage-qa eval
 
-bench: index
-	$(BIN)/python benchmarks/run.py
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	@echo "installing the bench extra (rank-bm25, bm25s, numba, tantivy, pyinstrument) into $(VENV)"
+	@$(BIN)/python -m pip install -q -e '.[test,bench]'
+	@touch $@
+
+# BENCH_ARGS="--sizes 10k,100k,1m --profile 10k" for the full run; --quick for a smoke run
+bench: index $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) index/*.json index/*.npy index/*.npz

@@ -3,23 +3,39 @@ question, in input order, streamed (constant memory), as jsonl, csv or a Markdow
 
 A bad row (empty, too long, undecodable, missing column, broken JSON) becomes a record with an
 `error` field; nothing is lost or duplicated. `--compare` marks answers that changed since an
-earlier jsonl run.
+earlier jsonl run. The output file is written beside itself and renamed into place at the end,
+and is refused before any work when it is the input, or cannot be written.
+
+`answer_rows(assistant, rows)` is the library call; `run_batch` is the command around it.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from assistant import __version__
-from assistant.display import clean, source_line, to_json
+from assistant.display import clean, csv_cell, source_line, to_json
 from assistant.pipeline import MAX_QUESTION_CHARS, Assistant, QuestionError
+
+# A longer input line becomes an error record; it is read in bounded chunks, never held whole.
+MAX_LINE_BYTES = 1 << 20
+# Fields of an output record: an input field with one of these names is kept as input_<name>,
+# never mistaken for part of the answer.
+OUTPUT_FIELDS = frozenset({"line", "question", "error", "changed", "corpus_fingerprint", "version", "answer", "route",
+                           "intent", "intent_confidence", "sentences", "citations", "passages", "safety", "sources",
+                           "safety_rules", "other_fields"})
+
+
+class BatchError(Exception):
+    """A batch that is refused before any work (output onto the input, unwritable output,
+    unusable --compare file), with a one-line reason."""
 
 
 @dataclass
@@ -32,13 +48,49 @@ class Row:
     error: str | None = None
 
 
+def bounded_lines(stream) -> Iterator[bytes | None]:
+    """Each line of a binary stream (newline kept), or None for one longer than MAX_LINE_BYTES,
+    which is skipped in bounded chunks."""
+    limit = MAX_LINE_BYTES
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while True:
+                chunk = stream.readline(1 << 16)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield None
+        else:
+            yield raw
+
+
+def _too_long() -> str:
+    return f"line longer than {MAX_LINE_BYTES // 1024} KiB (a question may have {MAX_QUESTION_CHARS} characters)"
+
+
 def _lines(stream) -> Iterator[tuple[int, str | None, str | None]]:
     """(line number, text, error) for each line of a binary stream; bad bytes spoil one line only."""
-    for n, raw in enumerate(stream, 1):
+    for n, raw in enumerate(bounded_lines(stream), 1):
+        if raw is None:
+            yield n, None, _too_long()
+            continue
         try:
             yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n"), None
         except UnicodeDecodeError as exc:
             yield n, None, f"undecodable bytes (not UTF-8) at column {exc.start + 1}"
+
+
+def _rename_reserved(fields: dict) -> dict:
+    """Input fields, those named like an output field renamed input_<name>."""
+    out = {}
+    for key, value in fields.items():
+        key = str(key)
+        while key in OUTPUT_FIELDS or key in out:
+            key = f"input_{key}"
+        out[key] = value
+    return out
 
 
 def read_txt(stream) -> Iterator[Row]:
@@ -59,45 +111,82 @@ def read_jsonl(stream) -> Iterator[Row]:
         try:
             obj = json.loads(text)
         except ValueError as exc:
-            yield Row(n, None, {}, f"broken JSON ({exc.msg})")
+            yield Row(n, None, {}, f"broken JSON ({getattr(exc, 'msg', exc)})")
             continue
         if not isinstance(obj, dict):
             yield Row(n, None, {}, "not a JSON object")
         elif "question" not in obj:
-            yield Row(n, None, obj, "missing field 'question'")
+            yield Row(n, None, _rename_reserved(obj), "missing field 'question'")
         else:
-            extra = {k: v for k, v in obj.items() if k != "question"}
-            yield Row(n, obj["question"] if isinstance(obj["question"], str) else None, extra,
-                      None if isinstance(obj["question"], str) else "'question' is not text")
+            extra = _rename_reserved({k: v for k, v in obj.items() if k != "question"})
+            ok = isinstance(obj["question"], str)
+            yield Row(n, obj["question"] if ok else None, extra, None if ok else "'question' is not text")
+
+
+class _BadLine(Exception):
+    """A CSV line that cannot be read (undecodable, too long)."""
+
+
+class _DecodedLines:
+    """The lines of a binary stream as text for csv.reader, counted; an undecodable or overlong
+    line raises _BadLine once, and the reader goes on with the next line."""
+
+    def __init__(self, stream):
+        self.raw = bounded_lines(stream)
+        self.n = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        raw = next(self.raw)
+        self.n += 1
+        if raw is None:
+            raise _BadLine(_too_long())
+        try:
+            return raw.decode("utf-8-sig" if self.n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _BadLine(f"undecodable bytes (not UTF-8) at column {exc.start + 1}") from None
 
 
 def read_csv(stream) -> Iterator[Row]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    """Rows of a CSV file with a 'question' column; each row reports the line it starts on."""
+    lines = _DecodedLines(stream)
+    reader = csv.reader(lines)
     try:
-        reader = csv.reader(text)
         header = next(reader, None)
-    except UnicodeDecodeError:
-        yield Row(1, None, {}, "undecodable bytes (not UTF-8) in the header")
+    except _BadLine as exc:
+        yield Row(1, None, {}, f"{exc} in the header")
+        return
+    except csv.Error as exc:
+        yield Row(1, None, {}, f"broken CSV header ({exc})")
         return
     if header is None:
         return
-    names = [h.strip() for h in header]
+    names: list[str] = []
+    for i, h in enumerate(header):
+        name = h.strip()
+        names.append(name if name and name not in names else f"column{i + 1}")
     column = next((i for i, h in enumerate(names) if h.lower() == "question"), None)
+    start = lines.n + 1
     while True:
         try:
             values = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError:
-            yield Row(reader.line_num + 1, None, {}, "undecodable bytes (not UTF-8); the rest of the file is unreadable")
-            return
-        except csv.Error as exc:
-            yield Row(reader.line_num, None, {}, f"broken CSV ({exc})")
+        except _BadLine as exc:
+            yield Row(lines.n, None, {}, str(exc))
+            start = lines.n + 1
             continue
-        line = reader.line_num
+        except csv.Error as exc:
+            yield Row(start, None, {}, f"broken CSV ({exc})")
+            start = lines.n + 1
+            continue
+        line, start = start, lines.n + 1
         if not any(v.strip() for v in values):
             continue
-        extra = {names[i] if i < len(names) else f"column{i + 1}": v for i, v in enumerate(values) if i != column}
+        extra = _rename_reserved({names[i] if i < len(names) else f"column{i + 1}": v
+                                  for i, v in enumerate(values) if i != column})
         if column is None:
             yield Row(line, None, extra, "missing column 'question'")
         elif column >= len(values):
@@ -110,7 +199,8 @@ READERS = {"txt": read_txt, "csv": read_csv, "jsonl": read_jsonl}
 
 
 def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None) -> dict:
-    record = {"line": row.line, **{k_: v for k_, v in row.extra.items() if k_ not in ("line", "error")}}
+    """The one output record of an input row; never raises (but for Ctrl-C)."""
+    record = {"line": row.line, **row.extra}
     if row.error:
         return {**record, "question": row.question, "error": row.error}
     question = row.question or ""
@@ -119,7 +209,25 @@ def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None) 
     except QuestionError as exc:  # empty or too long: pipeline.check_question says which
         shown = question[:80] + "..." if len(question) > MAX_QUESTION_CHARS else question
         return {**record, "question": shown, "error": str(exc)}
-    return {**record, **answer.to_dict()}
+    except Exception as exc:  # a bug costs this row, not the batch
+        if os.environ.get("MASSAGE_QA_DEBUG"):
+            raise
+        return {**record, "question": question[:200], "error": f"internal error: {type(exc).__name__}: {exc}"}
+    answered = answer.to_dict()
+    # an answer field the program adds later must not meet an input field of the same name
+    record = {("input_" + key if key in answered else key): value for key, value in record.items() if key != "line"}
+    return {"line": row.line, **record, **answered}
+
+
+def answer_rows(assistant: Assistant, rows: Iterable[Row], mode: str | None = None, k: int | None = None,
+                previous: dict[str, tuple] | None = None) -> Iterator[dict]:
+    """One record per row, in order; with `previous` (from load_previous) each answered record
+    says whether it `changed`."""
+    for row in rows:
+        record = answer_row(assistant, row, mode, k)
+        if previous is not None and "error" not in record:
+            record["changed"] = previous.get(str(record.get("question"))) != fingerprint_of(record)
+        yield record
 
 
 def fingerprint_of(record: dict) -> tuple:
@@ -127,15 +235,35 @@ def fingerprint_of(record: dict) -> tuple:
 
 
 def load_previous(path: Path) -> dict[str, tuple]:
-    previous = {}
-    with open(path, "rb") as fh:
-        for _, text, error in _lines(fh):
-            try:
-                rec = json.loads(text) if text else None
-            except ValueError:
-                continue
-            if isinstance(rec, dict) and rec.get("question") is not None:
-                previous[str(rec["question"])] = fingerprint_of(rec)
+    """Question -> answer fingerprint of an earlier jsonl run; BatchError for a file that is not one."""
+    hint = "--compare takes the jsonl output of an earlier batch run"
+    previous: dict[str, tuple] = {}
+    records = 0
+    try:
+        with open(path, "rb") as fh:
+            for n, text, error in _lines(fh):
+                if error:
+                    raise BatchError(f"{path}, line {n}: {error}; {hint}")
+                if not text.strip():
+                    continue
+                try:
+                    rec = json.loads(text)
+                except ValueError:
+                    raise BatchError(f"{path}, line {n}: not JSON; {hint}") from None
+                citations = rec.get("citations") if isinstance(rec, dict) else None
+                if (not isinstance(rec, dict) or "question" not in rec
+                        or not ("error" in rec or ("answer" in rec and "route" in rec))
+                        or not isinstance(citations or [], list) or not all(isinstance(c, dict) for c in citations or [])):
+                    raise BatchError(f"{path}, line {n}: not a record of a batch run; {hint}")
+                records += 1
+                if "error" not in rec:
+                    previous[str(rec["question"])] = fingerprint_of(rec)
+    except IsADirectoryError:
+        raise BatchError(f"{path} is a folder; {hint}") from None
+    except OSError as exc:
+        raise BatchError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if not records:
+        raise BatchError(f"{path} holds no records; {hint}")
     return previous
 
 
@@ -153,24 +281,36 @@ class JsonlWriter:
 
 
 class CsvWriter:
-    FIELDS = ["line", "question", "route", "intent", "intent_confidence", "answer", "sources", "safety_rules", "changed", "error"]
+    """CSV with a fixed header: the answer's fields, then the input's own columns (taken from the
+    first record; with jsonl input, fields first seen later go to `other_fields` as JSON). Every
+    cell is cleaned of control characters, and one a spreadsheet would run gets a leading '."""
 
-    def __init__(self, out, meta: dict):
+    FIELDS = ["line", "question", "route", "intent", "intent_confidence", "answer", "sources", "safety_rules", "changed", "error"]
+    NESTED = ("sentences", "citations", "passages", "safety")
+
+    def __init__(self, out, meta: dict, varying: bool = False):
         self.out = out
         self.meta = meta
+        self.varying = varying
         self.writer = None
+        self.extra: list[str] = []
 
     def write(self, record: dict) -> None:
-        extra = [k for k in record if k not in self.FIELDS and k not in ("sentences", "citations", "passages", "safety")]
+        extra = [k for k in record if k not in self.FIELDS and k not in self.NESTED]
         if self.writer is None:
-            self.writer = csv.DictWriter(self.out, fieldnames=self.FIELDS + extra + ["corpus_fingerprint", "version"],
-                                         extrasaction="ignore")
+            self.extra = extra
+            fields = self.FIELDS + extra + (["other_fields"] if self.varying else []) + ["corpus_fingerprint", "version"]
+            self.writer = csv.DictWriter(self.out, fieldnames=fields, extrasaction="ignore")
             self.writer.writeheader()
         row = dict(record)
         row["sources"] = " | ".join(source_line(c["n"], c["title"], c["section"]) for c in record.get("citations") or [])
         row["safety_rules"] = ",".join(r["id"] for r in (record.get("safety") or {}).get("rules", []))
+        others = {k: record[k] for k in extra if k not in self.extra}
+        if self.varying and others:
+            row["other_fields"] = json.dumps(others, ensure_ascii=False)
         row["corpus_fingerprint"], row["version"] = self.meta["corpus_fingerprint"], self.meta["version"]
-        self.writer.writerow({k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v) for k, v in row.items()})
+        self.writer.writerow({k: csv_cell(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
+                              for k, v in row.items()})
 
     def close(self, summary: dict) -> None:
         if self.writer is None:
@@ -218,53 +358,122 @@ def _progress_rows(rows: Iterator[Row]):
         yield from bar(rows)
 
 
+# -- the command ----------------------------------------------------------------------
+def check_output(output: Path, inputs: Iterable[tuple[str, object]] = ()) -> None:
+    """Refuse, before any work, an output path that would overwrite an input or cannot be written.
+
+    `inputs` are (argument name, path or open file) pairs: an output that is the same file as
+    one of them (by device and inode, so links and other spellings count too) is refused.
+    """
+    output = Path(output)
+    if output.is_dir():
+        raise BatchError(f"output {output} is a folder; give a file name")
+    folder = output.parent
+    if not folder.is_dir():
+        raise BatchError(f"cannot write {output}: folder {folder} does not exist (create it first)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BatchError(f"cannot write {output}: folder {folder} is not writable")
+    try:
+        out_stat = os.stat(output)
+    except OSError:
+        return
+    if not os.access(output, os.W_OK):
+        raise BatchError(f"cannot write {output}: the file is read-only")
+    for name, source in inputs:
+        try:
+            in_stat = os.fstat(source.fileno()) if hasattr(source, "fileno") else os.stat(source)
+        except (OSError, ValueError):
+            continue
+        if os.path.samestat(in_stat, out_stat):
+            raise BatchError(f"output {output} is the {name} itself: writing it would lose it; choose another -o")
+
+
+class AtomicOutput:
+    """A text file written beside `path` and renamed onto it by `commit`; `discard` leaves `path` as it was."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self.file = open(self.tmp, "w", encoding="utf-8", newline="")
+
+    def commit(self) -> None:
+        self.file.close()
+        try:
+            os.chmod(self.tmp, os.stat(self.path).st_mode & 0o7777)
+        except OSError:
+            pass
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self.file.close()
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+
+
+def _error(message: str) -> None:
+    print(clean(f"massage-qa: error: {message}"), file=sys.stderr)
+
+
 def run_batch(args, open_assistant) -> int:
     source = args.file
+    if source != "-" and Path(source).is_dir():
+        _error(f"{source} is a folder; give a questions file (txt, csv or jsonl)")
+        return 1
     kind = args.input_format or (Path(source).suffix.lower().lstrip(".") if source != "-" else "txt")
     if kind not in READERS:
-        print(f"massage-qa: error: cannot tell the format of {source!r}; use --input-format txt|csv|jsonl", file=sys.stderr)
+        _error(f"cannot tell the format of {source!r}; use --input-format txt|csv|jsonl")
         return 2
-    out_format = args.format or (Path(args.output).suffix.lstrip(".") if args.output and
-                                 Path(args.output).suffix.lstrip(".") in WRITERS else "jsonl")
+    output = None if args.output in (None, "-") else Path(args.output)
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    out_format = args.format or (suffix if suffix in WRITERS else "jsonl")
     try:
         stream = sys.stdin.buffer if source == "-" else open(source, "rb")
     except OSError as exc:
-        print(f"massage-qa: error: cannot open {source}: {exc.strerror}", file=sys.stderr)
+        _error(f"cannot open {source}: {exc.strerror or exc}")
         return 1
-    previous = {}
-    if args.compare:
-        try:
-            previous = load_previous(Path(args.compare))
-        except OSError as exc:
-            print(f"massage-qa: error: cannot open {args.compare}: {exc.strerror}", file=sys.stderr)
-            return 1
-    assistant = open_assistant(args)
-    meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__}
+    target = None
     try:
-        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-    except OSError as exc:
-        print(f"massage-qa: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        if output:
+            check_output(output, [("questions file", stream)])
+        previous = load_previous(Path(args.compare)) if args.compare else None
+        if output:
+            try:  # created now, so an output that cannot be written is refused before any work
+                target = AtomicOutput(output)
+            except OSError as exc:
+                raise BatchError(f"cannot write {output}: {exc.strerror or exc}") from None
+    except BatchError as exc:
+        stream.close()
+        _error(str(exc))
         return 1
     counts = {"answered": 0, "safety": 0, "abstained": 0, "errors": 0}
-    started = time.perf_counter()
-    writer = WRITERS[out_format](out, meta)
-    with stream:
-        for row in _progress_rows(READERS[kind](stream)):
-            record = answer_row(assistant, row, args.mode, args.k)
-            if args.compare and "error" not in record:
-                record["changed"] = previous.get(str(record.get("question"))) != fingerprint_of(record)
-            if "error" in record:
-                counts["errors"] += 1
-            else:
-                counts["answered"] += 1
-                counts["safety"] += record["route"] == "safety"
-                counts["abstained"] += record["route"] == "abstain"
-            writer.write(record)
-    writer.close(counts)
-    if out is not sys.stdout:
-        out.close()
-    else:
-        out.flush()
+    try:
+        with stream:
+            assistant = open_assistant(args)
+            meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__}
+            out = target.file if target else sys.stdout
+            started = time.perf_counter()
+            writer = CsvWriter(out, meta, varying=kind == "jsonl") if out_format == "csv" else WRITERS[out_format](out, meta)
+            for record in answer_rows(assistant, _progress_rows(READERS[kind](stream)), args.mode, args.k, previous):
+                if "error" in record:
+                    counts["errors"] += 1
+                else:
+                    counts["answered"] += 1
+                    counts["safety"] += record["route"] == "safety"
+                    counts["abstained"] += record["route"] == "abstain"
+                writer.write(record)
+            writer.close(counts)
+        if target:
+            target.commit()
+        else:
+            out.flush()
+    except BaseException as exc:
+        if target:
+            target.discard()
+            if isinstance(exc, KeyboardInterrupt):
+                print(clean(f"massage-qa: interrupted; {output} left as it was"), file=sys.stderr)
+        raise
     seconds = time.perf_counter() - started
     total = counts["answered"] + counts["errors"]
     print(f"massage-qa: {counts['answered']} answered ({counts['safety']} safety, {counts['abstained']} not covered), "

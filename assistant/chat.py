@@ -6,9 +6,11 @@ Piped input (stdin not a terminal) gets the same answers, plain, one question a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -54,7 +56,7 @@ class ChatSession:
     rated_path: Path | None = None
 
     def handle(self, line: str) -> str:
-        line = line.strip()
+        line = clean(line).strip()  # escape sequences typed or pasted are not part of a question or command
         if not line:
             return ""
         if line.startswith("/"):
@@ -90,10 +92,11 @@ class ChatSession:
             return "Nothing to show yet: ask a question first."
         if not self.last.citations:
             return "The last answer has no sources to show."
-        if not arg.isdigit() or not 1 <= int(arg) <= len(self.last.citations):
+        n = _number(arg, len(self.last.citations))
+        if n is None:
             return f"Usage: /show N, with N from 1 to {len(self.last.citations)}."
-        p = self.last.citations[int(arg) - 1].passage
-        return "\n".join([source_line(int(arg), p.title, p.section),
+        p = self.last.citations[n - 1].passage
+        return "\n".join([source_line(n, p.title, p.section),
                           clean(f"  {p.guide}, characters {p.start}-{p.end}"), "", clean(p.text)])
 
     def cmd_why(self, arg: str) -> str:
@@ -108,10 +111,27 @@ class ChatSession:
             lines.append(clean(f"asked       {r.focus}"))
         for rule in r.rules:
             lines.append(clean(f"rule        {rule.id} [{rule.verdict}] matched {rule.matched!r}"))
+        lines += self._state_lines()
         for h in self.last.hits[:5]:
             parts = "  ".join(f"{name} {score:.3f}" for name, score in h.scores.items())
-            lines.append(clean(f"  {h.rank}. {h.score:.3f}  ({parts})  {h.passage.id} - {h.passage.section}"))
+            why = f"  [{h.reason}]" if h.reason else ""
+            lines.append(clean(f"  {h.rank}. {h.score:.3f}  ({parts})  {h.passage.id} - {h.passage.section}{why}"))
         return "\n".join(lines)
+
+    def _state_lines(self) -> list[str]:
+        """The conversation's slots: who is spoken of, the topic, and each person's conditions."""
+        state = self.conversation.state
+        topic = state.topic
+        lines = [clean(f"person      {state.person or '(not named)'}")]
+        if topic.question:
+            area = f", area {topic.area}" if topic.area else ""
+            lines.append(clean(f"topic       {topic.intent}{area}: {topic.question}"))
+        for person, conditions in state.conditions:
+            for c in conditions:
+                lines.append(clean(f"condition   {person or '(not named)'}: {c.rule.id} {c.status} (\"{c.words}\")"))
+        for rule in state.asked_now:
+            lines.append(clean(f"caution     {rule.id} for this question only"))
+        return lines
 
     def cmd_mode(self, arg: str) -> str:
         if arg not in MODES:
@@ -120,9 +140,10 @@ class ChatSession:
         return f"Mode is now {arg}."
 
     def cmd_k(self, arg: str) -> str:
-        if not arg.isdigit() or not 1 <= int(arg) <= 100:
+        n = _number(arg, 100)
+        if n is None:
             return f"Usage: /k N, with N from 1 to 100 (now {self.k})."
-        self.k = int(arg)
+        self.k = n
         return f"Ranking {self.k} passages."
 
     def cmd_clear(self, arg: str) -> str:
@@ -138,12 +159,15 @@ class ChatSession:
     def cmd_rate(self, arg: str) -> str:
         if not self.last or self.last.route.route == "smalltalk":
             return "Nothing to rate yet: ask a question first."
-        record = {"id": f"rated-{os.getpid()}-{len(self.last.route.question)}", "question": self.last.route.question,
+        question = self.last.route.question
+        # unique across questions, sessions and processes (eval rejects a set with duplicate ids)
+        key = hashlib.sha256(f"{question}\0{time.time_ns()}\0{os.getpid()}\0{id(self)}".encode("utf-8", "replace"))
+        record = {"id": f"rated-{key.hexdigest()[:16]}", "question": question,
                   "intent": self.last.route.intent, "safety": bool(self.last.route.rules)}
         if arg == "none":
-            record.update(intent="out_of_scope", evidence=[])
-        elif arg.isdigit() and 1 <= int(arg) <= len(self.last.hits):
-            p = self.last.hits[int(arg) - 1].passage
+            record.update(intent=self.assistant.intents.role("not_covered"), evidence=[])
+        elif (n := _number(arg, len(self.last.hits))) is not None:
+            p = self.last.hits[n - 1].passage
             record["evidence"] = [{"quote": p.text, "guide": p.guide}]
         else:
             return f"Usage: /rate N (1 to {len(self.last.hits)}, a passage of the last ranking) or /rate none."
@@ -159,8 +183,18 @@ class ChatSession:
     def toolbar(self) -> str:
         r = self.last.route if self.last else None
         last = f"last: {r.route}/{r.intent}" if r else "last: -"
-        held = f" | holding: {', '.join(self.conversation.rules)}" if self.conversation.rules else ""
+        held = ""
+        in_force = [(who, [c.rule.id for c in conds if c.status == "active"]) for who, conds in self.conversation.state.conditions]
+        if any(ids for _, ids in in_force):
+            held = " | holding: " + "; ".join(f"{who or 'them'}: {', '.join(ids)}" for who, ids in in_force if ids)
         return f" mode {self.mode} | k {self.k} | {last}{held} | /help"
+
+
+def _number(arg: str, high: int) -> int | None:
+    """arg as a whole number from 1 to high (ASCII digits only: "²" is a digit to str.isdigit), else None."""
+    if not (arg.isascii() and arg.isdigit()):
+        return None
+    return int(arg) if 1 <= int(arg) <= high else None
 
 
 def default_rated_path(assistant: Assistant) -> Path:
@@ -203,9 +237,17 @@ def make_prompt_session(chat: ChatSession, input=None, output=None, warn: Callab
     from prompt_toolkit.history import FileHistory, InMemoryHistory
 
     class SafeFileHistory(FileHistory):
-        """History that warns once (instead of crashing) when it cannot be written."""
+        """History that warns once (instead of crashing) when it cannot be read or written."""
 
         warned = False
+
+        def load_history_strings(self):
+            try:
+                yield from list(super().load_history_strings())
+            except OSError as exc:
+                if not SafeFileHistory.warned:
+                    SafeFileHistory.warned = True
+                    warn(clean(f"warning: chat history not read ({exc.strerror or exc})"))
 
         def store_string(self, string: str) -> None:
             try:
@@ -218,9 +260,12 @@ def make_prompt_session(chat: ChatSession, input=None, output=None, warn: Callab
     path = history_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_file():
+            raise IsADirectoryError(f"{path} is not a file; remove or rename it")
         history = SafeFileHistory(str(path))
     except OSError as exc:
-        warn(f"warning: chat history not saved ({exc.strerror or exc})")
+        reason = exc.strerror if exc.strerror and not isinstance(exc, IsADirectoryError) else str(exc)
+        warn(clean(f"warning: chat history not saved ({reason})"))
         history = InMemoryHistory()
     words = list(COMMANDS) + [c.split()[0] for c in COMMANDS] + [f"/mode {m}" for m in MODES] + TOPICS
     completer = WordCompleter(sorted(set(words)), sentence=True, ignore_case=True)
@@ -241,20 +286,35 @@ def interactive(chat: ChatSession, session, write: Callable[[object], None]) -> 
             reply = chat.handle(line)
         except Quit:
             return 0
+        except KeyboardInterrupt:  # Ctrl-C while answering cancels that answer, not the chat
+            reply = "(cancelled)"
         except Exception as exc:  # an error while answering costs one line, not the session
-            reply = f"Sorry, something went wrong answering that: {type(exc).__name__}: {exc}"
+            if os.environ.get("MASSAGE_QA_DEBUG"):
+                raise
+            reply = clean(f"Sorry, something went wrong answering that: {type(exc).__name__}: {exc}")
         if reply:
             write(reply)
 
 
 def piped(chat: ChatSession, lines, out) -> int:
-    for line in lines:
+    """Answer lines (text, or bytes as read from a pipe: a line that is not UTF-8, or longer than
+    the batch bound (None), gets a one-line reply and the chat goes on)."""
+    for n, line in enumerate(lines, 1):
         try:
-            reply = chat.handle(line)
+            if line is None:
+                reply = f"Sorry: line {n} is too long to be a question; it was skipped."
+            elif isinstance(line, bytes):
+                reply = chat.handle(line.decode("utf-8-sig" if n == 1 else "utf-8"))
+            else:
+                reply = chat.handle(line)
+        except UnicodeDecodeError as exc:
+            reply = f"Sorry: line {n} is not UTF-8 text (byte {exc.object[exc.start]:#04x}); it was skipped."
         except Quit:
             break
         except Exception as exc:
-            reply = f"Sorry, something went wrong answering that: {type(exc).__name__}: {exc}"
+            if os.environ.get("MASSAGE_QA_DEBUG"):
+                raise
+            reply = clean(f"Sorry, something went wrong answering that: {type(exc).__name__}: {exc}")
         if reply:
             out.write(reply + "\n\n")
             out.flush()
@@ -264,7 +324,9 @@ def piped(chat: ChatSession, lines, out) -> int:
 def run_chat(assistant: Assistant, mode: str | None = None, k: int | None = None) -> int:
     chat = ChatSession(assistant, mode or assistant.config.retrieval_mode, k or assistant.config.retrieval_k)
     if not sys.stdin.isatty():
-        return piped(chat, sys.stdin, sys.stdout)
+        from assistant.batch import bounded_lines
+
+        return piped(chat, bounded_lines(sys.stdin.buffer), sys.stdout)
     from prompt_toolkit import print_formatted_text
 
     colour = not os.environ.get("NO_COLOR")

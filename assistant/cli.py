@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from assistant import __version__
@@ -42,14 +43,22 @@ class Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see '{self.prog} --help')", 2)
 
 
+MAX_K = 100  # passages a ranking may hold (as the chat's /k)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if not 1 <= value <= MAX_K:
+        raise argparse.ArgumentTypeError(f"must be at least 1 and at most {MAX_K}, got {value}")
     return value
+
+
+def _text(words: list[str]) -> str:
+    """Words of the command line as one text; bytes that were not UTF-8 become U+FFFD."""
+    return " ".join(words).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def build_parser() -> Parser:
@@ -65,6 +74,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="massage-qa", description="Cited answers to back-massage questions, from five how-to guides, offline.",
                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"massage-qa {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser("index", parents=[common], help="build the index (only if stale unless --rebuild) and show its statistics")
@@ -100,7 +110,22 @@ def build_parser() -> Parser:
 
 
 def _notify(message: str) -> None:
-    print(f"massage-qa: {message}", file=sys.stderr, flush=True)
+    from assistant.display import clean
+
+    print(clean(f"massage-qa: {message}"), file=sys.stderr, flush=True)
+
+
+def _warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning (a config key to fix, a library's notice) as one line on stderr."""
+    from assistant.display import clean
+
+    print(clean(f"massage-qa: warning: {message}").replace("\n", " "), file=sys.stderr, flush=True)
+
+
+def _error(message: str) -> None:
+    from assistant.display import clean
+
+    print(clean(f"massage-qa: error: {message}").replace("\n", " "), file=sys.stderr, flush=True)
 
 
 def open_assistant(args, rebuild: bool = False):
@@ -127,12 +152,16 @@ def cmd_search(args) -> int:
     from assistant.config import load_config
     from assistant.display import render_hits, to_json
     from assistant.index import default_corpus_dir, open_index
+    from assistant.pipeline import MAX_QUESTION_CHARS
 
     config = load_config()
+    query = " ".join(_text(args.query).split())
+    if len(query) > MAX_QUESTION_CHARS:  # as long as a question may be; the rest costs time and adds nothing
+        query = query[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0]
+        _notify(f"query cut to its first {len(query)} characters (at most {MAX_QUESTION_CHARS})")
     index, _, _ = open_index(args.corpus or default_corpus_dir(), args.index_dir, config, notify=_notify)
     mode = args.mode or config.retrieval_mode
-    query = " ".join(args.query)
-    hits = index.search(" ".join(query.split()), mode, args.k or config.retrieval_k)
+    hits = index.search(query, mode, args.k or config.retrieval_k)
     if args.json:
         print(to_json({"query": query, "mode": mode, "passages": [
             {"rank": h.rank, "id": h.passage.id, "guide": h.passage.guide, "title": h.passage.title,
@@ -147,7 +176,7 @@ def cmd_route(args) -> int:
     from assistant.display import clean, to_json
 
     assistant = open_assistant(args)
-    route, _ = assistant.route(" ".join(args.question))
+    route, _ = assistant.route(_text(args.question))
     if args.json:
         print(to_json(route.to_dict()))
         return 0
@@ -163,7 +192,7 @@ def cmd_ask(args) -> int:
     from assistant.display import render_answer, to_json
 
     assistant = open_assistant(args)
-    answer = assistant.ask(" ".join(args.question), mode=args.mode, k=args.k)
+    answer = assistant.ask(_text(args.question), mode=args.mode, k=args.k)
     print(to_json(answer.to_dict()) if args.json else render_answer(answer))
     return 0
 
@@ -194,17 +223,24 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.config import ConfigError
     from assistant.corpus import CorpusError
 
+    debug = bool(os.environ.get("MASSAGE_QA_DEBUG"))
+    warnings.showwarning = _warning
     try:
         args = build_parser().parse_args(argv)
+        if args.debug:
+            debug = True
+            os.environ["MASSAGE_QA_DEBUG"] = "1"  # batch and chat re-raise too
         if not args.command:
             build_parser().print_help()
             return 0
         return COMMANDS[args.command](args)
     except CliError as exc:
-        print(f"massage-qa: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.status
     except (CorpusError, ConfigError) as exc:
-        print(f"massage-qa: error: {exc}", file=sys.stderr)
+        if debug:
+            raise
+        _error(str(exc))
         return 1
     except KeyboardInterrupt:
         print("", file=sys.stderr)
@@ -216,10 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         from assistant.pipeline import QuestionError
         from assistant.safety import SafetyRuleError
 
-        if isinstance(exc, (QuestionError, SafetyRuleError, OSError)):
-            print(f"massage-qa: error: {exc}", file=sys.stderr)
-            return 1
-        if os.environ.get("MASSAGE_QA_DEBUG"):
+        if debug:
             raise
-        print(f"massage-qa: internal error: {type(exc).__name__}: {exc} (set MASSAGE_QA_DEBUG=1 for details)", file=sys.stderr)
+        if isinstance(exc, (QuestionError, SafetyRuleError, OSError)):
+            _error(str(exc))
+            return 1
+        from assistant.display import clean
+
+        print(clean(f"massage-qa: internal error: {type(exc).__name__}: {exc} (run with --debug for the details)")
+              .replace("\n", " "), file=sys.stderr)
         return 1

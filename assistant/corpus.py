@@ -7,16 +7,18 @@ data/cleaning.toml.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import re
-import tomllib
+import stat
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from assistant.schema import Passage, Span
-from assistant.text import _punkt, sentence_spans, squash
+from assistant.text import punkt_tokenizer, sentence_spans, squash
 
 GUIDE_SUFFIXES = (".txt", ".md")
 MANIFEST = "manifest.json"
@@ -57,13 +59,15 @@ class CleaningRules:
     drop_sections: tuple[re.Pattern, ...]
     caption_max_words: int
     not_answers: tuple[re.Pattern, ...] = ()  # sentences kept for retrieval, never shown as an answer
+    claims: tuple[re.Pattern, ...] = ()  # sentences promising a cure or a sure result: never shown either
 
     @classmethod
     def load(cls) -> "CleaningRules":
-        doc = tomllib.loads(resources.files("assistant.data").joinpath("cleaning.toml").read_text("utf-8"))
-        compile_all = lambda key: tuple(re.compile(p, re.IGNORECASE) for p in doc.get(key, []))  # noqa: E731
-        return cls(compile_all("cut_from"), compile_all("drop_lines"), compile_all("drop_sections"),
-                   int(doc.get("caption_max_words", 12)), compile_all("not_answers"))
+        from assistant.datafiles import load
+
+        doc = load("cleaning.toml")
+        return cls(tuple(doc.get("cut_from", ())), tuple(doc.get("drop_lines", ())), tuple(doc.get("drop_sections", ())),
+                   doc.get("caption_max_words", 12), tuple(doc.get("not_answers", ())), tuple(doc.get("claims", ())))
 
 
 def shipped_corpus_dir() -> Path:
@@ -75,38 +79,156 @@ def shipped_corpus_dir() -> Path:
     return package / "shipped_corpus"
 
 
-def load_guides(folder: Path) -> list[Guide]:
-    """Every .txt/.md guide of a folder, in name order, titled from manifest.json or its first line."""
+# A bigger guide is skipped: cleaning and the latent space grow faster than its size.
+MAX_GUIDE_BYTES = 2_000_000
+
+
+def _decode(data: bytes) -> tuple[str | None, str]:
+    """(text, note) of a guide file's bytes, or (None, why it is not text). Offsets stay those of
+    the characters: a UTF-8 byte-order mark becomes a space; Windows-1252 (Latin-1) is one byte
+    a character."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = None
+    if encoding:
+        try:
+            return data.decode(encoding), ""
+        except UnicodeDecodeError:
+            return None, f"starts like {encoding.upper()} but is not"
+    if b"\x00" in data:
+        return None, "binary, not text"
+    try:
+        text = data.decode("utf-8")
+        note = ""
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+        note = (f"not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}): read as Windows-1252/Latin-1; "
+                f"save it as UTF-8 if its accents look wrong")
+    sample = text[:4096]
+    if sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v") > len(sample) // 20:
+        return None, "binary, not text"
+    if text.startswith("\ufeff"):
+        text = " " + text[1:]  # keep offsets: the byte-order mark becomes white space
+    return text, note
+
+
+def _read_manifest(manifest: Path) -> tuple[dict[str, str], dict[str, tuple[tuple[str, str], ...]]]:
+    """Titles and outlines by guide file name, from a corpus folder's manifest.json."""
+    try:
+        doc = json.loads(manifest.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise CorpusError(f"{manifest}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise CorpusError(f"{manifest}: not valid JSON ({exc}); fix or remove it") from None
+    described = doc.get("guides", {}) if isinstance(doc, dict) else None
+    if not isinstance(described, dict):
+        raise CorpusError(f"{manifest}: 'guides' must be an object of guide file names; fix or remove it")
+    titles, outlines = {}, {}
+    for name, meta in described.items():
+        where = f"{manifest}: guide {name!r}"
+        if not isinstance(meta, dict):
+            raise CorpusError(f"{where} must be an object with a 'title' (and an 'outline')")
+        title, outline = meta.get("title", ""), meta.get("outline", {})
+        if not isinstance(title, str):
+            raise CorpusError(f"{where}: 'title' must be text, not {type(title).__name__}")
+        if not isinstance(outline, dict) or not all(isinstance(g, str) and isinstance(c, list) and all(isinstance(x, str) for x in c)
+                                                    for g, c in outline.items()):
+            raise CorpusError(f"{where}: 'outline' must map each group heading to a list of section headings")
+        titles[name] = title
+        outlines[name] = tuple((squash(child), squash(group)) for group, children in outline.items() for child in children)
+    return titles, outlines
+
+
+def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> list[Guide]:
+    """Every .txt/.md guide of a folder, in name order, titled from manifest.json or its first line.
+
+    A file that cannot be used (unreadable, binary, empty, too big, a broken link, a copy of
+    another guide) is skipped with one line to `notify`; CorpusError only when no guide is left.
+    A file that is not UTF-8 is read as Windows-1252 (Latin-1), with a line; UTF-16/32 with a
+    byte-order mark are read as such.
+    """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise CorpusError(f"corpus folder not found: {folder}")
+    try:
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            raise CorpusError(f"corpus folder {folder} is a file; give the folder that holds the guides")
+        entries = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        raise CorpusError(f"corpus folder not found: {folder}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorpusError(f"corpus folder {folder} is a symbolic link that loops; point --corpus at a real folder") from None
+        raise CorpusError(f"corpus folder {folder} cannot be read ({exc.strerror or exc})") from None
     titles: dict[str, str] = {}
     outlines: dict[str, tuple[tuple[str, str], ...]] = {}
-    manifest = folder / MANIFEST
-    if manifest.is_file():
-        try:
-            described = json.loads(manifest.read_text("utf-8")).get("guides", {})
-            titles = {name: meta.get("title", "") for name, meta in described.items()}
-            outlines = {name: tuple((squash(child), squash(group)) for group, children in meta.get("outline", {}).items()
-                                    for child in children) for name, meta in described.items()}
-        except (ValueError, AttributeError, TypeError) as exc:
-            raise CorpusError(f"{manifest}: not a valid manifest ({exc})") from None
-    guides = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in GUIDE_SUFFIXES or not path.is_file():
+    if (folder / MANIFEST).is_file():
+        titles, outlines = _read_manifest(folder / MANIFEST)
+    guides: list[Guide] = []
+    skipped: list[str] = []
+    notes: list[str] = []  # told only when some guide is left (else the error says it)
+    seen: dict[str, str] = {}  # text -> the guide that has it
+
+    def skip(name: str, reason: str) -> None:
+        skipped.append(f"{name}: {reason}")
+        notes.append(f"skipped {folder / name}: {reason}")
+
+    for name in entries:
+        path = folder / name
+        if Path(name).suffix.lower() not in GUIDE_SUFFIXES or name.startswith("."):
             continue
         try:
-            text = path.read_bytes().decode("utf-8")
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            skip(name, "its name is not valid UTF-8; rename it")
+            continue
+        try:
+            info = os.stat(path)
+            if stat.S_ISDIR(info.st_mode):
+                skip(name, "a folder, not a file")
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                skip(name, "not a regular file")
+                continue
+            if info.st_size > MAX_GUIDE_BYTES:
+                skip(name, f"larger than {MAX_GUIDE_BYTES // 1_000_000} MB; split it into smaller guides")
+                continue
+            data = path.read_bytes()
         except OSError as exc:
-            raise CorpusError(f"{path}: cannot read ({exc.strerror})") from None
-        except UnicodeDecodeError as exc:
-            raise CorpusError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
-        if text.startswith("\ufeff"):
-            text = " " + text[1:]  # keep offsets: the byte-order mark becomes white space
+            if exc.errno == errno.ELOOP:
+                reason = "a symbolic link that loops"
+            elif exc.errno == errno.ENOENT:
+                reason = "a symbolic link to nothing"
+            else:
+                reason = f"cannot read ({exc.strerror or exc})"
+            skip(name, reason)
+            continue
+        text, note = _decode(data)
+        if text is None:
+            skip(name, note)
+            continue
+        if not text.strip():
+            skip(name, "empty")
+            continue
+        if text in seen:
+            skip(name, f"the same text as {seen[text]}")
+            continue
+        if note:
+            notes.append(f"{path}: {note}")
+        seen[text] = name
         first = next((squash(l) for l in text.splitlines() if l.strip()), path.stem)
-        guides.append(Guide(path.name, titles.get(path.name) or first.lstrip("# "), text, outlines.get(path.name, ())))
+        guides.append(Guide(name, titles.get(name) or first.lstrip("# "), text, outlines.get(name, ())))
     if not guides:
-        raise CorpusError(f"no .txt or .md guides in {folder}")
+        if not skipped:
+            raise CorpusError(f"no .txt or .md guides in {folder}")
+        more = f" (and {len(skipped) - 1} more skipped)" if len(skipped) > 1 else ""
+        raise CorpusError(f"no usable guide in {folder}: {skipped[0]}{more}")
+    for note in notes if notify else ():
+        notify(note)
     return guides
 
 
@@ -242,7 +364,7 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
     A FAQ question heading is kept at the start of its answer's first passage. Each passage also
     carries the heading of the group its section belongs to (see _group_headings).
     """
-    tokenizer = tokenizer or _punkt()
+    tokenizer = tokenizer or punkt_tokenizer()
     lines = classify_lines(guide.text, rules)
     title_line = next((l for l in lines if l.kind in ("heading", "content")), None)
     groups = _group_headings(lines, title_line, dict(guide.outline))
@@ -299,5 +421,5 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
 
 def build_passages(guides: list[Guide], max_words: int = 120) -> list[Passage]:
     rules = CleaningRules.load()
-    tokenizer = _punkt()
+    tokenizer = punkt_tokenizer()
     return [p for g in guides for p in split_guide(g, rules, max_words, tokenizer)]

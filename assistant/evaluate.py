@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -59,16 +60,20 @@ def locate_quote(quote: str, guides: dict[str, tuple[str, list[int]]], guide: st
     return None
 
 
-def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
+def labelled_lines(path: Path, corpus_dir: Path) -> tuple[dict[str, tuple[str, list[int]]], list[tuple[int, str]]]:
+    """The guides (in the form quotes are found in) and the numbered non-blank lines of a labelled set."""
     guides = {g.name: loose_with_offsets(g.text) for g in load_guides(corpus_dir)}
-    problems, questions, seen = [], [], set()
     try:
-        lines = Path(path).read_text("utf-8").splitlines()
+        lines = Path(path).read_text("utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise QuestionSetError(f"{path}: cannot read ({exc})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    return guides, [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
+    guides, lines = labelled_lines(path, corpus_dir)
+    problems, questions, seen = [], [], set()
+    for n, line in lines:
         try:
             raw = json.loads(line)
             qid, question = str(raw.get("id") or f"line{n}"), str(raw["question"])
@@ -85,10 +90,11 @@ def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
                 problems.append(f"line {n} ({qid}): quote not found in the guides: {str(ev.get('quote'))[:60]!r}")
             else:
                 evidence.append(found)
-        questions.append(Labelled(qid, question, str(raw.get("intent", "general")), bool(raw.get("safety", False)),
+        questions.append(Labelled(qid, question, str(raw.get("intent", "")), bool(raw.get("safety", False)),
                                   evidence, [str(f) for f in raw.get("key_facts") or []]))
-    if problems:
-        raise QuestionSetError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems))
+    if problems:  # the first few, each on its own line; the count says how many more
+        more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise QuestionSetError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems[:5]) + more)
     if not questions:
         raise QuestionSetError(f"{path}: no questions")
     return questions
@@ -180,7 +186,8 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
         significance[f"hybrid-{other}"] = dict(zip(("mean", "low", "high"), paired_bootstrap(a, b)))
 
     gold = [q.intent for q in questions]
-    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else "out_of_scope" for q in questions]
+    not_covered = assistant.intents.role("not_covered")
+    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else not_covered for q in questions]
     labels = sorted(set(gold) | set(pred))
     precision, recall, _, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     router = {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0),
@@ -197,8 +204,8 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
               "false_alarms": [q.question for q in safe if flagged[q.id]]}
 
     refused = {q.id: routes[q.id].route == "abstain" for q in questions}
-    oos = [q for q in questions if q.intent == "out_of_scope"]
-    in_scope = [q for q in questions if q.intent != "out_of_scope"]
+    oos = [q for q in questions if q.intent == not_covered]
+    in_scope = [q for q in questions if q.intent != not_covered]
     n_refused = sum(refused.values())
     abstain = {"precision": sum(refused[q.id] for q in oos) / n_refused if n_refused else 1.0,
                "recall": sum(refused[q.id] for q in oos) / max(1, len(oos)),
@@ -261,7 +268,7 @@ def risk_coverage(assistant: Assistant, questions: list[Labelled], routes: dict,
     for t in sorted({0.0, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, current}):
         answered = [q for q in questions if q.id in qrels and routes[q.id].top_score >= t]
         good = [q for q in answered if set(list(runs["hybrid+intent"].get(q.id, {}))[:5]) & set(qrels[q.id])]
-        oos = [q for q in questions if q.intent == "out_of_scope"]
+        oos = [q for q in questions if q.intent == assistant.intents.role("not_covered")]
         rows.append({"threshold": t, "coverage": len(answered) / max(1, len(qrels)),
                      "top5_relevant": len(good) / max(1, len(answered)),
                      "oos_refused_by_score": sum(routes[q.id].top_score < t for q in oos) / max(1, len(oos)),
@@ -317,25 +324,70 @@ def default_questions(assistant: Assistant) -> Path:
     return shipped_corpus_dir() / "questions.jsonl"
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _check_outputs(args, questions: Path) -> None:
+    """Refuse, before any work, a --details or --trec-dir that would overwrite the question set
+    or cannot be written."""
+    from assistant.batch import check_output
+
+    if args.details:
+        check_output(Path(args.details), [("question set", questions)])
+    if args.trec_dir:
+        folder = Path(args.trec_dir)
+        if folder.exists() and not folder.is_dir():
+            raise QuestionSetError(f"--trec-dir {folder} is a file; give a folder")
+        if _same_file(folder / "qrels.txt", questions) or any(_same_file(folder / f"run.{n.replace('+', '-')}.txt", questions)
+                                                               for n in RUNS):
+            raise QuestionSetError(f"--trec-dir {folder} would overwrite the question set {questions}; choose another folder")
+
+
 def run_eval(args, open_assistant) -> int:
+    from assistant.batch import AtomicOutput, BatchError
+    from assistant.corpus import shipped_corpus_dir
     from assistant.display import clean, to_json
     from assistant.index import default_corpus_dir
 
-    assistant = open_assistant(args)
-    path = Path(args.questions) if args.questions else default_questions(assistant)
-    try:
-        questions = load_questions(path, args.corpus or default_corpus_dir())
-    except QuestionSetError as exc:
-        print(f"massage-qa: error: {exc}", file=sys.stderr)
+    def error(message: str) -> int:
+        print(clean(f"massage-qa: error: {message}"), file=sys.stderr)
         return 1
+
+    corpus = Path(args.corpus) if args.corpus else default_corpus_dir()
+    if args.questions:
+        path = Path(args.questions)
+    else:
+        path = shipped_corpus_dir() / "questions.jsonl"
+        if not _same_file(corpus, shipped_corpus_dir()):
+            return error(f"the shipped questions are labelled on the shipped guides, not on {corpus}; "
+                         f"give questions labelled on these guides with --questions FILE")
+    if path.is_dir():
+        return error(f"--questions {path} is a folder; give a question set file (jsonl)")
+    try:
+        _check_outputs(args, path)
+        questions = load_questions(path, corpus)
+    except (QuestionSetError, BatchError) as exc:
+        return error(str(exc))
     if args.split != "all":
         questions = [q for q in questions if q.split == args.split]
+        if not questions:
+            return error(f"{path}: no questions in the {args.split!r} split; try --split all")
+    assistant = open_assistant(args)
     report = evaluate(assistant, questions, args.k)
     if args.trec_dir:
         write_trec(Path(args.trec_dir), report["qrels"], report["runs"])
     if args.details:
-        with open(args.details, "w", encoding="utf-8") as fh:
+        details = AtomicOutput(Path(args.details))
+        try:
             for d in report["details"].values():
-                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+                details.file.write(json.dumps(d, ensure_ascii=False) + "\n")
+        except BaseException:
+            details.discard()
+            raise
+        details.commit()
     print(to_json(summary(report)) if args.json else clean(format_report(report, f"{path.name} ({args.split})")))
     return 0

@@ -2,7 +2,8 @@
 notice when it is stale (corpus, data files, index settings or package version changed).
 
 Files in the index folder (nothing here is pickled; nothing can run code when loaded):
-  manifest.json   fingerprint, version, counts, file sizes  (written last)
+  manifest.json   fingerprint, version, counts, size and sha256 of every file (written last)
+  .lock           flock'd while the index is built (exclusive) or read (shared)
   passages.json   passages with offsets and sentence spans
   analysis.json   stop words, spelling dictionary, stem table, vocabulary
   bm25.npz, tfidf.npz, tfidf_idf.npy, bm25_idf.npy   the retrievers' weights
@@ -13,27 +14,36 @@ Files in the index folder (nothing here is pickled; nothing can run code when lo
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import threading
 import time
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from scipy import sparse
 
+try:
+    import fcntl
+except ImportError:  # Windows: no locking
+    fcntl = None
+
 from assistant import __version__
 from assistant.config import APP_NAME, Config
-from assistant.corpus import Guide, build_passages, load_guides, shipped_corpus_dir
+from assistant.corpus import CorpusError, Guide, build_passages, load_guides, shipped_corpus_dir
 from assistant.retrieval import Bm25Retriever, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_words, stem_table, stop_words, words
 
-FORMAT = 1
-DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "english_words.txt")
+FORMAT = 2  # 2: manifest.json holds the size and sha256 of every file
+DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "language.toml", "english_words.txt")
 FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz",
          "router.json", "router.npz")
 
@@ -89,6 +99,12 @@ class Index:
                 return lexical + self.semantic_weight * float(lexical.max()) * parts["lsa"], parts
             return lexical, parts
         return parts[mode], parts
+
+    def best_lexical(self, text: str) -> float:
+        """The best lexical hybrid score of any passage for a query: how well the guides' words
+        meet it (the scope decision's evidence), whatever the retrieval mode."""
+        lexical = self.score(text, "hybrid")[1]["lexical"]
+        return float(lexical.max()) if lexical.size else 0.0
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
         """The k best passages with a positive score (a zero-score passage is never returned)."""
@@ -181,7 +197,15 @@ def index_text(p: Passage) -> str:
 
 
 def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
-    guides = guides if guides is not None else load_guides(corpus_dir)
+    from threadpoolctl import threadpool_limits
+
+    # The fits are small; on a shared 2-core machine threaded BLAS spends longer waiting than working
+    # (the intent model's L-BFGS took 8 s threaded, 0.3 s on one thread, to the same coefficients).
+    with threadpool_limits(1):
+        return _build(corpus_dir, config, guides if guides is not None else load_guides(corpus_dir))
+
+
+def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     passages = build_passages(guides, config.passages_max_words)
     stops = stop_words()
     plain = Analyzer(stops)
@@ -213,134 +237,249 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
 
 
 # -- save / load ----------------------------------------------------------------------
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+# Writers hold an exclusive flock on this file (readers a shared one), so two builds into one
+# folder never mix their files, and a reader never sees a half-written index.
+LOCK_FILE = ".lock"
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> str:
+    """Write through a temporary file renamed into place; returns the sha256 of what was written."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
+        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
         os.replace(tmp, path)
+        return digest
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def _save_json(path: Path, obj) -> None:
-    _atomic_write(path, lambda p: p.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8"))
+def _save_json(path: Path, obj) -> str:
+    return _atomic_write(path, lambda p: p.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8"))
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
+def _save_npy(path: Path, array: np.ndarray) -> str:
     def write(p: Path) -> None:
         with open(p, "wb") as fh:
             np.save(fh, array, allow_pickle=False)
-    _atomic_write(path, write)
+    return _atomic_write(path, write)
 
 
-def _save_npz_sparse(path: Path, matrix) -> None:
+def _save_npz_sparse(path: Path, matrix) -> str:
     def write(p: Path) -> None:
         with open(p, "wb") as fh:
             sparse.save_npz(fh, matrix)
-    _atomic_write(path, write)
+    return _atomic_write(path, write)
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> str:
+    def write(p: Path) -> None:
+        with open(p, "wb") as fh:
+            np.savez(fh, **arrays)
+    return _atomic_write(path, write)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files a killed build left behind (call with the folder's lock held)."""
+    for tmp in Path(folder).glob(".*.tmp"):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def save(index: Index, folder: Path) -> None:
-    """Write every file atomically; manifest.json last, with the sizes a reader checks."""
+    """Write every file atomically; manifest.json last, with the size and sha256 of every file."""
     folder.mkdir(parents=True, exist_ok=True)
     passages = [dict(p.to_dict(), sentences=[[s.start, s.end, s.text] for s in p.sentences]) for p in index.passages]
     a = index.analyzer
-    _save_json(folder / "passages.json", passages)
-    _save_json(folder / "analysis.json", {"stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary),
-                                          "stems": a.stems, "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get)})
-    _save_npz_sparse(folder / "bm25.npz", index.bm25.weights_)
-    _save_npy(folder / "bm25_idf.npy", index.bm25.idf_)
-    _save_npz_sparse(folder / "tfidf.npz", index.tfidf.weights_)
-    _save_npy(folder / "tfidf_idf.npy", index.tfidf.idf_)
-
-    def write_lsa(p: Path) -> None:
-        with open(p, "wb") as fh:
-            np.savez(fh, components=index.lsa.components_, docs=index.lsa.docs_)
-    _atomic_write(folder / "lsa.npz", write_lsa)
     r = index.router
-    _save_json(folder / "router.json", {"classes": r.classes_, "C": r.C,
-                                        "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)})
-
-    def write_router(p: Path) -> None:
-        with open(p, "wb") as fh:
-            np.savez(fh, idf=r.idf_, coef=r.coef_, intercept=r.intercept_)
-    _atomic_write(folder / "router.npz", write_router)
-    manifest = dict(index.manifest, files={name: (folder / name).stat().st_size for name in FILES})
-    _save_json(folder / "manifest.json", manifest)
+    digests = {
+        "passages.json": _save_json(folder / "passages.json", passages),
+        "analysis.json": _save_json(folder / "analysis.json", {
+            "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
+            "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get)}),
+        "bm25.npz": _save_npz_sparse(folder / "bm25.npz", index.bm25.weights_),
+        "bm25_idf.npy": _save_npy(folder / "bm25_idf.npy", index.bm25.idf_),
+        "tfidf.npz": _save_npz_sparse(folder / "tfidf.npz", index.tfidf.weights_),
+        "tfidf_idf.npy": _save_npy(folder / "tfidf_idf.npy", index.tfidf.idf_),
+        "lsa.npz": _save_npz(folder / "lsa.npz", components=index.lsa.components_, docs=index.lsa.docs_),
+        "router.json": _save_json(folder / "router.json", {"classes": r.classes_, "C": r.C,
+                                                           "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
+        "router.npz": _save_npz(folder / "router.npz", idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
+    }
+    files = {name: {"size": (folder / name).stat().st_size, "sha256": digests[name]} for name in FILES}
+    _save_json(folder / "manifest.json", dict(index.manifest, files=files))
 
 
 def read_manifest(folder: Path) -> dict | None:
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text("utf-8"))
+        manifest = json.loads((Path(folder) / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _read_verified(folder: Path, manifest: dict) -> dict[str, bytes]:
+    """The bytes of every index file, each checked against its size and sha256 in the manifest."""
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(files.get(name), dict) for name in FILES):
+        raise IndexError_("manifest.json has no checksums")
+    data = {}
+    for name in FILES:
+        try:
+            data[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            raise IndexError_(f"{name} cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if len(data[name]) != files[name].get("size") or hashlib.sha256(data[name]).hexdigest() != files[name].get("sha256"):
+            raise IndexError_(f"{name} does not match its checksum")
+    return data
 
 
 def load(folder: Path, config: Config) -> Index:
-    """Load a saved index; any missing, half-written or unreadable file raises IndexError_."""
+    """Load a saved index; a missing, changed, half-written or unreadable file raises IndexError_
+    naming it (and never repeats a library's advice, such as numpy's to load pickles)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if not manifest or manifest.get("format") != FORMAT:
         raise IndexError_("no index, or one in another format")
+    data = _read_verified(folder, manifest)
+    # reading the files: what a damaged file makes a parser raise is IndexError_ naming the file
+    # (building the objects from what was read comes after, so a bug there is not taken for damage)
+    name = "passages.json"
     try:
-        for name, size in manifest["files"].items():
-            if (folder / name).stat().st_size != size:
-                raise IndexError_(f"{name} does not match the manifest")
-        raw = json.loads((folder / "passages.json").read_text("utf-8"))
+        raw = json.loads(data[name])
         passages = [Passage(d["id"], d["guide"], d["title"], d["section"], d["text"], d["start"], d["end"],
                             tuple(Span(s, e, t) for s, e, t in d["sentences"]), d.get("group", "")) for d in raw]
-        an = json.loads((folder / "analysis.json").read_text("utf-8"))
-        analyzer = Analyzer(frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"]),
-                            config.analysis_spell_min_length, config.analysis_spell_cutoff)
+        name = "analysis.json"
+        an = json.loads(data[name])
+        stops, dictionary, stems = frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"])
         vocabulary = {t: i for i, t in enumerate(an["vocabulary"])}
-        bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon)
-        bm25.weights_ = sparse.load_npz(folder / "bm25.npz").tocsc()
-        bm25.idf_ = np.load(folder / "bm25_idf.npy", allow_pickle=False)
-        tfidf = TfidfRetriever(config.tfidf_sublinear_tf)
-        tfidf.weights_ = sparse.load_npz(folder / "tfidf.npz").tocsc()
-        tfidf.idf_ = np.load(folder / "tfidf_idf.npy", allow_pickle=False)
-        lsa = LsaRetriever(config.lsa_components)
-        with np.load(folder / "lsa.npz", allow_pickle=False) as lz:
-            lsa.components_, lsa.docs_ = lz["components"], lz["docs"]
-        rj = json.loads((folder / "router.json").read_text("utf-8"))
-        with np.load(folder / "router.npz", allow_pickle=False) as rz:
-            router = IntentRouter.from_arrays(analyzer, {f: i for i, f in enumerate(rj["vocabulary"])}, rj["classes"],
-                                              rz["idf"], rz["coef"], rz["intercept"], rj["C"])
-    except IndexError_:
-        raise
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexError_(f"unreadable index file ({exc})") from None
-    if (bm25.weights_.shape != (len(passages), len(vocabulary)) or tfidf.weights_.shape != bm25.weights_.shape
-            or lsa.docs_.shape[0] != len(passages) or lsa.components_.shape[1] != len(vocabulary)):
+        arrays = {}
+        for name in ("bm25.npz", "tfidf.npz"):
+            arrays[name] = sparse.load_npz(io.BytesIO(data[name])).tocsc()
+        for name in ("bm25_idf.npy", "tfidf_idf.npy"):
+            arrays[name] = np.load(io.BytesIO(data[name]), allow_pickle=False)
+        for name, keys in (("lsa.npz", ("components", "docs")), ("router.npz", ("idf", "coef", "intercept"))):
+            with np.load(io.BytesIO(data[name]), allow_pickle=False) as z:
+                arrays.update({f"{name}:{k}": z[k] for k in keys})
+        name = "router.json"
+        rj = json.loads(data[name])
+        router_vocabulary, classes, C = {f: i for i, f in enumerate(rj["vocabulary"])}, rj["classes"], rj["C"]
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile) as exc:
+        raise IndexError_(f"{name} cannot be read ({type(exc).__name__})") from None
+    bm25, tfidf = arrays["bm25.npz"], arrays["tfidf.npz"]
+    lsa_components, lsa_docs = arrays["lsa.npz:components"], arrays["lsa.npz:docs"]
+    if (bm25.shape != (len(passages), len(vocabulary)) or tfidf.shape != bm25.shape
+            or lsa_docs.shape[:1] != (len(passages),) or lsa_components.shape[1:2] != (len(vocabulary),)):
         raise IndexError_("index arrays do not match its passages")
-    return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
-                 config.retrieval_semantic_weight)
+    analyzer = Analyzer(stops, dictionary, stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
+    bm25_retriever = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon)
+    bm25_retriever.weights_, bm25_retriever.idf_ = bm25, arrays["bm25_idf.npy"]
+    tfidf_retriever = TfidfRetriever(config.tfidf_sublinear_tf)
+    tfidf_retriever.weights_, tfidf_retriever.idf_ = tfidf, arrays["tfidf_idf.npy"]
+    lsa = LsaRetriever(config.lsa_components)
+    lsa.components_, lsa.docs_ = lsa_components, lsa_docs
+    router = IntentRouter.from_arrays(analyzer, router_vocabulary, classes, arrays["router.npz:idf"],
+                                      arrays["router.npz:coef"], arrays["router.npz:intercept"], C)
+    return Index(passages, analyzer, vocabulary, bm25_retriever, tfidf_retriever, lsa, router, manifest,
+                 config.retrieval_bm25_weight, config.retrieval_semantic_weight)
+
+
+@contextmanager
+def _locked(folder: Path, exclusive: bool, notify: Callable[[str], None]) -> Iterator[bool]:
+    """Hold the index folder's lock: exclusive to build and save, shared to load. Yields False
+    when an exclusive lock cannot be had because the folder cannot be written (or created);
+    a shared lock is skipped where there is no lock file (an index nobody builds into)."""
+    fd = None
+    try:
+        if exclusive:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / f".probe.{os.getpid()}.{threading.get_ident()}.tmp"  # can files be made here?
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT, 0o644))
+            try:
+                os.unlink(probe)
+            except FileNotFoundError:  # removed as a stale temporary by a build holding the lock
+                pass
+            fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        else:
+            fd = os.open(folder / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        if exclusive:
+            yield False
+            return
+    try:
+        if fd is not None and fcntl is not None:
+            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            except BlockingIOError:
+                notify(f"waiting for another massage-qa to finish building the index in {folder}")
+                fcntl.flock(fd, mode)
+        yield True
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+def _try_load(folder: Path, expected: str, config: Config) -> tuple[Index | None, str]:
+    """The index of a folder if it is up to date and sound, else None and why not."""
+    manifest = read_manifest(folder)
+    if not manifest:
+        return None, f"no index in {folder} yet; building it"
+    if manifest.get("fingerprint") != expected:
+        return None, f"index in {folder} is out of date; rebuilding"
+    try:
+        return load(folder, config), ""
+    except IndexError_ as exc:
+        return None, f"index in {folder} is damaged ({exc}); rebuilding"
 
 
 def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild: bool = False,
                notify: Callable[[str], None] = lambda message: None) -> tuple[Index, Path, bool]:
-    """The index for a corpus, rebuilt first when missing, stale or corrupt.
+    """The index for a corpus, rebuilt first when missing, stale or damaged.
 
-    Returns (index, folder, rebuilt). `notify` gets one line when a rebuild happens.
+    Returns (index, folder, rebuilt). `notify` gets one line when a rebuild happens (and one per
+    guide file that was skipped). A folder that cannot be written gets an index built in memory
+    for this run, with one notice; the build holds the folder's lock, so concurrent builds queue.
     """
     corpus_dir = Path(corpus_dir)
+    guides = load_guides(corpus_dir, notify=notify)  # a bad corpus fails before any index folder is touched
     folder = Path(index_dir) if index_dir else default_index_dir(corpus_dir)
-    guides = load_guides(corpus_dir)
     expected = fingerprint(guides, config)
+    reason = f"rebuilding the index in {folder}"
     if not rebuild:
-        manifest = read_manifest(folder)
-        if manifest and manifest.get("fingerprint") == expected:
-            try:
-                return load(folder, config), folder, False
-            except IndexError_ as exc:
-                notify(f"index in {folder} is damaged ({exc}); rebuilding")
-        elif manifest:
-            notify(f"index in {folder} is out of date; rebuilding")
-        else:
-            notify(f"no index in {folder} yet; building it")
-    index = build(corpus_dir, config, guides)
-    if not _writable(folder) and index_dir is None:
-        folder = _cache_index_dir(corpus_dir)
-    save(index, folder)
+        with _locked(folder, False, notify):
+            index, reason = _try_load(folder, expected, config)
+        if index is not None:
+            return index, folder, False
+    with _locked(folder, True, notify) as writable:
+        if not writable:
+            notify(f"{reason.split(';')[0]}, and {folder} cannot be written: using an index built in memory for this "
+                   f"run (make the folder writable, or choose another with --index-dir)")
+            return _build_checked(corpus_dir, config, guides), folder, True
+        if not rebuild:  # another process may have built it while this one waited for the lock
+            index, reason = _try_load(folder, expected, config)
+            if index is not None:
+                return index, folder, False
+        notify(reason)
+        remove_stale_temporaries(folder)
+        index = _build_checked(corpus_dir, config, guides)
+        try:
+            save(index, folder)
+        except OSError as exc:
+            remove_stale_temporaries(folder)
+            notify(f"could not save the index in {folder} ({exc.strerror or exc}); using it from memory for this run")
     return index, folder, True
+
+
+def _build_checked(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
+    """build(), with a corpus that yields no passage reported as such."""
+    try:
+        return build(corpus_dir, config, guides)
+    except (ZeroDivisionError, ValueError, IndexError):
+        if not build_passages(guides, config.passages_max_words):
+            raise CorpusError(f"no passages in {corpus_dir}: its guides have no text to answer from once headings "
+                              f"and boilerplate are removed (add guides with paragraphs of text)") from None
+        raise

@@ -8,9 +8,7 @@ applied here with numpy, so answering a question never imports scikit-learn and 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -19,48 +17,88 @@ from assistant.text import Analyzer
 INTENTS_FILE = "intents.toml"
 
 
+ROLES = ("not_covered", "small_talk", "safety_question", "vague")
+
+
 @dataclass(frozen=True)
 class Sense:
     """One of the questions an intent covers ("posture": the giver's stance or the receiver's
     posture): the question patterns that pick it and the passage patterns that answer it."""
 
     name: str
-    question: tuple[str, ...]
-    passages: tuple[str, ...]
+    question: tuple[re.Pattern, ...]
+    passages: tuple[re.Pattern, ...]
 
     def asked_in(self, question: str) -> bool:
-        lowered = question.lower()
-        return any(re.search(p, lowered) for p in self.question)
+        return any(p.search(question) for p in self.question)
 
     def answered_by(self, text: str) -> bool:
-        return any(re.search(p, text, re.IGNORECASE) for p in self.passages)
+        return any(p.search(text) for p in self.passages)
 
 
 @dataclass(frozen=True)
 class IntentSpec:
     """An intent's training examples, the sections it boosts, its answer cue words, the values
-    its answers quote, patterns that decide it outright (out_of_scope only) and its senses."""
+    its answers quote, patterns that decide it outright (out_of_scope only), its senses, its role
+    and (small talk) its examples grouped by reply."""
 
     name: str
     examples: tuple[str, ...]
-    sections: tuple[str, ...]
-    cues: tuple[str, ...]
-    values: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
+    sections: tuple[re.Pattern, ...] = ()
+    cues: tuple[str, ...] = ()
+    values: tuple[re.Pattern, ...] = ()
+    patterns: tuple[re.Pattern, ...] = ()
     senses: tuple[Sense, ...] = ()
+    role: str = ""
+    asks_to_avoid: re.Pattern | None = None  # its asks_to_avoid phrases as whole words
+    replies: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def sense_of(self, question: str) -> Sense | None:
         """The first sense the question's words pick, if any."""
         return next((s for s in self.senses if s.asked_in(question)), None)
 
+    def asks_to_avoid_in(self, question: str) -> bool:
+        return self.asks_to_avoid is not None and bool(self.asks_to_avoid.search(question))
 
-def load_intents() -> dict[str, IntentSpec]:
-    doc = tomllib.loads(resources.files("assistant.data").joinpath(INTENTS_FILE).read_text("utf-8"))
-    return {name: IntentSpec(name, tuple(spec.get("examples", ())), tuple(spec.get("sections", ())),
-                             tuple(spec.get("cues", ())), tuple(spec.get("values", ())), tuple(spec.get("patterns", ())),
-                             tuple(Sense(sense, tuple(s.get("question", ())), tuple(s.get("passages", ())))
-                                   for sense, s in spec.get("senses", {}).items()))
-            for name, spec in doc.items()}
+
+def phrases_pattern(phrases: list[str] | tuple[str, ...]) -> re.Pattern | None:
+    """Any of the phrases as whole words, case-insensitively (None for no phrases)."""
+    if not phrases:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in phrases) + r")\b", re.IGNORECASE)
+
+
+class Intents(dict):
+    """The intents of data/intents.toml by name, with the ones holding each role."""
+
+    def role(self, role: str) -> str:
+        """The name of the intent with this role ("" when none has it)."""
+        return next((name for name, spec in self.items() if spec.role == role), "")
+
+    def has_role(self, name: str, *roles: str) -> bool:
+        spec = self.get(name)
+        return bool(spec) and spec.role in roles
+
+
+def load_intents() -> Intents:
+    from assistant.datafiles import DataFileError, load
+
+    intents = Intents()
+    for name, spec in load(INTENTS_FILE).items():
+        role = spec.get("role", "")
+        if role and role not in ROLES:
+            raise DataFileError(f"{INTENTS_FILE}: {name}.role: {role!r} is not one of {', '.join(ROLES)}")
+        if role and any(other.role == role for other in intents.values()):
+            raise DataFileError(f"{INTENTS_FILE}: {name}.role: another intent already has role {role!r}")
+        replies = tuple((kind, tuple(examples)) for kind, examples in spec.get("replies", {}).items())
+        intents[name] = IntentSpec(
+            name, tuple(spec.get("examples", ())) + tuple(e for _, examples in replies for e in examples),
+            tuple(spec.get("sections", ())), tuple(spec.get("cues", ())), tuple(spec.get("values", ())),
+            tuple(spec.get("patterns", ())),
+            tuple(Sense(sense, tuple(s.get("question", ())), tuple(s.get("passages", ())))
+                  for sense, s in spec.get("senses", {}).items()),
+            role, phrases_pattern(spec.get("asks_to_avoid", ())), replies)
+    return intents
 
 
 def features(analyzer: Analyzer, text: str) -> list[str]:
@@ -87,7 +125,7 @@ class IntentRouter:
 
         vectorizer = TfidfVectorizer(analyzer=lambda t: features(analyzer, t), sublinear_tf=True, norm="l2")
         X = vectorizer.fit_transform(texts)
-        model = LogisticRegression(C=self.C, max_iter=5000).fit(X, labels)
+        model = LogisticRegression(C=self.C, solver="newton-cg", max_iter=5000).fit(X, labels)
         self.vocabulary_ = {f: int(i) for f, i in vectorizer.vocabulary_.items()}
         self.idf_ = vectorizer.idf_
         self.coef_ = model.coef_
@@ -128,10 +166,10 @@ class IntentRouter:
         return probs / probs.sum()
 
     def predict(self, text: str) -> tuple[str, float]:
-        intent, confidence, _ = self.predict_with(text)
+        intent, confidence, _ = self.predict_with(text, "")
         return intent, confidence
 
-    def predict_with(self, text: str, other: str = "out_of_scope") -> tuple[str, float, float]:
+    def predict_with(self, text: str, other: str) -> tuple[str, float, float]:
         """The best intent, its probability, and the probability of `other` (from one pass)."""
         probs = self.probabilities(text)
         best = int(np.argmax(probs))

@@ -5,14 +5,13 @@ own warnings (exact quotes, checked against the corpus when the rules load).
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 
 from assistant.schema import Passage, Quote, RuleMatch
 from assistant.text import Analyzer, find_loose, loose_with_offsets
 
 VERDICT_ORDER = {"stop": 0, "avoid": 1, "caution": 2}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 class SafetyRuleError(Exception):
@@ -20,7 +19,9 @@ class SafetyRuleError(Exception):
 
 
 def _rules_doc() -> dict:
-    return tomllib.loads(resources.files("assistant.data").joinpath("safety.toml").read_text("utf-8"))
+    from assistant.datafiles import load
+
+    return load("safety.toml")
 
 
 def trigger_texts() -> list[str]:
@@ -55,6 +56,8 @@ class Rule:
     quotes: tuple[Quote, ...]
     body_excludes: tuple[str, ...] = ()
     word_patterns: tuple[re.Pattern, ...] = ()
+    can_pass: bool = False  # the condition can be over ("had flu last week, fine now")
+    scope: str = "person"  # "person": a condition of someone, held; "request": of what is asked, this turn only
 
 
 class SafetyRules:
@@ -72,6 +75,9 @@ class SafetyRules:
         self.clause_breaks = {analyzer.stem(w) for w in doc["clause_breaks"]} | {"|"}
         self.negation_window = int(doc["negation_window"])
         self.near_window = int(doc["near_window"])
+        self.hypothetical_cues = tuple(s for s in (seq(t) for t in doc.get("hypothetical_cues", [])) if s)
+        self.past_cues = tuple(s for s in (seq(t) for t in doc.get("past_cues", [])) if s)
+        self.ongoing_cues = tuple(s for s in (seq(t) for t in doc.get("ongoing_cues", [])) if s)
         rules = []
         self.disabled: list[str] = []
         prepared = [(p, loose_with_offsets(p.text)) for p in passages]
@@ -94,10 +100,10 @@ class SafetyRules:
                     rid, raw["condition"], verdict,
                     tuple(s for s in (seq(t) for t in raw["triggers"]) if s),
                     tuple(frozenset(analyzer.stem(w) for w in group) for group in raw.get("near", [])),
-                    tuple(re.compile(p) for p in raw.get("patterns", [])),
+                    tuple(raw.get("patterns", [])),
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
                     tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
-                    tuple(re.compile(p) for p in raw.get("word_patterns", []))))
+                    tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person")))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
@@ -125,38 +131,89 @@ class SafetyRules:
                 out[i:i + len(phrase)] = ["_"] * len(phrase)
         return tuple(out)
 
-    def _trigger(self, tokens: tuple[str, ...], rule: Rule, words: list[str]) -> str | None:
+    def _occurrences(self, tokens: tuple[str, ...], rule: Rule, words: list[str]) -> list[tuple[int, str]]:
+        """Where the rule's words stand in the tokens, in the order of the rule's kinds of trigger
+        (phrases, then near groups, then word patterns), with the words that matched."""
         tokens = self._mask_excluded(tokens, rule)
-        for phrase in rule.triggers:
-            for i in self._find(tokens, phrase):
-                if not self._negated(tokens, i):
-                    return " ".join(phrase)
+        found = [(i, " ".join(phrase)) for phrase in rule.triggers for i in self._find(tokens, phrase)]
         if rule.near:
             first, *rest = rule.near
             for i, tok in enumerate(tokens):
-                if tok in first and not self._negated(tokens, i):
+                if tok in first:
                     window = tokens[max(0, i - self.near_window): i + self.near_window + 1]
                     if all(any(t in group for t in window) for group in rest):
-                        return " ".join(t for t in window if t != "|")
+                        found.append((i, " ".join(t for t in window if t != "|")))
         for pattern in rule.word_patterns:
-            for i, word in enumerate(words):
-                if (tokens[i] not in self._named and tokens[i] != "_" and pattern.fullmatch(word)
-                        and not self._negated(tokens, i)):
-                    return word
-        return None
+            found += [(i, word) for i, word in enumerate(words)
+                      if tokens[i] not in self._named and tokens[i] != "_" and pattern.fullmatch(word)]
+        return found
 
-    def match(self, question: str) -> list[RuleMatch]:
-        """Every rule the question triggers (negated mentions do not count), strictest verdict first."""
-        words = self.analyzer.canonical_words(question, boundaries=True)
+    def _status(self, rule: Rule, tokens: tuple[str, ...], sentence: tuple[str, ...], at: int | None) -> str:
+        """How a mention of a condition is meant: negated ("no fever"), hypothetical ("what if she
+        were pregnant"), past ("broke it years ago, totally healed"; only for conditions that pass)
+        or active. A sentence that says it goes on ("still recovering") is active."""
+        if at is not None and self._negated(tokens, at):
+            return "negated"
+        if at is not None and self._clause_has(tokens, at, self.hypothetical_cues):
+            return "hypothetical"
+        if rule.can_pass and self._has(sentence, self.past_cues) and not self._has(sentence, self.ongoing_cues):
+            return "past"
+        return "active"
+
+    def _clause_has(self, tokens: tuple[str, ...], at: int, phrases: tuple[tuple[str, ...], ...]) -> bool:
+        start = at
+        while start > 0 and tokens[start - 1] not in self.clause_breaks:
+            start -= 1
+        return self._has(tokens[start:at], phrases)
+
+    def _has(self, tokens: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> bool:
+        return any(self._find(tokens, phrase) for phrase in phrases)
+
+    def mentions(self, question: str) -> list[RuleMatch]:
+        """Every condition the question speaks of, each with how it is meant (RuleMatch.status:
+        active, hypothetical, past or negated); a rule mentioned several ways takes its first
+        mention that is not negated."""
+        sentences = [s for s in _SENTENCE_END.split(question) if s.strip()] or [question]
+        words: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for sentence in sentences:
+            if words and words[-1] != "|":
+                words.append("|")
+            start = len(words)
+            words += self.analyzer.canonical_words(sentence, boundaries=True)
+            spans.append((start, len(words)))
         tokens = tuple(self.analyzer.stem_words(words))
+        sentence_of = lambda i: tokens[slice(*next(sp for sp in spans if sp[0] <= i < sp[1]))]  # noqa: E731
         lowered = question.lower()
         found = []
         for rule in self.rules:
-            matched = self._trigger(tokens, rule, words)
-            if matched is None:
-                hit = next((m.group() for p in rule.patterns for m in [p.search(lowered)] if m), None)
-                matched = hit
-            if matched is not None:
-                found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, matched,
-                                       rule.body_excludes))
+            occurrences = self._occurrences(tokens, rule, words)
+            statuses = [(self._status(rule, tokens, sentence_of(i), i), text) for i, text in occurrences]
+            if not any(status != "negated" for status, _ in statuses):
+                hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
+                if hit:
+                    sentence = next(s for s in sentences if hit.group() in s.lower()) if any(
+                        hit.group() in s.lower() for s in sentences) else question
+                    words_of = tuple(self.analyzer.stem_sequence(sentence))
+                    statuses.insert(0, (self._status(rule, words_of, words_of, None), hit.group()))
+            if not statuses:
+                continue
+            status, text = next(((st, t) for st, t in statuses if st != "negated"), statuses[0])
+            found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, text,
+                                   rule.body_excludes, status, rule.scope))
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])
+
+    def recovery_said(self, text: str) -> bool:
+        """Whether a text says a condition is over ("she's fine now") and not that it goes on."""
+        tokens = tuple(self.analyzer.stem_sequence(text))
+        return self._has(tokens, self.past_cues) and not self._has(tokens, self.ongoing_cues)
+
+    @property
+    def passing(self) -> frozenset[str]:
+        """The rules whose condition can be over."""
+        return frozenset(r.id for r in self.rules if r.can_pass)
+
+    def match(self, question: str) -> list[RuleMatch]:
+        """The conditions a question states as holding now or asks about (active or hypothetical),
+        strictest verdict first; negated and past mentions do not count."""
+        return [m for m in self.mentions(question) if m.status in ("active", "hypothetical")]

@@ -1,4 +1,5 @@
-"""The small dataclasses passed between the steps: Passage, Hit, RuleMatch, Route, Sentence, Citation, Answer."""
+"""The typed results the stages hand each other: Passage (corpus), RuleMatch and Route
+(understanding), Hit and Ranking (retrieval), Sentence, AnswerLine, Citation and Answer (composition)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,28 @@ class Hit:
     passage: Passage
     rank: int
     score: float
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)  # each retriever's own score
+    reason: str = ""  # why a passage stands where it does when it is not its score ("warning: pregnancy")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The passages behind an answer. `hits` is the order shown (on the safety route the warnings'
+    passages first); `retrieved` is what retrieval found for the question, best first, which is
+    what the answer's own sentences are chosen from. Iterating a Ranking gives its hits."""
+
+    hits: tuple[Hit, ...] = ()
+    retrieved: tuple[Hit, ...] = ()
+    reasons: tuple[str, ...] = ()  # the priors applied, in words ("intent lift: oil_choice", ...)
+
+    def __iter__(self):
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, i):
+        return self.hits[i]
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,8 @@ class RuleMatch:
     quotes: tuple[Quote, ...]
     matched: str
     body_excludes: tuple[str, ...] = ()  # a caution answer's body never suggests these
+    status: str = "active"  # how it was meant: active, hypothetical, past, negated (withdrawn: see Conversation)
+    scope: str = "person"  # "person": held for the person spoken of; "request": of this question only
 
     def to_dict(self) -> dict:
         return {"id": self.id, "verdict": self.verdict, "advice": self.advice,
@@ -87,6 +111,13 @@ class Route:
     focus: str = ""  # what a long message asks, when it is not the whole message
     held: tuple[str, ...] = ()  # ids of rules in force from earlier turns, not named in this question
     sense: str = ""  # which of its intent's senses the question asks ("giver" posture), if it picks one
+    query: str = ""  # the text retrieval runs on (with what a follow-up carried, or the story behind a focus)
+    lift_intent: str = ""  # the intent whose passages retrieval lifts ("" when the router is unsure)
+    faq_text: str = ""  # what is compared with the guides' FAQ questions
+    parts: tuple["Route", ...] = ()  # the routed parts of a question asking several things
+    reply: str = ""  # small talk: which fixed reply answers it
+    person: str = ""  # who the question is about, in a conversation
+    state: object = None  # the conversation's slots once this question is answered (conversation.State)
 
     def to_dict(self) -> dict:
         return {
@@ -104,6 +135,15 @@ class Sentence:
 
     text: str
     citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One line of an answer: "warning" (a safety heading or quote), "body" (the answer's own
+    sentences), "summary" (where the guides agree or differ), "note" (fixed framing), "blank"."""
+
+    kind: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -129,6 +169,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     hits: tuple[Hit, ...] = ()
     notes: tuple[str, ...] = ()  # the assistant's own framing lines (summaries, disclaimers)
+    lines: tuple[AnswerLine, ...] = ()  # `text`, line by line, with each line's kind
 
     def to_dict(self) -> dict:
         out = self.route.to_dict()

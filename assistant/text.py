@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
@@ -26,16 +25,16 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
 _DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
 _BOUNDARY = "|"
-_CONTRACTIONS = {"can't": ["can", "not"], "won't": ["will", "not"], "shan't": ["shall", "not"]}
-# typed without the apostrophe; left alone, "shouldnt" is an unknown word that spelling correction
-# would turn into "shoulder" (words that are also English words, like "its" or "ill", are not here)
-_BARE_CONTRACTIONS = {
-    **{w + "nt": [w, "not"] for w in ("do", "does", "did", "is", "are", "was", "were", "should", "would",
-                                       "could", "has", "have", "had", "must", "need")},
-    "dont": ["do", "not"], "cant": ["can", "not"], "wont": ["will", "not"],
-    "im": ["i"], "ive": ["i"], "youre": ["you"], "youve": ["you"], "theyre": ["they"], "whats": ["what"],
-    "thats": ["that"], "hows": ["how"], "wheres": ["where"], "whos": ["who"], "theres": ["there"], "shes": ["she"],
-}
+
+
+@functools.cache
+def _contractions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(contractions with an apostrophe, contractions typed without one), from data/language.toml."""
+    from assistant.datafiles import load
+
+    lang = load("language.toml")
+    bare = {w + "nt": [w, "not"] for w in lang["bare_contraction_stems"]} | lang["bare_contractions"]
+    return lang["contractions"], bare
 
 
 def normalise(text: str) -> str:
@@ -85,18 +84,19 @@ def words(text: str, boundaries: bool = False) -> list[str]:
 
     With boundaries=True punctuation that ends a clause comes back as "|".
     """
+    contractions, bare_contractions = _contractions()
     out: list[str] = []
     for tok in _TOKEN.findall(normalise(text)):
         if not tok[0].isalnum():
             if boundaries and tok in ".,;:!?" and (not out or out[-1] != _BOUNDARY):
                 out.append(_BOUNDARY)
             continue
-        if tok in _BARE_CONTRACTIONS:
-            out.extend(_BARE_CONTRACTIONS[tok])
+        if tok in bare_contractions:
+            out.extend(bare_contractions[tok])
             continue
         if "'" in tok:
-            if tok in _CONTRACTIONS:
-                out.extend(_CONTRACTIONS[tok])
+            if tok in contractions:
+                out.extend(contractions[tok])
                 continue
             base, _, suffix = tok.partition("'")
             if tok.endswith("n't"):
@@ -122,6 +122,13 @@ def edit_distance(a: str, b: str) -> int:
 
 
 _INFLECTIONS = ("ings", "ing", "edly", "ed", "es", "s", "ly")
+CACHE_LIMIT = 4096  # words remembered per analyzer cache: a long batch of odd words never grows memory
+
+
+def _remember(cache: dict[str, str], key: str, value: str) -> None:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
 
 
 @functools.cache
@@ -133,9 +140,12 @@ def everyday_words() -> frozenset[str]:
 
 
 def _thesaurus_doc() -> dict:
-    return tomllib.loads(resources.files("assistant.data").joinpath("thesaurus.toml").read_text("utf-8"))
+    from assistant.datafiles import load
+
+    return load("thesaurus.toml")
 
 
+@functools.cache
 def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict[str, list[str]], frozenset[str]]:
     doc = _thesaurus_doc()
     shorthand = {short: words(full) for short, full in doc.get("shorthand", {}).items()}
@@ -169,12 +179,17 @@ class Analyzer:
     def __post_init__(self) -> None:
         self._thesaurus, self._longest, self._shorthand, self._age_units = _load_thesaurus()
         self._stemmer = None
+        # what queries add: bounded, and never written into the index's own tables
+        self._unknown_stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
         self._dictionary_list = sorted(self.dictionary)
 
     # -- the steps -------------------------------------------------------
     def stem(self, word: str) -> str:
         stem = self.stems.get(word)
+        if stem is not None:
+            return stem
+        stem = self._unknown_stems.get(word)
         if stem is None:
             if self.dictionary:
                 stem = self._stem_of_inflection(word)
@@ -184,7 +199,7 @@ class Analyzer:
 
                     self._stemmer = SnowballStemmer("english")
                 stem = self._stemmer.stem(word)
-            self.stems[word] = stem
+            _remember(self._unknown_stems, word, stem)
         return stem
 
     def _stem_of_inflection(self, word: str) -> str:
@@ -202,21 +217,23 @@ class Analyzer:
         if (word in self.dictionary or len(word) < self.spell_min_length or not word.isalpha()
                 or not self.dictionary or self._inflects_a_known_word(word)):
             return word
-        if word not in self._corrections and word in everyday_words():
-            self._corrections[word] = word  # "boil" is a word of its own, not a slip for "oil"
-        if word not in self._corrections:
-            # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
-            swapped = [s for s in (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
-                       if s in self.dictionary]
-            close = swapped + difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
-            # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
-            # stop word is only made from a word of five letters or more, with one slip ("offen" ->
-            # "often", but "town" is not "own" and "weather" is not "whether")
-            close = [c for c in close
-                     if (c not in self.stop_words or len(word) >= 5)
-                     and edit_distance(word, c) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
-            self._corrections[word] = close[0] if close else word
-        return self._corrections[word]
+        if word in self._corrections:
+            return self._corrections[word]
+        if word in everyday_words():
+            return word  # "boil" is a word of its own, not a slip for "oil"
+        # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
+        swapped = [s for s in (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
+                   if s in self.dictionary]
+        close = swapped + difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
+        # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
+        # stop word is only made from a word of five letters or more, with one slip ("offen" ->
+        # "often", but "town" is not "own" and "weather" is not "whether")
+        close = [c for c in close
+                 if (c not in self.stop_words or len(word) >= 5)
+                 and edit_distance(word, c) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
+        corrected = close[0] if close else word
+        _remember(self._corrections, word, corrected)
+        return corrected
 
     def _inflects_a_known_word(self, word: str) -> bool:
         """'pains' is 'pain' + s, not a slip for 'pins': the stemmer will meet it with 'pain'."""
@@ -291,7 +308,7 @@ def stem_table(vocabulary: Iterable[str]) -> dict[str, str]:
 _LIST_MARK = re.compile(r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u2013\u2014*\-]\s+|\d{1,2}[.)]\s+|(?:Ans|A)\s*[:;]\s*)")
 
 
-def _punkt():
+def punkt_tokenizer():
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     return PunktSentenceTokenizer()
@@ -300,7 +317,7 @@ def _punkt():
 def sentence_spans(text: str, start: int, end: int, tokenizer=None) -> Iterator[tuple[int, int]]:
     """Sentence offsets in text[start:end], one line at a time: a bullet, a numbered step or an
     "Ans:" line is never joined to its neighbours, and its list mark is left out of the sentence."""
-    tokenizer = tokenizer or _punkt()
+    tokenizer = tokenizer or punkt_tokenizer()
     for m in re.finditer(r"[^\n]+", text[start:end]):
         line_start = start + m.start()
         line = m.group()

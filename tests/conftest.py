@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"  # two short guides: for tests that build indexes of their own
 
 
 @pytest.fixture(autouse=True)

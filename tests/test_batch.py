@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
 
 
 def _records(text: str) -> list[dict]:
@@ -72,3 +77,120 @@ def test_stdin_and_unopenable_input(cli):
     assert out.returncode == 0 and len(_records(out.stdout)) == 1
     missing = cli("batch", "/nonexistent/faq.txt")
     assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+# -- nothing lost: refused before any work ----------------------------------------------
+def _one_line_error(out) -> str:
+    assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    return lines[0]
+
+
+def test_output_onto_the_input_is_refused_before_any_work(tmp_path):
+    from conftest import run_cli
+
+    faq = tmp_path / "q.txt"
+    faq.write_text("what oil should I use?\n", "utf-8")
+    (tmp_path / "link.txt").symlink_to(faq)
+    never_built = tmp_path / "no-index"  # refused before the index is even looked at
+    for output in (str(faq), str(tmp_path / "." / "q.txt"), str(tmp_path / "link.txt")):
+        out = run_cli("batch", str(faq), "-o", output, index_dir=never_built)
+        assert "is the questions file itself" in _one_line_error(out)
+        assert faq.read_text("utf-8") == "what oil should I use?\n"
+    with open(faq, "rb") as stdin:  # batch - -o q.txt < q.txt
+        out = subprocess.run([sys.executable, "-m", "assistant", "batch", "-", "-o", str(faq)], stdin=stdin,
+                             capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, MASSAGE_QA_INDEX=str(never_built)))
+    assert "is the questions file itself" in _one_line_error(out)
+    assert faq.read_text("utf-8") == "what oil should I use?\n" and not never_built.exists()
+
+
+def test_output_into_a_missing_or_unwritable_folder_is_refused_before_any_work(tmp_path):
+    from conftest import run_cli
+
+    faq = tmp_path / "q.txt"
+    faq.write_text("what oil should I use?\n", "utf-8")
+    never_built = tmp_path / "no-index"
+    line = _one_line_error(run_cli("batch", str(faq), "-o", str(tmp_path / "missing" / "a.jsonl"), index_dir=never_built))
+    assert "does not exist" in line and "missing" in line
+    assert "is a folder" in _one_line_error(run_cli("batch", str(faq), "-o", str(tmp_path), index_dir=never_built))
+    assert "is a folder" in _one_line_error(run_cli("batch", str(tmp_path), index_dir=never_built))
+    if (p := __import__("pathlib").Path("/proc")).is_dir():  # a folder nobody, not even root, can write
+        assert "cannot write" in _one_line_error(run_cli("batch", str(faq), "-o", str(p / "answers.jsonl"),
+                                                         index_dir=never_built))
+    assert not never_built.exists()
+
+
+def test_a_file_that_is_not_a_previous_run_is_refused_for_compare(cli, tmp_path):
+    faq = tmp_path / "q.txt"
+    faq.write_text("what oil should I use?\n", "utf-8")
+    cases = {"text.jsonl": "what oil should I use?\n", "empty.jsonl": "", "list.jsonl": "[1, 2]\n",
+             "labels.jsonl": '{"id": "q1", "question": "oil?", "intent": "oil_choice"}\n',
+             "cites.jsonl": '{"question": "oil?", "route": "retrieval", "answer": "x", "citations": ["p1"]}\n'}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text, "utf-8")
+        out = cli("batch", str(faq), "-o", str(tmp_path / "out.jsonl"), "--compare", str(tmp_path / name))
+        assert "--compare takes the jsonl output of an earlier batch run" in _one_line_error(out) or \
+            "no records" in out.stderr
+        assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_input_fields_named_like_output_fields_are_never_taken_for_answers(cli, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"question": "what oil should I use?", "answer": "FAKE", "route": "FAKE", "changed": True,
+                               "line": 99, "error": "FAKE"}) + "\n"
+                   + json.dumps({"question": "", "answer": "FAKE", "route": "FAKE"}) + "\n", "utf-8")
+    answered, failed = _records(cli("batch", str(src)).stdout)
+    assert answered["answer"] != "FAKE" and answered["route"] == "retrieval" and "changed" not in answered
+    assert answered["line"] == 1 and "error" not in answered
+    assert (answered["input_answer"], answered["input_route"], answered["input_changed"], answered["input_line"],
+            answered["input_error"]) == ("FAKE", "FAKE", True, 99, "FAKE")
+    assert failed["error"] == "empty question" and "answer" not in failed and "route" not in failed
+    assert failed["input_answer"] == "FAKE"
+    csv_in = tmp_path / "in.csv"
+    csv_in.write_text("question,answer,route\nwhat oil should I use?,FAKE,FAKE\n", "utf-8")
+    row, = csv.DictReader(io.StringIO(cli("batch", str(csv_in), "--format", "csv").stdout))
+    assert row["answer"] != "FAKE" and row["route"] == "retrieval" and row["input_answer"] == "FAKE"
+
+
+def test_csv_rows_report_the_line_they_start_on_and_bad_lines_spoil_one_row(cli, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'\xef\xbb\xbfid,question\n1,"what oil\nshould I use?"\n2,caf\xe9?\n3,"how long should it last?"\n'
+                    b'4,"unterminated')
+    records = _records(cli("batch", str(src)).stdout)
+    assert [(r["line"], r["id"] if "id" in r else None) for r in records][:3] == [(2, "1"), (4, None), (5, "3")]
+    assert "question" in records[0] and "error" not in records[0]
+    assert records[1]["error"].startswith("undecodable bytes")
+    assert records[3]["line"] == 6
+
+
+def test_a_line_over_the_bound_is_an_error_record_read_in_bounded_memory(tmp_path, monkeypatch):
+    from assistant import batch
+
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 1000)
+    data = b"what oil?\n" + b"x" * 5000 + b"\nhow long?\n" + b"y" * 3000
+    rows = list(batch.read_txt(io.BytesIO(data)))
+    assert [(r.line, r.question, r.error is not None) for r in rows] == [(1, "what oil?", False), (2, None, True),
+                                                                           (3, "how long?", False), (4, None, True)]
+    assert "longer than" in rows[1].error
+    rows = list(batch.read_csv(io.BytesIO(b"question\n" + b"z" * 5000 + b"\nok?\n")))
+    assert [(r.line, r.question) for r in rows] == [(2, None), (3, "ok?")]
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(assistant, tmp_path):
+    from assistant.batch import CsvWriter, Row, answer_rows
+
+    rows = [Row(1, "=HYPERLINK(\"http://x\")", {"note": "+1+1", "who": "@cmd", "t": "\tx", "ok": "-", "esc": "\x1b[31mred\u202e"}),
+            Row(2, None, {"note": "=1"}, "broken JSON (x)")]
+    out = io.StringIO()
+    writer = CsvWriter(out, {"corpus_fingerprint": "f", "version": "v"})
+    for record in answer_rows(assistant, rows):
+        writer.write(record)
+    writer.close({})
+    text = out.getvalue()
+    assert "\x1b" not in text and "\u202e" not in text
+    first, second = list(csv.DictReader(io.StringIO(text)))
+    assert first["note"] == "'+1+1" and first["who"] == "'@cmd" and first["t"] == "'\tx" and first["ok"] == "'-"
+    assert first["esc"] == "red" and second["note"] == "'=1"
+    for row in (first, second):
+        assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values() if v), row

@@ -7,6 +7,7 @@ import sys
 
 import pexpect
 import pytest
+from prompt_toolkit.history import FileHistory
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
@@ -28,13 +29,36 @@ def test_answers_are_cited_and_show_opens_the_passage(chat):
     assert "Usage: /show N" in chat.handle("/show 99")
 
 
-def test_why_explains_route_intent_scores_and_carried_topic(chat):
-    chat.handle("how often should I give a back massage?")
-    chat.handle("and how long?")
+def test_why_explains_route_intent_scores_and_the_conversation_state(chat):
+    chat.handle("my wife had flu last week but she's fine now. how often should I give her a back massage?")
+    chat.handle("and how long on her shoulders?")
     why = chat.handle("/why")
     assert "route       retrieval" in why and "intent      duration" in why
-    assert "follow-up of: how often should I give a back massage?" in why
+    assert "person      wife" in why and "area shoulders" in why
+    assert "condition   wife: fever_infection past" in why  # what she said, and that it is over
     assert "bm25" in why and "tfidf" in why
+    chat.handle("what about the lower back?")
+    assert "follow-up of: and how long on her" in chat.handle("/why")  # the shoulders replaced
+
+
+def test_conditions_are_held_per_person_and_come_back_with_them(chat):
+    chat.handle("my wife is 6 months pregnant, what oil should i use")
+    assert "pregnancy" in chat.toolbar()
+    chat.handle("my dad wants one too, how long for him")
+    assert chat.last.route.rules == ()  # a new person starts with none of hers
+    chat.handle("ok back to my wife, how often can i do it")
+    assert [r.id for r in chat.last.route.rules] == ["pregnancy"]
+    assert "wife: pregnancy" in chat.toolbar()
+
+
+def test_a_condition_withdrawn_or_over_is_no_longer_held(chat):
+    chat.handle("my husband has a fever, can i massage him")
+    chat.handle("actually he's fine now, no fever. what mistakes should i avoid?")
+    assert chat.last.route.rules == () and chat.last.route.route == "retrieval"
+    chat.handle("can i press right on his spine")  # a caution about what is asked, for this question only
+    assert [r.id for r in chat.last.route.rules] == ["spine_pressure"]
+    chat.handle("how do i do effleurage")
+    assert chat.last.route.rules == ()
 
 
 def test_follow_up_keeps_the_topic(chat):
@@ -44,12 +68,22 @@ def test_follow_up_keeps_the_topic(chat):
     assert "oil" in reply.lower()
 
 
+def test_a_follow_up_replaces_the_slots_it_names_and_keeps_the_rest(chat):
+    chat.handle("how often can i massage my wife")
+    chat.handle("what about her neck?")  # names an area: asks about the neck, not how often
+    assert chat.last.route.carried == "" and chat.last.route.intent != "frequency"
+    chat.handle("how do i massage the shoulder blades")
+    chat.handle("what about the lower back?")  # replaces the area, keeps what was asked
+    assert "shoulder" not in chat.last.route.carried and "massage" in chat.last.route.carried
+    assert "lower back" in chat.last.route.query
+
+
 def test_a_follow_up_to_a_long_story_carries_only_what_was_asked(chat):
     chat.handle("My wife has been on her feet all day at work and her lower back aches. I want to help her "
                 "relax tonight. How long should the massage last?")
     assert "asked       How long should the massage last?" in chat.handle("/why")
-    chat.handle("and what oil?")
-    assert chat.last.route.carried == "How long should the massage last?"
+    chat.handle("and what oil?")  # a question of its own: keeps the area, not the story or "how long"
+    assert chat.last.route.carried == "lower back" and chat.last.route.intent == "oil_choice"
 
 
 def test_a_condition_stays_in_force_until_clear(chat):
@@ -145,3 +179,73 @@ def test_real_terminal_session(index_dir, tmp_path):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+# -- robustness ---------------------------------------------------------------------------------
+def test_superscript_and_other_non_ascii_digits_are_usage_not_a_crash(chat):
+    chat.handle("what oil should I use?")
+    for command in ("/show ²", "/show ١", "/k ²", "/rate ³"):
+        assert chat.handle(command).startswith("Usage:"), command
+
+
+def test_rate_ids_are_unique_even_for_questions_of_the_same_length(chat):
+    for question in ("how do I work out a knot?", "what oil is best for it?", "how do I work out a knot?"):
+        chat.handle(question)
+        chat.handle("/rate 1")
+    ids = [json.loads(line)["id"] for line in chat.rated_path.read_text("utf-8").splitlines()]
+    assert len(ids) == 3 and len(set(ids)) == 3
+
+
+def test_undecodable_and_overlong_piped_lines_cost_one_reply_each(chat, capsys, monkeypatch):
+    import io
+
+    from assistant import batch
+
+    monkeypatch.setattr(batch, "MAX_LINE_BYTES", 5000)
+    data = b"what oil should I use?\n\xff\xfe caf\xe9\n" + b"x" * 20000 + b"\n\x1b]0;pwned\x07/show \xc2\xb2\nhow long should a massage last?\n"
+    piped(chat, batch.bounded_lines(io.BytesIO(data)), sys.stdout)
+    out = capsys.readouterr().out
+    assert out.count("Sources:") == 2
+    assert "line 2 is not UTF-8 text" in out and "line 3 is too long" in out and "Usage: /show N" in out
+    assert "\x1b" not in out and "\x07" not in out
+
+
+def test_ctrl_c_while_answering_cancels_that_answer_only(chat, monkeypatch):
+    answer = chat.handle
+
+    def handle(line):
+        if line.startswith("slow"):
+            raise KeyboardInterrupt
+        return answer(line)
+    monkeypatch.setattr(chat, "handle", handle)
+    shown = []
+    with create_pipe_input() as inp:
+        session = make_prompt_session(chat, input=inp, output=DummyOutput(), warn=shown.append)
+        inp.send_text("slow question\nwhat oil should I use?\n\x04")
+        assert interactive(chat, session, shown.append) == 0
+    text = "\n".join(map(str, shown))
+    assert "(cancelled)" in text and "Sources:" in text
+
+
+def test_a_folder_at_the_history_path_is_a_one_line_warning(chat, tmp_path):
+    (tmp_path / "xdg_data_home" / "massage-qa" / "history").mkdir(parents=True)
+    warnings, shown = [], []
+    with create_pipe_input() as inp:
+        session = make_prompt_session(chat, input=inp, output=DummyOutput(), warn=warnings.append)
+        assert not isinstance(session.history, FileHistory)  # reading a folder as history would print a traceback
+        inp.send_text("what oil should I use?\n\x04")
+        assert interactive(chat, session, shown.append) == 0
+    assert len(warnings) == 1 and "history" in warnings[0] and "is not a file" in warnings[0] and "\n" not in warnings[0]
+    assert "Sources:" in "\n".join(map(str, shown))
+
+
+def test_piped_chat_through_the_real_entry_point_survives_bad_bytes(index_dir):
+    import os
+    import subprocess
+
+    env = dict(os.environ, MASSAGE_QA_INDEX=str(index_dir), LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8:strict")
+    out = subprocess.run([sys.executable, "-m", "assistant", "chat"], cwd=ROOT, env=env, capture_output=True, timeout=120,
+                         input=b"what oil should I use?\n\xff bad byte\n\x1b[2J/show \xc2\xb2\nhow long should a massage last?\n")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode("utf-8")
+    assert text.count("Sources:") == 2 and "not UTF-8" in text and "\x1b" not in text and b"Traceback" not in out.stderr

@@ -12,9 +12,11 @@ from assistant.index import build, load, open_index, save
 
 
 def test_index_files_hold_no_pickle(index_dir):
-    names = sorted(p.name for p in index_dir.iterdir())
-    assert all(n.endswith((".json", ".npy", ".npz")) for n in names), names
-    for path in index_dir.iterdir():
+    from assistant.index import LOCK_FILE
+
+    files = [p for p in index_dir.iterdir() if p.name != LOCK_FILE]  # the lock file is empty
+    assert all(p.name.endswith((".json", ".npy", ".npz")) for p in files), files
+    for path in files:
         if path.suffix == ".npy":
             np.load(path, allow_pickle=False)
         elif path.suffix == ".npz":
@@ -67,3 +69,158 @@ def test_settings_and_package_version_are_part_of_the_fingerprint(corpus_copy):
     assert fingerprint(guides, config) == fingerprint(guides, config)
     assert fingerprint(guides, config) != fingerprint(guides, config.with_overrides(bm25_k1=1.2))
     assert fingerprint(guides, config) == fingerprint(guides, config.with_overrides(retrieval_k=3))
+
+
+# -- integrity: checksums, the lock, stale temporaries, read-only folders ---------------------
+import hashlib  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+import pytest  # noqa: E402
+
+from assistant import index as index_module  # noqa: E402
+from assistant.index import IndexError_, read_manifest  # noqa: E402
+from conftest import CORPUS  # noqa: E402
+
+
+@pytest.fixture
+def saved(index, index_dir, tmp_path):
+    """A copy of the session's index folder, and a build() that hands back the session's index
+    (what is tested here is how open_index treats the folder, not building)."""
+    folder = tmp_path / "ix"
+    shutil.copytree(index_dir, folder)
+    return folder
+
+
+@pytest.fixture
+def fake_build(index, monkeypatch):
+    built = []
+
+    def build(corpus_dir, config, guides=None):
+        built.append(corpus_dir)
+        return index
+    monkeypatch.setattr(index_module, "build", build)
+    return built
+
+
+def _flip(path, at: float = 0.5) -> None:
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * at)] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_every_index_file_has_a_checksum_in_the_manifest(saved):
+    files = read_manifest(saved)["files"]
+    for name, meta in files.items():
+        assert meta["sha256"] == hashlib.sha256((saved / name).read_bytes()).hexdigest()
+
+
+def test_a_changed_passage_text_is_caught_and_rebuilt_never_quoted(saved, fake_build):
+    passages = saved / "passages.json"
+    text = passages.read_text("utf-8")
+    assert "coconut oil" in text
+    passages.write_text(text.replace("coconut oil", "cyanide oil"), "utf-8")  # same size, other words
+    with pytest.raises(IndexError_, match="passages.json does not match its checksum"):
+        load(saved, load_config())
+    notices = []
+    index, _, rebuilt = open_index(CORPUS, saved, load_config(), notify=notices.append)
+    assert rebuilt and fake_build and notices == [f"index in {saved} is damaged (passages.json does not match its checksum); rebuilding"]
+    assert "cyanide" not in (saved / "passages.json").read_text("utf-8")
+    assert load(saved, load_config())  # sound again
+
+
+@pytest.mark.parametrize("name", ["bm25_idf.npy", "bm25.npz", "lsa.npz", "router.npz", "analysis.json"])
+def test_a_flipped_byte_is_caught_without_numpy_s_advice(saved, name):
+    _flip(saved / name)
+    with pytest.raises(IndexError_, match=f"{name} does not match its checksum"):
+        load(saved, load_config())
+
+
+@pytest.mark.parametrize("name, damage", [("bm25.npz", lambda b: b.replace(b"PK\x05\x06", b"PK\x05\x07")),
+                                          ("tfidf_idf.npy", lambda b: b"\x00" + b[1:]),
+                                          ("router.json", lambda b: b[: len(b) // 2])])
+def test_a_damaged_file_whose_checksum_was_updated_is_still_one_line(saved, name, damage):
+    """Even past the checksum (a manifest rewritten by hand), a broken file is named, not a traceback."""
+    (saved / name).write_bytes(damage((saved / name).read_bytes()))
+    manifest = read_manifest(saved)
+    manifest["files"][name] = {"size": (saved / name).stat().st_size,
+                               "sha256": hashlib.sha256((saved / name).read_bytes()).hexdigest()}
+    (saved / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    with pytest.raises(IndexError_) as err:
+        load(saved, load_config())
+    assert name in str(err.value) and "pickle" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_two_rebuilds_at_once_always_leave_a_valid_index(saved, index, monkeypatch):
+    """Each of two concurrent rebuilds writes a different index; without the lock their files mix
+    (the manifest of one over the passages of the other); with it, the last one wins whole."""
+    other = replace(index, passages=list(reversed(index.passages)), manifest=dict(index.manifest, built_at="other"))
+
+    def build(corpus_dir, config, guides=None):
+        return other if threading.current_thread().name == "other" else index
+    monkeypatch.setattr(index_module, "build", build)
+    config = load_config()
+    for _ in range(20):
+        threads = [threading.Thread(target=open_index, args=(CORPUS, saved, config, True), name=name)
+                   for name in ("one", "other")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        loaded = load(saved, config)
+        expected = other if loaded.manifest["built_at"] == "other" else index
+        assert [p.id for p in loaded.passages] == [p.id for p in expected.passages]
+    assert not list(saved.glob(".*.tmp"))
+
+
+def test_a_killed_build_leaves_no_temporary_files_after_the_next(saved, fake_build):
+    stale = [saved / ".passages.json.99999.tmp", saved / ".lsa.npz.12345.tmp"]
+    for path in stale:
+        path.write_bytes(b"half written")
+    open_index(CORPUS, saved, load_config(), rebuild=True)
+    assert not any(p.exists() for p in stale) and load(saved, load_config())
+
+
+def _read_only(folder):
+    """Make a folder unwritable, even for root (chattr +i); skip where that cannot be done."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return lambda: folder.chmod(0o755)
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a folder read-only for root here (no chattr)")
+    return lambda: subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+
+
+def test_a_read_only_folder_with_a_stale_index_answers_from_memory_with_one_notice(saved, corpus_copy, fake_build):
+    guide = corpus_copy / "smart-ways-back-massage.txt"
+    guide.write_text(guide.read_text("utf-8") + "\n\nKeep the towels warm.\n", "utf-8")  # the index is now stale
+    before = {p.name: p.read_bytes() for p in saved.iterdir()}
+    undo = _read_only(saved)
+    try:
+        notices = []
+        index, folder, rebuilt = open_index(corpus_copy, saved, load_config(), notify=notices.append)
+    finally:
+        undo()
+    assert rebuilt and index.passages and folder == saved and fake_build
+    assert len(notices) == 1 and "out of date" in notices[0] and "cannot be written" in notices[0] and str(saved) in notices[0]
+    assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
+
+
+def test_an_index_folder_that_cannot_be_created_builds_in_memory(tmp_path, fake_build):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    notices = []
+    index, _, rebuilt = open_index(CORPUS, blocker / "ix", load_config(), notify=notices.append)
+    assert rebuilt and index.passages and len(notices) == 1 and "cannot be written" in notices[0]
+
+
+def test_a_corpus_with_no_passages_is_a_one_line_error(tmp_path):
+    from assistant.corpus import CorpusError
+
+    (tmp_path / "guides").mkdir()
+    (tmp_path / "guides" / "title-only.txt").write_text("Just A Title\n", "utf-8")
+    with pytest.raises(CorpusError, match="no passages in"):
+        open_index(tmp_path / "guides", tmp_path / "ix", load_config())

@@ -178,16 +178,6 @@ def test_what_to_avoid_with_a_condition_stated_is_what_the_condition_rules_out(a
     assert "mistake" not in answer.text.lower()
 
 
-def test_a_safety_ranking_starts_with_the_passages_its_warnings_quote(assistant):
-    # "the flu" shares no word with the fever passage: plain retrieval does not find it
-    route, hits = assistant.route("my son has the flu, should i rub his back")
-    warning_passages = [q.passage.id for r in route.rules for q in r.quotes]
-    assert route.route == "safety" and warning_passages
-    assert [h.passage.id for h in hits[:len(set(warning_passages))]] == list(dict.fromkeys(warning_passages))
-    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-    assert all(a.score > b.score for a, b in zip(hits, hits[1:])), "scores must sort as the ranks do (TREC runs)"
-
-
 def test_a_caution_answer_body_still_answers_the_question(assistant):
     # the warnings' passages lead the ranking, but the body comes from what answers "how often"
     answer = assistant.ask("i have chronic back pain, how often should i get one")

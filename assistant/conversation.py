@@ -1,0 +1,169 @@
+"""What a chat remembers between turns, as slots: the person spoken of, the topic (what was asked,
+its intent and body area) and, for each person, the conditions stated with their status.
+
+A follow-up replaces the slots it names and keeps the rest: "what about her neck?" keeps the
+person and replaces the area; "and for how long?" keeps the area and replaces the intent.
+Conditions are held per person: a new person starts with none, and the earlier person's come
+back when the talk returns to them. A condition is active, past (over: "had flu, fine now"),
+withdrawn (said to be over or not so, after it was held), negated ("no fever"), or hypothetical
+("what if she were pregnant": warned about once, never held). A caution about what is asked
+(pressing on the spine) holds for that question only.
+
+Understanding reads a Conversation and works out the next State without changing it;
+the assistant adopts that State once the question is answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from assistant.config import Config
+from assistant.message import Message, people_in
+from assistant.schema import RuleMatch
+
+IN_FORCE = "active"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A condition stated for someone: the rule, its status and the words that set it."""
+
+    rule: RuleMatch
+    status: str  # active, past, withdrawn, negated
+    words: str  # the message that set the status
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What the conversation is about: the question asked (with anything it carried), its intent, its area."""
+
+    question: str = ""
+    intent: str = ""
+    area: str = ""
+
+
+@dataclass(frozen=True)
+class State:
+    """The slots after a turn."""
+
+    person: str = ""
+    topic: Topic = Topic()
+    conditions: tuple[tuple[str, tuple[Condition, ...]], ...] = ()  # (person, conditions), in order of mention
+    asked_now: tuple[RuleMatch, ...] = ()  # cautions about what was asked ("request" rules): this turn only
+
+    def of(self, person: str) -> tuple[Condition, ...]:
+        return next((conds for who, conds in self.conditions if who == person), ())
+
+    def in_force(self) -> list[RuleMatch]:
+        """The conditions in force for the person spoken of (a caution about what was just asked,
+        such as pressing on the spine, is no condition of theirs: see asked_now)."""
+        return [c.rule for c in self.of(self.person) if c.status == IN_FORCE]
+
+
+@dataclass
+class Conversation:
+    """The state of a chat (or of a conversation in a batch file)."""
+
+    state: State = field(default_factory=State)
+
+    def clear(self) -> None:
+        self.state = State()
+
+    @property
+    def last_question(self) -> str:
+        return self.state.topic.question
+
+    @property
+    def rules(self) -> dict[str, RuleMatch]:
+        """The conditions in force now, by rule id."""
+        return {r.id: r for r in self.state.in_force()}
+
+    def in_force(self) -> set[str]:
+        """The ids of the conditions in force now."""
+        return {r.id for r in self.state.in_force()}
+
+    def adopt(self, state: State) -> None:
+        self.state = state
+
+    # -- reading a new message ----------------------------------------------------------------
+    def person_of(self, message: Message) -> str:
+        """Who a message is about: the last person its question names, else the last it names at
+        all, else the one spoken of before."""
+        asked = people_in(message.asked)
+        told = people_in(message.text)
+        named = [p for p in asked if p != "self"] or asked or [p for p in told if p != "self"] or told
+        return named[-1] if named else self.state.person
+
+    def follow_up_of(self, message: Message, states_condition: bool, own_topic: bool, config: Config) -> str:
+        """What a short follow-up takes from the topic ("" when it stands alone): the question
+        before, without its area when the follow-up names another ("what about the lower back?"),
+        or only the area when the follow-up asks something of its own ("and for how long?"). A
+        follow-up naming an area after a question about no area asks about that area itself. A
+        message bringing a new condition stands alone unless it opens like a follow-up."""
+        topic = self.state.topic
+        words = len(message.text.split())
+        leans = bool(topic.question) and words <= config.conversation_follow_up_max_words and (
+            message.opens_like_follow_up
+            or (words <= config.conversation_pronoun_max_words and not states_condition and message.has_pronoun))
+        if not leans:
+            return ""
+        if message.areas:
+            if own_topic or not topic.area:
+                return ""
+            area_words = set(topic.area.split())
+            return " ".join(w for w in topic.question.split() if w.lower().strip("?!.,;:") not in area_words).strip()
+        if own_topic:
+            return topic.area
+        return topic.question
+
+    def next_state(self, message: Message, person: str, said: list[tuple[str, list[RuleMatch]]], recovered: bool,
+                   can_pass: frozenset[str]) -> State:
+        """The slots after this message: conditions stated, withdrawn or over, each for the person
+        its sentence names (else the person the message is about). `said`: each sentence with the
+        conditions it mentions."""
+        state = self.state
+        if state.person == "" and person and not state.of(person):
+            # the first person named is the one "she" meant before
+            state = replace(state, conditions=tuple((person if who == "" else who, conds)
+                                                    for who, conds in state.conditions))
+        table = {who: {c.rule.id: c for c in conds} for who, conds in state.conditions}
+        asked_now: list[RuleMatch] = []
+        # "i" is the one typing only in a message about nobody else ("i read that massage cures
+        # chronic pain" in a message about dad is about dad)
+        others = [p for p in people_in(message.text) if p != "self"]
+        for sentence, mentions in said:
+            named = people_in(sentence, first_person_is_self=not others)
+            holder = named[0] if named else person
+            for rule in mentions:
+                if rule.scope == "request":
+                    if rule.status in (IN_FORCE, "hypothetical"):
+                        asked_now.append(rule)
+                    continue
+                _apply(table.setdefault(holder, {}), rule, message.text)
+                if message.corrects and rule.status == IN_FORCE:
+                    for who, conds in table.items():  # "it's my son who has the fever, not my husband"
+                        if who != holder and rule.id in conds and conds[rule.id].status == IN_FORCE:
+                            conds[rule.id] = Condition(rule, "withdrawn", message.text)
+        if recovered and not any(m.status == IN_FORCE for _, mentions in said for m in mentions):
+            for rid, cond in list(table.get(person, {}).items()):
+                if cond.status == IN_FORCE and rid in can_pass:
+                    table[person][rid] = Condition(cond.rule, "past", message.text)
+        return State(person, state.topic, tuple((who, tuple(conds.values())) for who, conds in table.items()),
+                     tuple(asked_now))
+
+    @staticmethod
+    def with_topic(state: State, question: str, intent: str, area: str) -> State:
+        return replace(state, topic=Topic(question, intent, area))
+
+
+def _apply(conditions: dict[str, Condition], rule: RuleMatch, said: str) -> None:
+    """One mention's effect on someone's conditions."""
+    before = conditions.get(rule.id)
+    if rule.status == IN_FORCE:
+        conditions[rule.id] = Condition(rule, IN_FORCE, said)
+    elif rule.status == "negated":
+        was_held = before is not None and before.status == IN_FORCE
+        conditions[rule.id] = Condition(rule, "withdrawn" if was_held else "negated", said)
+    elif rule.status == "past":
+        conditions[rule.id] = Condition(rule, "past", said)
+    # hypothetical: warned about for this question, never held

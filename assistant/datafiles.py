@@ -1,0 +1,142 @@
+"""The one loader for the knowledge files in assistant/data/: each file has a schema, and a file
+that breaks it (an unknown or misspelt key, a wrong type, a regular expression that does not
+compile, a phrase listed twice) is an error at load naming the file and the entry.
+
+Regular expressions are compiled here, once (case-insensitive), so nothing compiles a pattern
+while a question is being answered. Each file is read once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from importlib import resources
+from typing import Any
+
+
+class DataFileError(ValueError):
+    """A data file that does not match its schema, with the file and the entry at fault."""
+
+
+# A schema is a dict of key -> spec; a spec is one of:
+#   str, int, float, bool          a value of that type
+#   "regex"                        a string compiled with re.IGNORECASE
+#   [spec]                         a list of such values (strings in it must be unique)
+#   {key: spec}                    a table with exactly these optional keys
+#   ("*", spec)                    a table of any keys, each value matching spec
+# Keys are optional unless REQUIRED lists them.
+REGEX = "regex"
+WORDS = [str]
+REGEXES = [REGEX]
+
+_SENSE = {"question": REGEXES, "passages": REGEXES}
+_INTENT = {"role": str, "examples": WORDS, "sections": REGEXES, "cues": WORDS, "values": REGEXES,
+           "patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "senses": ("*", _SENSE)}
+_RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near": [WORDS], "patterns": REGEXES,
+         "word_patterns": REGEXES, "exclude": WORDS, "body_excludes": WORDS, "quotes": WORDS, "can_pass": bool,
+         "scope": str}
+
+SCHEMAS: dict[str, dict] = {
+    "cleaning.toml": {"cut_from": REGEXES, "drop_lines": REGEXES, "drop_sections": REGEXES, "caption_max_words": int,
+                      "not_answers": REGEXES, "claims": REGEXES},
+    "thesaurus.toml": {"synonyms": ("*", WORDS), "concepts": ("*", WORDS), "shorthand": ("*", str),
+                       "ages": {"units": WORDS}, "stop_words": {"add": WORDS, "keep": WORDS}},
+    "intents.toml": ("*", _INTENT),
+    "safety.toml": {"disclaimer": str, "negation_cues": WORDS, "negation_window": int, "negation_blockers": WORDS,
+                    "clause_breaks": WORDS, "near_window": int, "hypothetical_cues": WORDS, "past_cues": WORDS,
+                    "ongoing_cues": WORDS, "rules": [_RULE]},
+    "replies.toml": {"greeting": str, "thanks": str, "help": str, "goodbye": str, "abstain": str, "suggest": str,
+                     "no_sentences": str, "safety_stop": str, "safety_avoid": str, "safety_caution": str,
+                     "sense_notes": ("*", str), "differ": str, "agree": str, "suggestions": WORDS},
+    "language.toml": {"contractions": ("*", WORDS), "bare_contractions": ("*", WORDS),
+                      "bare_contraction_stems": WORDS, "question_words": WORDS, "follow_up_openers": WORDS,
+                      "pronouns": WORDS, "refers_back": WORDS, "points_back": WORDS, "part_joiners": WORDS,
+                      "leading_fillers": WORDS, "leans_on_previous": WORDS, "heading_function_words": WORDS,
+                      "people": ("*", WORDS), "first_person": WORDS, "third_person": WORDS, "correction_cues": WORDS,
+                      "areas": ("*", WORDS)},
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "safety.toml": ("disclaimer", "negation_cues", "negation_window", "negation_blockers", "clause_breaks",
+                    "near_window", "rules"),
+    "safety.toml/rules": ("id", "condition", "verdict", "triggers", "quotes"),
+    "replies.toml": tuple(SCHEMAS["replies.toml"]),
+}
+
+
+def _where(path: tuple[str, ...]) -> str:
+    return "".join(p if p.startswith("[") or i == 0 else f".{p}" for i, p in enumerate(path)) if path else "(top level)"
+
+
+def _check(value: Any, spec: Any, path: tuple[str, ...], file: str) -> Any:
+    """The value as the program uses it (regexes compiled), or DataFileError."""
+    if spec is REGEX:
+        if not isinstance(value, str):
+            raise DataFileError(f"{file}: {_where(path)} should be a regular expression string")
+        try:
+            return re.compile(value, re.IGNORECASE)
+        except re.error as exc:
+            raise DataFileError(f"{file}: {_where(path)}: bad regular expression {value!r} ({exc})") from None
+    if isinstance(spec, type):
+        ok = isinstance(value, spec) and not (spec is int and isinstance(value, bool))
+        if not ok:
+            raise DataFileError(f"{file}: {_where(path)} should be {spec.__name__}, not {type(value).__name__}")
+        return value
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            raise DataFileError(f"{file}: {_where(path)} should be a list")
+        seen: set = set()
+        out = []
+        for i, item in enumerate(value):
+            key = item.lower() if isinstance(item, str) else None
+            if key is not None and key in seen:
+                raise DataFileError(f"{file}: {_where(path)}: {item!r} is listed twice")
+            if key is not None:
+                seen.add(key)
+            out.append(_check(item, spec[0], path + (f"[{i}]",), file))
+        return out
+    if isinstance(spec, tuple):  # ("*", item spec): any keys
+        if not isinstance(value, dict):
+            raise DataFileError(f"{file}: {_where(path)} should be a table")
+        return {k: _check(v, spec[1], path + (k,), file) for k, v in value.items()}
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            raise DataFileError(f"{file}: {_where(path)} should be a table")
+        unknown = sorted(set(value) - set(spec))
+        if unknown:
+            raise DataFileError(f"{file}: {_where(path)}: unknown key {unknown[0]!r} (known: {', '.join(spec)})")
+        table = next((p for p in reversed(path) if not p.startswith("[")), "")
+        required = REQUIRED.get(f"{file}/{table}" if table else file, ())
+        missing = [k for k in required if k not in value]
+        if missing:
+            raise DataFileError(f"{file}: {_where(path)}: missing {missing[0]!r}")
+        return {k: _check(v, spec[k], path + (k,), file) for k, v in value.items()}
+    raise TypeError(f"bad schema spec {spec!r}")  # a programming error, not a data error
+
+
+def parse(name: str, text: str) -> dict:
+    """A data file's text, checked against its schema."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(f"{name}: not valid TOML ({exc})") from None
+    return _check(doc, SCHEMAS[name], (), name)
+
+
+@functools.cache
+def load(name: str) -> dict:
+    """A shipped data file, parsed and checked once per process. Treat the result as read-only."""
+    if name not in SCHEMAS:
+        raise KeyError(name)
+    return parse(name, raw_bytes(name).decode("utf-8"))
+
+
+def raw_bytes(name: str) -> bytes:
+    return resources.files("assistant.data").joinpath(name).read_bytes()
+
+
+def check_all() -> list[str]:
+    """Load every data file (the test suite and `index --rebuild` call this)."""
+    for name in SCHEMAS:
+        load(name)
+    return list(SCHEMAS)

@@ -1,0 +1,180 @@
+"""The message stage: what a typed message asks, before any model reads it.
+
+A long message is read for its question sentences (people tell the story first), a message asking
+two things one after another is split into its parts, and the cues a follow-up opens with are
+noted. The word lists are in data/language.toml; the word counts in Config ([message]).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from assistant.config import Config
+from assistant.datafiles import load
+
+
+# A question longer than this is refused, not cut: nobody types one, and work must stay bounded.
+MAX_QUESTION_CHARS = 2000
+
+
+class QuestionError(ValueError):
+    """A question that cannot be answered as given (empty, too long), with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A checked message and what it asks."""
+
+    text: str  # whitespace-normalised
+    focus: str  # its question sentences, when a long message is more than them ("" otherwise)
+    parts: tuple[str, ...]  # the questions it asks one after another, when it asks two or more
+    opens_like_follow_up: bool  # "and how long?", "what about her neck?"
+    has_pronoun: bool  # "is it safe for her?"
+    sentences: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()  # the people it names, in order ("wife", "mum", "self")
+    areas: tuple[str, ...] = ()  # the body areas it names, in order ("lower back", "neck")
+    corrects: bool = False  # it corrects what was said before ("wait no, it's my son who...")
+
+    @property
+    def asked(self) -> str:
+        """What the message asks: its focus, else the whole message."""
+        return self.focus or self.text
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """A canonical name for each phrase of a lexicon, found as whole words."""
+
+    pattern: re.Pattern | None
+    names: dict[str, str]
+
+    def find(self, text: str) -> list[str]:
+        return [name for _, name in self.spans(text)]
+
+    def spans(self, text: str) -> list[tuple[int, str]]:
+        """(where, canonical name) of each phrase found."""
+        if self.pattern is None:
+            return []
+        return [(m.start(), self.names[" ".join(m.group().lower().split())]) for m in self.pattern.finditer(text)]
+
+
+def _lexicon(table: dict[str, list[str]]) -> _Lexicon:
+    names = {" ".join(phrase.lower().split()): name for name, phrases in table.items() for phrase in phrases}
+    if not names:
+        return _Lexicon(None, {})
+    return _Lexicon(re.compile(rf"(?<![\w'])(?:{_alternation(list(names))})(?![\w])", re.IGNORECASE), names)
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    sentence_end: re.Pattern
+    asks: re.Pattern
+    refers_back: re.Pattern
+    points_back: re.Pattern
+    part_break: re.Pattern
+    follow_up: re.Pattern
+    pronoun: re.Pattern
+    people: _Lexicon
+    areas: _Lexicon
+    first_person: re.Pattern
+    third_person: re.Pattern
+    correction: re.Pattern
+    self_named: re.Pattern
+
+
+@functools.cache
+def patterns() -> _Patterns:
+    """The language file's word lists as patterns, compiled once."""
+    lang = load("language.toml")
+    question = _alternation(lang["question_words"])
+    fillers = _alternation(lang["leading_fillers"])
+    joiners = _alternation(lang["part_joiners"])
+    flags = re.IGNORECASE
+    return _Patterns(
+        sentence_end=re.compile(r"(?<=[.!?])\s+"),
+        asks=re.compile(rf"^(?:(?:{fillers})\s+)*(?:{question}|whats|any)\b", flags),
+        refers_back=re.compile(rf"\b(?:{_alternation(lang['refers_back'])})\b", flags),
+        points_back=re.compile(rf"\b(?:{_alternation(lang['points_back'])})\b", flags),
+        part_break=re.compile(rf"\?\s+|[,;]?\s+\b(?:{joiners})\s+(?=(?:{question})\b)", flags),
+        follow_up=re.compile(rf"^(?:{_alternation(lang['follow_up_openers'])})\b", flags),
+        pronoun=re.compile(rf"\b(?:{_alternation(lang['pronouns'])})\b", flags),
+        people=_lexicon(lang["people"]),
+        areas=_lexicon(lang["areas"]),
+        first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])})(?![\w'])", flags),
+        third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])})(?![\w'])", flags),
+        correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b", flags),
+        # "i'm the husband", "i am her boyfriend": the one typing names themself
+        self_named=re.compile(r"\b(?:i'?m|i am)\s+(?:the|her|his|their|your)\s+$", flags),
+    )
+
+
+def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
+    """The people a text names, in order ("i'm the husband" names the one typing: "self"). With
+    first_person_is_self, a text in the first person naming no one else is about "self" ("my back
+    is sore"); otherwise "i" is taken for the one giving the massage."""
+    pats = patterns()
+    named = ["self" if pats.self_named.search(text, max(0, at - 12), at) else name for at, name in pats.people.spans(text)]
+    if first_person_is_self and not named and pats.first_person.search(text) and not pats.third_person.search(text):
+        return ["self"]
+    return named
+
+
+def check_question(question: str) -> str:
+    """The question with its white space normalised, or QuestionError."""
+    question = " ".join(str(question).split())
+    if not question:
+        raise QuestionError("empty question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"question longer than {MAX_QUESTION_CHARS} characters")
+    return question
+
+
+def question_focus(question: str, config: Config) -> str:
+    """What a long message asks: its question sentences (else its last sentence). People tell
+    the story first ("My boyfriend works construction... How long should I go for?")."""
+    pats = patterns()
+    sentences = [s for s in pats.sentence_end.split(question) if s.strip()]
+    if len(sentences) < 2 or len(question.split()) < config.message_story_min_words:
+        return question
+    asked = [i for i, s in enumerate(sentences) if s.rstrip().endswith("?")]
+    last = len(sentences) - 1
+    # a last question typed without its question mark ("any tips?? also do i need oil") still asks
+    if not asked or (asked[-1] != last and pats.asks.match(sentences[last].strip())):
+        asked.append(last)
+    # "Is that a bad idea?" or "Is it ok to use that...?" asks about the sentence before it
+    if len(asked) == 1 and asked[0] > 0:
+        sentence = sentences[asked[0]]
+        words = len(sentence.split())
+        if ((words <= config.message_refers_back_max_words and pats.refers_back.search(sentence))
+                or (words <= config.message_points_back_max_words and pats.points_back.search(sentence))):
+            asked.insert(0, asked[0] - 1)
+    return " ".join(sentences[i] for i in asked)
+
+
+def question_parts(question: str, config: Config) -> list[str]:
+    """The questions a message asks one after another: "what oil should I use and how long
+    should it last?" -> ["what oil should I use", "how long should it last?"]."""
+    pats = patterns()
+    # a part keeps its own question, not the statement before it ("I'm a beginner. How long...")
+    parts = [[s for s in pats.sentence_end.split(p.strip()) if s.strip()][-1:] for p in pats.part_break.split(question)]
+    return [part[0].strip() for part in parts if part and len(part[0].split()) >= config.message_part_min_words]
+
+
+def read_message(text: str, config: Config) -> Message:
+    """The message stage: check the text, then find what it asks."""
+    question = check_question(text)
+    focus = question_focus(question, config)
+    asked = focus if focus != question else question
+    parts = question_parts(asked, config)
+    pats = patterns()
+    sentences = tuple(s for s in pats.sentence_end.split(question) if s.strip())
+    return Message(question, focus if focus != question else "", tuple(parts) if len(parts) >= 2 else (),
+                   bool(pats.follow_up.match(question)), bool(pats.pronoun.search(question)), sentences,
+                   tuple(pats.people.find(question)), tuple(pats.areas.find(question)),
+                   bool(pats.correction.search(question)))

@@ -1,0 +1,212 @@
+"""The understanding stage: a Message (and the conversation so far) -> a Route.
+
+It decides, in this order: the intent (the intent model on what is asked, or on what a follow-up
+carried), the safety conditions stated now and earlier, whether the guides cover the question
+(scope), the route (safety, retrieval, abstain, small talk) and the answer's intent. A message
+asking several things has each part understood here, once. What the program needs to know about
+an intent is its role in data/intents.toml, never its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.conversation import Conversation
+from assistant.index import Index
+from assistant.message import Message, read_message
+from assistant.router import Intents
+from assistant.safety import VERDICT_ORDER, SafetyRules
+from assistant.schema import Route, RuleMatch
+
+# the route a question takes (schema.Route.route)
+SAFETY, RETRIEVAL, ABSTAIN, SMALLTALK = "safety", "retrieval", "abstain", "smalltalk"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the intent model says of a question, and what it carried from the conversation."""
+
+    intent: str
+    confidence: float
+    out_of_scope: float  # the probability of the out-of-scope intent
+    carried: str
+
+
+class Understander:
+    """Routes messages with the index's intent model, the safety rules and the scope decision."""
+
+    def __init__(self, index: Index, intents: Intents, safety: SafetyRules, config: Config):
+        self.index = index
+        self.intents = intents
+        self.safety = safety
+        self.config = config
+        self.out_of_scope = intents.role("not_covered")
+        self.smalltalk = intents.role("small_talk")
+        self.vague = intents.role("vague")
+        self.safety_question = intents.role("safety_question")
+        self._domain_terms: frozenset[str] | None = None
+        self._reply_examples: list[tuple[str, tuple[np.ndarray, np.ndarray]]] | None = None
+
+    def understand(self, message: Message, conversation: Conversation | None = None) -> Route:
+        """The route of a message, with its parts' routes when it asks several things."""
+        route = self.route_one(message, conversation)
+        return replace(route, parts=self.parts(message, route)) if message.parts else route
+
+    def route_one(self, message: Message, conversation: Conversation | None) -> Route:
+        cfg = self.config
+        stated = self.safety.match(message.text)
+        first = self.first_guess(message)
+        # a follow-up asking something of its own replaces the topic; one stating a condition does not
+        own_topic = first.confidence >= cfg.router_topic_confidence and not self.intents.has_role(
+            first.intent, "vague", "not_covered", "small_talk", "safety_question")
+        carried = conversation.follow_up_of(message, bool(stated), own_topic, cfg) if conversation else ""
+        predicted = self.predict(message, carried, first)
+        # the story around a question still counts for retrieval (its words weigh half as much)
+        query = f"{carried} {message.text}" if carried else (
+            message.text if not message.focus else f"{message.focus} {message.text}")
+        top_score = self.index.best_lexical(query)
+        intent = predicted.intent
+        confident = predicted.confidence >= cfg.router_min_confidence
+        if not confident and not self.intents.has_role(intent, "not_covered", "small_talk"):
+            intent = self.vague
+        spec = self.intents.get(intent)
+        sense = spec.sense_of(f"{carried} {message.asked}") if spec else None
+        state = self.next_state(message, conversation, carried) if conversation else None
+        in_force = state.in_force() if state else []
+        named_now = {r.id for r in stated}
+        held = [r for r in in_force if r.id not in named_now]
+        # in a conversation, the conditions of the person the question is about (and any asked about)
+        rules = [r for r in in_force if r.id in named_now] + [
+            r for r in stated if r.status == "hypothetical" or r.scope == "request"] if state else stated
+        decision = self.decide(message, query, intent, predicted, rules, top_score)
+        if decision == RETRIEVAL and self.intents.has_role(intent, "not_covered", "small_talk"):
+            intent = self.vague
+        answer_intent = self.answer_intent(message, intent, predicted, rules)
+        if held and decision in (RETRIEVAL, SAFETY):
+            # conditions mentioned earlier in the conversation stay in force for in-scope questions
+            decision, rules = SAFETY, sorted(rules + held, key=lambda r: VERDICT_ORDER[r.verdict])
+        else:
+            held = []
+        states_only = self.intents.has_role(answer_intent, "safety_question") and bool(state and state.topic.question)
+        if state is not None and decision in (RETRIEVAL, SAFETY) and not states_only:
+            area = message.areas[-1] if message.areas else (state.topic.area if carried else "")
+            state = Conversation.with_topic(state, f"{carried} {message.asked}".strip(), answer_intent, area)
+        return Route(message.text, answer_intent, predicted.confidence, decision, tuple(rules), top_score, carried,
+                     message.focus, tuple(r.id for r in held), sense.name if sense else "",
+                     query=query, lift_intent=intent if confident else "",
+                     faq_text=f"{carried} {message.asked}".strip(),
+                     reply=self.reply_kind(message.text) if decision == SMALLTALK else "",
+                     person=state.person if state else "", state=state)
+
+    def next_state(self, message: Message, conversation: Conversation, carried: str):
+        """The conversation's slots once this message is read (the conversation itself is not changed)."""
+        person = conversation.person_of(message)
+        said = [(s, self.safety.mentions(s)) for s in (message.sentences or (message.text,))]
+        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text),
+                                       self.safety.passing)
+
+    def first_guess(self, message: Message) -> Prediction:
+        intent, confidence, oos = self.index.router.predict_with(message.asked, self.out_of_scope)
+        return Prediction(intent, confidence, oos, "")
+
+    def predict(self, message: Message, carried: str, first: Prediction) -> Prediction:
+        """The intent of what is asked; a follow-up the model cannot place is read with what it carried."""
+        unsure = (self.intents.has_role(first.intent, "vague", "not_covered", "small_talk")
+                  or first.confidence < self.config.router_min_confidence)
+        if carried and unsure:
+            intent, confidence = self.index.router.predict(f"{carried} {message.text}")
+            return Prediction(intent, confidence, first.out_of_scope, carried)
+        return replace(first, carried=carried)
+
+    def decide(self, message: Message, query: str, intent: str, predicted: Prediction,
+               rules: list[RuleMatch], top_score: float) -> str:
+        """The route: a stated condition is a safety question; small talk and questions the guides
+        do not cover are recognised; everything else is retrieval."""
+        cfg = self.config
+        if rules:
+            return SAFETY
+        if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
+                and top_score < cfg.router_oos_max_score):
+            return SMALLTALK
+        if (top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text)
+                or self.guessed_out_of_scope(query, intent, predicted.out_of_scope, top_score)):
+            return ABSTAIN
+        return RETRIEVAL
+
+    def answer_intent(self, message: Message, intent: str, predicted: Prediction, rules: list[RuleMatch]) -> str:
+        """With a condition stated, the answer is the warning (the safety-question intent) unless the
+        question has a clear topic of its own and the condition only calls for care."""
+        if not rules:
+            return intent
+        topical = not self.intents.has_role(intent, "vague", "not_covered", "small_talk") and (
+            predicted.confidence >= self.config.router_topic_confidence or bool(predicted.carried))
+        # "she's pregnant, what should i avoid" asks what the condition rules out
+        avoid_for_condition = topical and self.intents[intent].asks_to_avoid_in(message.asked)
+        if not topical or avoid_for_condition or any(r.verdict in ("stop", "avoid") for r in rules):
+            return self.safety_question
+        return intent
+
+    def parts(self, message: Message, route: Route) -> tuple[Route, ...]:
+        """The parts of a question asking several things on different topics, each routed on its
+        own ("what oil should I use and how long should it last?"); () otherwise."""
+        if route.route not in (RETRIEVAL, SAFETY):
+            return ()
+        routed, topics = [], set()
+        for text in message.parts:
+            part = self.route_one(read_message(text, self.config), None)
+            # a part that states a condition is the safety block's business, not a topic of its own
+            if (part.route in (RETRIEVAL, SAFETY)
+                    and not (part.intent == self.safety_question and part.route == SAFETY)
+                    and part.intent_confidence >= self.config.router_topic_confidence
+                    and (part.intent, part.sense) not in topics):
+                routed.append(replace(part, carried=route.carried))
+                topics.add((part.intent, part.sense))
+        # a vague part ("any tips?") is answered beside a topical one, never on its own
+        return tuple(routed) if len(routed) > 1 and {intent for intent, _ in topics} - {self.vague} else ()
+
+    # -- scope -------------------------------------------------------------------------------
+    def named_out_of_scope(self, question: str) -> bool:
+        """A topic the guides never cover, named outright (data/intents.toml patterns)."""
+        spec = self.intents.get(self.out_of_scope)
+        return bool(spec) and any(p.search(question) for p in spec.patterns)
+
+    def guessed_out_of_scope(self, query: str, intent: str, oos_probability: float, top_score: float) -> bool:
+        """The router's say on scope, for a question the guides match only weakly. A question in
+        words the guides or the thesaurus know ("is it ok if it hurts a little", "can we chat while
+        i massage her") needs a surer verdict: in this chat it is most likely about massage."""
+        cfg = self.config
+        foreign = self.has_foreign_words(query)
+        needed = cfg.router_oos_confidence if foreign else cfg.router_oos_confidence_familiar
+        return ((oos_probability >= needed and top_score < cfg.router_oos_max_score)
+                or (foreign and intent == self.out_of_scope and top_score < cfg.router_oos_guess_max_score))
+
+    def has_foreign_words(self, text: str) -> bool:
+        """Whether a question uses a word neither the guides nor the thesaurus know (a number, such
+        as an age or a count, is no sign of a topic the guides lack)."""
+        if self._domain_terms is None:
+            analyzer = self.index.analyzer
+            self._domain_terms = frozenset(self.index.vocabulary) | {
+                analyzer.stems[w] for w in analyzer.thesaurus_words() if w in analyzer.stems}
+        return any(t not in self._domain_terms and not t.isdigit() for t in self.index.analyzer.terms(text))
+
+    # -- small talk ----------------------------------------------------------------------------
+    def reply_kind(self, text: str) -> str:
+        """Which fixed reply answers small talk: that of the example worded most like it (cosine in
+        the intent model's feature space)."""
+        spec = self.intents.get(self.smalltalk)
+        if not spec or not spec.replies:
+            return ""
+        router = self.index.router
+        if self._reply_examples is None:
+            self._reply_examples = [(kind, router.vector(e)) for kind, examples in spec.replies for e in examples]
+        ids, weights = router.vector(text)
+        best, kind = -1.0, spec.replies[0][0]
+        for name, (e_ids, e_weights) in self._reply_examples:
+            _, at_q, at_e = np.intersect1d(ids, e_ids, return_indices=True)
+            cosine = float(weights[at_q] @ e_weights[at_e])
+            if cosine > best:
+                best, kind = cosine, name
+        return kind

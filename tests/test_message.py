@@ -1,0 +1,64 @@
+"""The message stage: what a long message asks, its parts, the cues of a follow-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import load_config
+from assistant.message import QuestionError, question_focus, question_parts, read_message
+
+CONFIG = load_config()
+
+
+def test_an_empty_or_overlong_message_is_refused_with_a_reason():
+    with pytest.raises(QuestionError, match="empty"):
+        read_message("   \n ", CONFIG)
+    with pytest.raises(QuestionError, match="longer than"):
+        read_message("oil " * 1000, CONFIG)
+
+
+def test_a_follow_up_is_noticed_by_how_it_opens():
+    assert read_message("and for how long?", CONFIG).opens_like_follow_up
+    assert read_message("what about her neck?", CONFIG).opens_like_follow_up
+    assert not read_message("how long should a back massage last?", CONFIG).opens_like_follow_up
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("what oil should i use and how long should it last", ["what oil should i use", "how long should it last"]),
+    ("how often? and for how long?", ["how often", "and for how long?"]),
+    ("she is pregnant and has a fever", ["she is pregnant and has a fever"]),
+    ("is coconut or almond oil better", ["is coconut or almond oil better"]),
+    ("I'm a total beginner. How long should it be, and what should I avoid?",
+     ["How long should it be", "what should I avoid?"]),
+])
+def test_question_parts(question, parts):
+    assert question_parts(question, CONFIG) == parts
+
+
+def test_a_last_question_typed_without_a_question_mark_still_counts(assistant):
+    story = ("ok so im 19 and my gf asked me to give her a back massage tonight and i have literally no idea "
+             "what im doing. any tips?? also do i need oil")
+    assert question_focus(story, CONFIG).endswith("also do i need oil")
+    assert assistant.route(story)[0].intent == "oil_choice"
+
+
+def test_a_question_pointing_at_the_story_keeps_the_sentence_it_points_to(assistant):
+    story = ("I bought some coconut oil from the supermarket, the cooking kind. Is it ok to use that for massage "
+             "or do I need special stuff?")
+    assert question_focus(story, CONFIG) == story  # "that" is the coconut oil
+    assert assistant.route(story)[0].intent == "oil_choice"
+
+
+def test_a_short_question_about_the_story_keeps_the_sentence_it_points_to(assistant):
+    story = ("After the massage my girlfriend always wants to jump straight into the shower and then go for a "
+             "jog. Is that a bad idea?")
+    assert question_focus(story, CONFIG) == story  # "Is that a bad idea?" alone says nothing about jogging
+    assert "strenuous activity" in assistant.answer(*assistant.route(story)).sentences[0].text
+
+
+def test_a_long_message_is_routed_by_what_it_asks(assistant):
+    story = ("My boyfriend works construction and comes home with a sore lower back every night. I want to learn "
+             "to give him a proper massage but I've never done it. How long should I go for?")
+    route, _ = assistant.route(story)
+    assert route.intent == "duration" and route.focus == "How long should I go for?"
+    assert "minutes" in assistant.answer(*assistant.route(story)).sentences[0].text

@@ -1,0 +1,97 @@
+"""The understanding stage: intent, scope, small talk and the route each kind of question takes."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("question, intent", [
+    ("which oil is good for a back rub", "oil_choice"), ("how often can i do this", "frequency"),
+    ("how long shud it last", "duration"), ("does it help my posture", "posture"),
+    ("what do beginners get wrong", "mistakes"), ("can i massage myself", "self_massage"),
+    ("what to do afterwards", "aftercare"), ("hw lng shuld a bak rub b", "duration"),
+    ("can you massage someone too much", "frequency"), ("biggest no nos when giving a massage", "mistakes"),
+    ("what should he do after", "aftercare"), ("every other day ok?", "frequency"),
+])
+def test_plain_questions_get_their_intent(assistant, question, intent):
+    route, hits = assistant.route(question)
+    assert (route.route, route.intent) == ("retrieval", intent) and hits
+
+
+@pytest.mark.parametrize("question", ["how do i change a car tyre", "best pizza recipe", "how to learn rust programming",
+                                      "best sushi in town", "what does a good back massage cost",
+                                      "any massage places near me", "is a $200 massage cushion worth it",
+                                      "can i give my dog a back massage", "how to do a thai massage",
+                                      "what vitamins help sore muscles", "can i massage a baby",
+                                      "my son is 12, can i give him a back massage",
+                                      "can i massage someone who's been drinking",
+                                      "what's the best foot massage technique", "is a massage gun worth it",
+                                      "can massage help me lose weight", "should i use heat or ice on my back",
+                                      "how do i do yoga for back pain", "she's got really bad period cramps, would a back rub help",
+                                      "what exercises to strengthen my back"])
+def test_out_of_scope_abstains_with_suggestions(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "abstain" and not answer.citations and not answer.hits
+    assert "don't cover" in answer.text and answer.text.count("  - ") == 3
+
+
+@pytest.mark.parametrize("question", ["is it ok if it hurts a little", "should she take her bra off",
+                                      "can we chat while i massage her",
+                                      # an age or a count is not a topic the guides lack
+                                      "my girlfriend is 24 and has knots, how do i get them out",
+                                      # a phone or a laptop is the guides' "work at a computer"
+                                      "my neck is stiff from looking at my phone all day"])
+def test_a_question_in_the_guides_own_words_is_not_refused_on_a_guess(assistant, question):
+    # no word of these is foreign to the guides; in this chat they can only be about massage
+    answer = assistant.ask(question)
+    assert answer.route.route == "retrieval" and answer.citations
+
+
+@pytest.mark.parametrize("question", ["hi", "thanks!", "help"])
+def test_smalltalk_gets_a_short_reply_without_sources(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "smalltalk" and not answer.citations and len(answer.text) < 400
+
+
+@pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe",
+                                      "should she shower after a massage with oil", "can i use a yoga mat instead of a table",
+                                      "can she go to the gym after a massage", "my back is sore from the gym, can you massage it"])
+def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(assistant, question):
+    # baby oil is not baby massage; a shower after the massage is the guides' aftercare
+    assert assistant.ask(question).route.route in ("retrieval", "safety")
+
+
+def test_conditions_in_the_story_still_count(assistant):
+    story = ("My wife is six months pregnant and has been on her feet all day at work. She loves a back rub in "
+             "the evening. Which oil would be best to use?")
+    route, _ = assistant.route(story)
+    assert route.route == "safety" and [r.id for r in route.rules] == ["pregnancy"]
+    assert route.intent == "oil_choice"
+
+
+def test_a_condition_still_gets_its_warning_when_the_question_is_about_price(assistant):
+    route, _ = assistant.route("my wife is pregnant, what does a prenatal massage cost?")
+    assert route.route == "safety" and [r.id for r in route.rules] == ["pregnancy"]
+
+
+@pytest.mark.parametrize("question", ["my dad has a bad back", "my 15 year old son has a sore back",
+                                      "my husband has lower back pain, can i massage him"])
+def test_someone_with_back_pain_gets_the_guides_yes_but_it_depends(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "retrieval"
+    assert "Yes, but it depends on the type of pain." in [s.text for s in answer.sentences[:3]]
+    assert not any("odor" in s.text or "minutes" in s.text for s in answer.sentences)
+
+
+@pytest.mark.parametrize("message, reply", [("thanks a million", "thanks"), ("good morning!", "greeting"),
+                                            ("goodbye then", "goodbye"), ("who are you?", "help")])
+def test_small_talk_gets_the_reply_of_the_examples_it_is_worded_like(assistant, message, reply):
+    route, _ = assistant.route(message)
+    assert route.route == "smalltalk" and route.reply == reply
+    assert assistant.ask(message).text.startswith(assistant.composer.replies[reply])
+
+
+def test_a_multi_part_question_has_its_parts_understood_once(assistant):
+    route, _ = assistant.route("what oil should i use and how long should it last")
+    assert [p.intent for p in route.parts] == ["oil_choice", "duration"]
+    assert all(not p.parts for p in route.parts)
