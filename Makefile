@@ -33,7 +33,7 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 eval: index
-	$(BIN)/massage-qa eval
+	$(BIN)/massage-qa eval --summary
 
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
 	@echo "installing the bench extra (rank-bm25, bm25s, numba, tantivy, pyinstrument) into $(VENV)"

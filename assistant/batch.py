@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 
 from assistant import __version__
 from assistant.display import clean, csv_cell, source_line, to_json
-from assistant.pipeline import MAX_QUESTION_CHARS, Assistant, QuestionError
+from assistant.pipeline import MAX_QUESTION_CHARS, Assistant, Conversation, QuestionError
 
 # A longer input line becomes an error record; it is read in bounded chunks, never held whole.
 MAX_LINE_BYTES = 1 << 20
@@ -30,7 +30,8 @@ MAX_LINE_BYTES = 1 << 20
 # never mistaken for part of the answer.
 OUTPUT_FIELDS = frozenset({"line", "question", "error", "changed", "corpus_fingerprint", "version", "answer", "route",
                            "intent", "intent_confidence", "sentences", "citations", "passages", "safety", "sources",
-                           "safety_rules", "other_fields"})
+                           "safety_rules", "other_fields", "held_conditions", "carried"})
+CONVERSATION_FIELD = "conversation"  # rows sharing its value are answered in order as one conversation
 
 
 class BatchError(Exception):
@@ -198,14 +199,17 @@ def read_csv(stream) -> Iterator[Row]:
 READERS = {"txt": read_txt, "csv": read_csv, "jsonl": read_jsonl}
 
 
-def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None) -> dict:
-    """The one output record of an input row; never raises (but for Ctrl-C)."""
+def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None,
+               conversation: Conversation | None = None) -> dict:
+    """The one output record of an input row; never raises (but for Ctrl-C). With a conversation
+    (rows sharing a `conversation` value), the row is a turn of it: the record says which
+    conditions are held after it and what it carried from earlier turns."""
     record = {"line": row.line, **row.extra}
     if row.error:
         return {**record, "question": row.question, "error": row.error}
     question = row.question or ""
     try:
-        answer = assistant.ask(question, mode=mode, k=k)
+        answer = assistant.ask(question, conversation, mode=mode, k=k)
     except QuestionError as exc:  # empty or too long: pipeline.check_question says which
         shown = question[:80] + "..." if len(question) > MAX_QUESTION_CHARS else question
         return {**record, "question": shown, "error": str(exc)}
@@ -214,6 +218,8 @@ def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None) 
             raise
         return {**record, "question": question[:200], "error": f"internal error: {type(exc).__name__}: {exc}"}
     answered = answer.to_dict()
+    held = conversation.in_force() if conversation is not None else {r.id for r in answer.route.rules}
+    answered.update(held_conditions=sorted(held), carried=answer.route.carried)
     # an answer field the program adds later must not meet an input field of the same name
     record = {("input_" + key if key in answered else key): value for key, value in record.items() if key != "line"}
     return {"line": row.line, **record, **answered}
@@ -223,8 +229,14 @@ def answer_rows(assistant: Assistant, rows: Iterable[Row], mode: str | None = No
                 previous: dict[str, tuple] | None = None) -> Iterator[dict]:
     """One record per row, in order; with `previous` (from load_previous) each answered record
     says whether it `changed`."""
+    conversations: dict[str, Conversation] = {}
     for row in rows:
-        record = answer_row(assistant, row, mode, k)
+        talk = row.extra.get(CONVERSATION_FIELD)
+        conversation = None
+        if talk not in (None, "") and not row.error:
+            conversation = conversations.setdefault(str(talk), Conversation())
+        record = answer_row(assistant, row, mode, k, conversation)
+        record.setdefault(CONVERSATION_FIELD, None)
         if previous is not None and "error" not in record:
             record["changed"] = previous.get(str(record.get("question"))) != fingerprint_of(record)
         yield record

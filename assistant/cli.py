@@ -106,6 +106,10 @@ def build_parser() -> Parser:
     p.add_argument("--trec-dir", metavar="DIR", help="write TREC qrels and runs here")
     p.add_argument("--details", metavar="FILE", help="write one JSON line per question here")
     p.add_argument("--split", choices=("all", "tune", "held"), default="all", help="which part of the set to report")
+    p.add_argument("--dialogues", nargs="?", const=True, metavar="FILE",
+                   help="evaluate labelled conversations turn by turn (default: the shipped corpus/dialogues.jsonl)")
+    p.add_argument("--summary", action="store_true",
+                   help="one table of every shipped set, held half first (what `make eval` prints)")
     return parser
 
 

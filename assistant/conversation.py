@@ -94,6 +94,13 @@ class Conversation:
         named = [p for p in asked if p != "self"] or asked or [p for p in told if p != "self"] or told
         return named[-1] if named else self.state.person
 
+    def leans_on_topic(self, message: Message, states_condition: bool, config: Config) -> bool:
+        """Whether a message is a short follow-up of the topic before ("and for how long?")."""
+        words = len(message.text.split())
+        return bool(self.state.topic.question) and words <= config.conversation_follow_up_max_words and (
+            message.opens_like_follow_up
+            or (words <= config.conversation_pronoun_max_words and not states_condition and message.has_pronoun))
+
     def follow_up_of(self, message: Message, states_condition: bool, own_topic: bool, config: Config) -> str:
         """What a short follow-up takes from the topic ("" when it stands alone): the question
         before, without its area when the follow-up names another ("what about the lower back?"),
@@ -101,11 +108,7 @@ class Conversation:
         follow-up naming an area after a question about no area asks about that area itself. A
         message bringing a new condition stands alone unless it opens like a follow-up."""
         topic = self.state.topic
-        words = len(message.text.split())
-        leans = bool(topic.question) and words <= config.conversation_follow_up_max_words and (
-            message.opens_like_follow_up
-            or (words <= config.conversation_pronoun_max_words and not states_condition and message.has_pronoun))
-        if not leans:
+        if not self.leans_on_topic(message, states_condition, config):
             return ""
         if message.areas:
             if own_topic or not topic.area:
@@ -132,9 +135,11 @@ class Conversation:
         # chronic pain" in a message about dad is about dad)
         others = [p for p in people_in(message.text) if p != "self"]
         for sentence, mentions in said:
-            named = people_in(sentence, first_person_is_self=not others)
-            holder = named[0] if named else person
+            named = people_in(sentence)
+            # "i have a fever" is about the one typing; "no fever, i checked" is not
+            about_self = not others and people_in(sentence, first_person_is_self=True) == ["self"]
             for rule in mentions:
+                holder = named[0] if named else ("self" if about_self and rule.status == IN_FORCE else person)
                 if rule.scope == "request":
                     if rule.status in (IN_FORCE, "hypothetical"):
                         asked_now.append(rule)

@@ -21,8 +21,12 @@ import numpy as np
 
 from assistant.corpus import load_guides
 from assistant.pipeline import Assistant
+from assistant.sentence_eval import SentenceJudge, judge_answers, load_sentence_labels
 from assistant.text import find_loose, loose_with_offsets
 
+SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the shipped corpus
+QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl")
+DIALOGUE_SET = "dialogues.jsonl"
 MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
 RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
 
@@ -39,6 +43,7 @@ class Labelled:
     safety: bool
     evidence: list[tuple[str, int, int]]  # (guide, start, end) in the original file
     key_facts: list[str] = field(default_factory=list)
+    conditions: frozenset[str] | None = None  # the safety rules it states, where the set labels them
 
     @property
     def split(self) -> str:
@@ -90,8 +95,9 @@ def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
                 problems.append(f"line {n} ({qid}): quote not found in the guides: {str(ev.get('quote'))[:60]!r}")
             else:
                 evidence.append(found)
+        conditions = frozenset(str(c) for c in raw["conditions"]) if isinstance(raw.get("conditions"), list) else None
         questions.append(Labelled(qid, question, str(raw.get("intent", "")), bool(raw.get("safety", False)),
-                                  evidence, [str(f) for f in raw.get("key_facts") or []]))
+                                  evidence, [str(f) for f in raw.get("key_facts") or []], conditions))
     if problems:  # the first few, each on its own line; the count says how many more
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise QuestionSetError(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems[:5]) + more)
@@ -213,7 +219,18 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
                "refused_in_scope": [q.question for q in in_scope if refused[q.id]],
                "answered_out_of_scope": [q.question for q in oos if not refused[q.id]]}
 
-    answers_info, details = _answers(assistant, questions, routed)
+    answers_info, details, answers = _answers(assistant, questions, routed)
+    labelled = [q for q in questions if q.conditions is not None]
+    conditions = {"exact": sum(frozenset(r.id for r in routes[q.id].rules) == q.conditions for q in labelled)
+                  / len(labelled), "questions": len(labelled)} if labelled else None
+    from assistant.corpus import shipped_corpus_dir
+
+    sentence_labels = load_sentence_labels(shipped_corpus_dir() / SENTENCE_LABEL_FILE)
+    sentences = None
+    if any(q.id in sentence_labels for q in questions):
+        sentences = judge_answers(SentenceJudge(assistant.index.analyzer), answers, sentence_labels)
+        for qid, d in sentences.pop("details").items():
+            details[qid].update(off_topic_sentences=d["off_topic"], missed_key_sentences=d["missed_keys"])
     for q in questions:
         d = details[q.id]
         ranking = list(runs["hybrid+intent"].get(q.id, {}))
@@ -225,22 +242,25 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
     return {
         "questions": len(questions), "with_evidence": len(with_evidence),
         "retrieval": retrieval, "significance_mrr@10": significance, "router": router, "safety": safety,
-        "abstain": abstain, "answers": answers_info, "latency_ms": lat,
+        "abstain": abstain, "answers": answers_info, "latency_ms": lat, "conditions": conditions,
+        "sentences": sentences,
         "risk_coverage": risk_coverage(assistant, questions, routes, runs, qrels),
         "worst": [{"id": q.id, "question": q.question, "top": list(runs["hybrid+intent"].get(q.id, {}))[:3]} for q in worst],
         "details": details, "qrels": qrels, "runs": runs,
     }
 
 
-def _answers(assistant: Assistant, questions: list[Labelled], routed: dict) -> tuple[dict, dict]:
+def _answers(assistant: Assistant, questions: list[Labelled], routed: dict) -> tuple[dict, dict, dict]:
     analyzer = assistant.index.analyzer
     found_facts = total_facts = 0
     valid = cited = 0
     lengths = []
     details: dict[str, dict] = {}
+    answers = {}
     for q in questions:
         route, hits = routed[q.id]
         answer = assistant.answer(route, hits)
+        answers[q.id] = answer
         answer_terms = set(analyzer.terms(answer.text))
         facts = {f: set(analyzer.terms(f)) <= answer_terms for f in q.key_facts}
         if route.route != "abstain":
@@ -257,7 +277,7 @@ def _answers(assistant: Assistant, questions: list[Labelled], routed: dict) -> t
         details[q.id] = {"id": q.id, "question": q.question, "key_facts_found": [f for f, ok in facts.items() if ok],
                          "key_facts_missed": [f for f, ok in facts.items() if not ok]}
     return {"key_fact_recall": found_facts / max(1, total_facts), "citation_validity": valid / max(1, cited),
-            "citations_checked": cited, "mean_answer_words": statistics.mean(lengths) if lengths else 0.0}, details
+            "citations_checked": cited, "mean_answer_words": statistics.mean(lengths) if lengths else 0.0}, details, answers
 
 
 def risk_coverage(assistant: Assistant, questions: list[Labelled], routes: dict, runs: dict, qrels: dict) -> dict:
@@ -298,6 +318,13 @@ def format_report(r: dict, title: str) -> str:
     an = r["answers"]
     out += ["", f"Answers        key-fact recall {an['key_fact_recall']:.3f}   citation validity {an['citation_validity']:.3f} "
                 f"({an['citations_checked']} citations)   mean length {an['mean_answer_words']:.0f} words"]
+    if r.get("conditions"):
+        out.append(f"Conditions     exactly the labelled ones {r['conditions']['exact']:.3f} ({r['conditions']['questions']} questions)")
+    if r.get("sentences"):
+        se = r["sentences"]
+        out.append(f"Sentences      precision {se['sentence_precision']:.3f}   key recall {se['key_recall']:.3f}   "
+                   f"first acceptable {se['first_acceptable']:.3f}   per answer {se['sentences_per_answer']:.1f} "
+                   f"({se['questions']} labelled questions)")
     out += ["", "Latency (ms)   " + "   ".join(f"{m} p50 {v['p50']:.2f} p95 {v['p95']:.2f}" for m, v in r["latency_ms"].items())]
     out += ["", "Risk-coverage  threshold  answered  top5-relevant  oos-refused"]
     for row in r["risk_coverage"]["rows"]:
@@ -315,6 +342,7 @@ def summary(r: dict) -> dict:
             "safety": {k: r["safety"][k] for k in ("recall", "false_alarm_rate", "misses")},
             "abstain": {k: r["abstain"][k] for k in ("precision", "recall", "false_refusals")},
             "answers": r["answers"], "latency_ms": r["latency_ms"], "significance_mrr@10": r["significance_mrr@10"],
+            "conditions": r["conditions"], "sentences": r["sentences"],
             "risk_coverage": r["risk_coverage"], "questions": r["questions"]}
 
 
@@ -358,6 +386,13 @@ def run_eval(args, open_assistant) -> int:
         return 1
 
     corpus = Path(args.corpus) if args.corpus else default_corpus_dir()
+    if (args.summary or args.dialogues) and not _same_file(corpus, shipped_corpus_dir()) and not args.questions:
+        if args.summary or args.dialogues is True:
+            return error(f"the shipped sets are labelled on the shipped guides, not on {corpus}")
+    if args.summary:
+        return print_summary(open_assistant(args), corpus, args.json)
+    if args.dialogues:
+        return run_dialogues(args, open_assistant, corpus, error)
     if args.questions:
         path = Path(args.questions)
     else:
@@ -390,4 +425,78 @@ def run_eval(args, open_assistant) -> int:
             raise
         details.commit()
     print(to_json(summary(report)) if args.json else clean(format_report(report, f"{path.name} ({args.split})")))
+    return 0
+
+
+def run_dialogues(args, open_assistant, corpus: Path, error) -> int:
+    from assistant.corpus import shipped_corpus_dir
+    from assistant.dialogues import evaluate_dialogues, format_dialogue_report, load_dialogues
+    from assistant.display import clean, to_json
+
+    path = shipped_corpus_dir() / DIALOGUE_SET if args.dialogues is True else Path(args.dialogues)
+    try:
+        dialogues = load_dialogues(path, corpus)
+    except QuestionSetError as exc:
+        return error(str(exc))
+    if args.split != "all":
+        dialogues = [d for d in dialogues if d.split == args.split]
+        if not dialogues:
+            return error(f"{path}: no conversations in the {args.split!r} split; try --split all")
+    report = evaluate_dialogues(open_assistant(args), dialogues)
+    if args.json:
+        print(to_json(report))
+    else:
+        print(clean(format_dialogue_report(report, f"{path.name} ({args.split})")))
+        for miss in report["misses"]:
+            print(clean(f"  {miss['dialogue']} turn {miss['turn']}: route {miss['route'][0]} -> {miss['route'][1]}, "
+                        f"conditions {miss['conditions'][0]} -> {miss['conditions'][1]}: {miss['text'][:80]}"))
+    return 0
+
+
+def summary_rows(assistant: Assistant, corpus: Path) -> list[dict]:
+    """One row per shipped set and half (held first): the figures each issue is judged on."""
+    from assistant.corpus import shipped_corpus_dir
+    from assistant.dialogues import evaluate_dialogues, load_dialogues
+
+    folder = shipped_corpus_dir()
+    rows = []
+    for name in QUESTION_SETS:
+        if not (folder / name).is_file():
+            continue
+        questions = load_questions(folder / name, corpus)
+        for split in ("held", "tune"):
+            r = evaluate(assistant, [q for q in questions if q.split == split])
+            h = r["retrieval"]["hybrid+intent"]
+            rows.append({"set": name, "split": split, "n": r["questions"], "success@5": h["success@5"],
+                         "mrr@10": h["mrr@10"], "router": r["router"]["accuracy"], "safety_recall": r["safety"]["recall"],
+                         "false_alarms": r["safety"]["false_alarm_rate"], "oos_refused": r["abstain"]["recall"],
+                         "in_scope_refused": r["abstain"]["false_refusals"], "key_facts": r["answers"]["key_fact_recall"],
+                         "sentence_precision": (r["sentences"] or {}).get("sentence_precision"),
+                         "key_recall": (r["sentences"] or {}).get("key_recall"),
+                         "first_acceptable": (r["sentences"] or {}).get("first_acceptable")})
+    if (folder / DIALOGUE_SET).is_file():
+        dialogues = load_dialogues(folder / DIALOGUE_SET, corpus)
+        for split in ("held", "tune"):
+            r = evaluate_dialogues(assistant, [d for d in dialogues if d.split == split])
+            rows.append({"set": DIALOGUE_SET, "split": split, "n": r["turns"], "success@5": r["top5_relevant"],
+                         "route_accuracy": r["route_accuracy"], "conditions_exact": r["conditions_exact"]})
+    return rows
+
+
+def print_summary(assistant: Assistant, corpus: Path, as_json: bool) -> int:
+    from assistant.display import to_json
+
+    rows = summary_rows(assistant, corpus)
+    if as_json:
+        print(to_json(rows))
+        return 0
+    cols = ("success@5", "mrr@10", "router", "safety_recall", "false_alarms", "oos_refused", "in_scope_refused",
+            "key_facts", "sentence_precision", "key_recall", "first_acceptable", "route_accuracy", "conditions_exact")
+    heads = ("S@5", "MRR", "router", "safety", "f.alarm", "oos ref", "in ref", "facts", "s.prec", "key rec",
+             "1st ok", "route", "cond")
+    print(f"{'set':<24}{'half':<6}{'n':>5}" + "".join(f"{h:>9}" for h in heads))
+    for row in rows:
+        cells = "".join(f"{row[c]:>9.3f}" if isinstance(row.get(c), float) else f"{'-':>9}" for c in cols)
+        print(f"{row['set']:<24}{row['split']:<6}{row['n']:>5}" + cells)
+    print("(held halves first: they are the estimates; tune halves have been looked at while improving the assistant)")
     return 0

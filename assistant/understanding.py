@@ -62,7 +62,11 @@ class Understander:
         # a follow-up asking something of its own replaces the topic; one stating a condition does not
         own_topic = first.confidence >= cfg.router_topic_confidence and not self.intents.has_role(
             first.intent, "vague", "not_covered", "small_talk", "safety_question")
+        leans = bool(conversation) and conversation.leans_on_topic(message, bool(stated), cfg)
         carried = conversation.follow_up_of(message, bool(stated), own_topic, cfg) if conversation else ""
+        if leans and own_topic and not carried and not self.index.query_ids(message.text):
+            # "ok and after, anything he should do": nothing of its own to search with but the topic
+            carried = conversation.state.topic.question
         predicted = self.predict(message, carried, first)
         # the story around a question still counts for retrieval (its words weigh half as much)
         query = f"{carried} {message.text}" if carried else (
@@ -81,7 +85,7 @@ class Understander:
         # in a conversation, the conditions of the person the question is about (and any asked about)
         rules = [r for r in in_force if r.id in named_now] + [
             r for r in stated if r.status == "hypothetical" or r.scope == "request"] if state else stated
-        decision = self.decide(message, query, intent, predicted, rules, top_score)
+        decision = self.decide(message, query, intent, predicted, rules, top_score, leans)
         if decision == RETRIEVAL and self.intents.has_role(intent, "not_covered", "small_talk"):
             intent = self.vague
         answer_intent = self.answer_intent(message, intent, predicted, rules)
@@ -122,12 +126,17 @@ class Understander:
         return replace(first, carried=carried)
 
     def decide(self, message: Message, query: str, intent: str, predicted: Prediction,
-               rules: list[RuleMatch], top_score: float) -> str:
+               rules: list[RuleMatch], top_score: float, leans: bool = False) -> str:
         """The route: a stated condition is a safety question; small talk and questions the guides
-        do not cover are recognised; everything else is retrieval."""
+        do not cover are recognised; everything else is retrieval. A short follow-up of a topic the
+        guides cover is refused only when it names a topic they do not."""
         cfg = self.config
         if rules:
             return SAFETY
+        if not any(ch.isalnum() for ch in message.text):
+            return SMALLTALK  # "👍", "?!": nothing asked
+        if leans and not self.named_out_of_scope(message.text) and top_score > 0:
+            return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK

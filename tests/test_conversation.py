@@ -1,0 +1,91 @@
+"""The conversation's slots: who is spoken of, the topic a follow-up leans on, and each person's
+conditions with how they were meant."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.conversation import Conversation
+
+
+def talk(assistant, *turns: str) -> Conversation:
+    conversation = Conversation()
+    for turn in turns:
+        assistant.ask(turn, conversation)
+    return conversation
+
+
+def statuses(conversation: Conversation) -> dict[str, dict[str, str]]:
+    return {who: {c.rule.id: c.status for c in conds} for who, conds in conversation.state.conditions}
+
+
+def test_a_body_area_or_a_pressure_question_alone_creates_no_condition(assistant):
+    c = talk(assistant, "can i press hard on her lower back")
+    assert c.in_force() == set()
+    c = talk(assistant, "can i rub right on the spine", "how do i do effleurage")
+    assert c.in_force() == set()
+
+
+@pytest.mark.parametrize("stated, withdrawal, rule", [
+    ("my wife has a fever, can i massage her", "actually she's fine now", "fever_infection"),
+    ("my wife has a fever, can i massage her", "no fever, i checked again", "fever_infection"),
+    ("my wife is pregnant, can i massage her", "she's not pregnant after all, the test was negative", "pregnancy"),
+])
+def test_a_condition_said_to_be_over_or_not_so_is_withdrawn(assistant, stated, withdrawal, rule):
+    c = talk(assistant, stated)
+    assert c.in_force() == {rule}
+    assistant.ask(withdrawal, c)
+    assert c.in_force() == set() and statuses(c)["wife"][rule] in ("withdrawn", "past")
+
+
+def test_past_and_recovered_is_not_in_force_but_still_recovering_is(assistant):
+    assert talk(assistant, "my husband had a cold a fortnight ago, all better now. how long should i massage him").in_force() == set()
+    assert talk(assistant, "my husband is still recovering from the flu, how long should i massage him").in_force() == {"fever_infection"}
+
+
+def test_a_hypothetical_condition_is_warned_about_once_and_not_held(assistant):
+    c = Conversation()
+    first = assistant.ask("what if she were pregnant, could i still massage her back", c)
+    assert [r.id for r in first.route.rules] == ["pregnancy"]
+    assert c.in_force() == set()
+
+
+def test_a_new_person_starts_without_the_first_persons_conditions(assistant):
+    c = talk(assistant, "my wife is pregnant, what oil should i use", "my brother wants a back rub too, how long for him")
+    assert c.state.person == "brother" and c.in_force() == set()
+    assistant.ask("back to my wife, how often can i do it", c)
+    assert c.state.person == "wife" and c.in_force() == {"pregnancy"}
+
+
+def test_a_correction_moves_a_condition_to_the_person_it_belongs_to(assistant):
+    c = talk(assistant, "my husband has a fever, can he have a massage",
+             "wait no sorry, it's my son who has the fever, not my husband. what oil should i use on him")
+    assert statuses(c)["husband"]["fever_infection"] == "withdrawn"
+    assert statuses(c)["son"]["fever_infection"] == "active"
+
+
+def test_a_reaction_during_the_massage_is_a_condition_stated_now(assistant):
+    c = talk(assistant, "im massaging my girlfriends back now", "she says it hurts with a sharp pain when i press there")
+    assert "severe_pain" in c.in_force()
+
+
+def test_the_story_teller_is_not_the_one_with_the_condition(assistant):
+    c = talk(assistant, "my dad's had a bad back for ten years. i read that massage cures chronic back pain, will it fix him")
+    assert c.state.person == "dad" and "persistent_pain" in c.in_force()
+
+
+def test_batch_rows_sharing_a_conversation_are_answered_as_one(cli, tmp_path):
+    rows = tmp_path / "turns.jsonl"
+    rows.write_text("\n".join(json.dumps(r) for r in [
+        {"question": "my wife is pregnant, what oil should i use", "conversation": "a"},
+        {"question": "what oil should i use", "conversation": "b"},
+        {"question": "and how long?", "conversation": "a"},
+        {"question": "and how long?"}]) + "\n", "utf-8")
+    out = cli("batch", str(rows))
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{") and '"line"' in l]
+    assert [r["conversation"] for r in records] == ["a", "b", "a", None]
+    assert [r["held_conditions"] for r in records] == [["pregnancy"], [], ["pregnancy"], []]
+    assert records[2]["route"] == "safety" and records[3]["route"] == "retrieval"
