@@ -122,13 +122,16 @@ class Composer:
         note = self.replies["sense_notes"].get(route.intent)
         if note and self.intents[route.intent].senses and not route.sense and picked:
             draft.say("note", note, at=first_line)
-        summary = self.value_summary(route.intent, candidates, draft.cites)
+        summary = self.value_summary(route.intent, candidates, draft.cites, rules)
         if summary:
             draft.say("summary", summary)
         return bool(picked)
 
-    def value_summary(self, intent: str, candidates: list[Candidate], cites: Citations) -> str | None:
-        """For oil, frequency and duration questions: the values each guide gives, quoted and cited."""
+    def value_summary(self, intent: str, candidates: list[Candidate], cites: Citations,
+                      rules: tuple[RuleMatch, ...] = ()) -> str | None:
+        """For oil, frequency and duration questions: the values each guide gives, quoted and cited
+        (never a value a stated condition rules out: no almond oil after a nut allergy)."""
+        ruled_out = [phrase for r in rules for phrase in r.body_excludes]
         spec = self.intents.get(intent)
         if not spec or not spec.values:
             return None
@@ -137,7 +140,8 @@ class Composer:
         for c in candidates:
             if c.score < floor:
                 continue
-            found = [m.group().strip() for p in spec.values for m in p.finditer(c.text)]
+            found = [m.group().strip() for p in spec.values for m in p.finditer(c.text)
+                     if not any(phrase in m.group().lower() or m.group().lower() in phrase for phrase in ruled_out)]
             if not found:
                 continue
             passage, values = by_guide.setdefault(c.passage.guide, (c.passage, []))

@@ -13,7 +13,7 @@ import math
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +38,10 @@ class Guide:
     # (heading, group heading) pairs from manifest.json's "outline": heading levels the plain
     # text lost (the page's h2 over its h3s)
     outline: tuple[tuple[str, str], ...] = ()
+    # manifest.json's "cleaning" for this guide alone (its site's boilerplate: a shop's name, an
+    # affiliate link): lines to drop and sentences never shown as answers, as regular expressions
+    drop_lines: tuple[str, ...] = ()
+    not_answers: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -118,8 +122,9 @@ def _decode(data: bytes) -> tuple[str | None, str]:
     return text, note
 
 
-def _read_manifest(manifest: Path) -> tuple[dict[str, str], dict[str, tuple[tuple[str, str], ...]]]:
-    """Titles and outlines by guide file name, from a corpus folder's manifest.json."""
+def _read_manifest(manifest: Path) -> tuple[dict[str, str], dict[str, tuple[tuple[str, str], ...]],
+                                            dict[str, dict[str, tuple[str, ...]]]]:
+    """Titles, outlines and guide-specific cleaning by guide file name, from a corpus folder's manifest.json."""
     try:
         doc = json.loads(manifest.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
@@ -129,7 +134,7 @@ def _read_manifest(manifest: Path) -> tuple[dict[str, str], dict[str, tuple[tupl
     described = doc.get("guides", {}) if isinstance(doc, dict) else None
     if not isinstance(described, dict):
         raise CorpusError(f"{manifest}: 'guides' must be an object of guide file names; fix or remove it")
-    titles, outlines = {}, {}
+    titles, outlines, cleaning = {}, {}, {}
     for name, meta in described.items():
         where = f"{manifest}: guide {name!r}"
         if not isinstance(meta, dict):
@@ -142,7 +147,25 @@ def _read_manifest(manifest: Path) -> tuple[dict[str, str], dict[str, tuple[tupl
             raise CorpusError(f"{where}: 'outline' must map each group heading to a list of section headings")
         titles[name] = title
         outlines[name] = tuple((squash(child), squash(group)) for group, children in outline.items() for child in children)
-    return titles, outlines
+        cleaning[name] = _guide_cleaning(meta.get("cleaning", {}), where)
+    return titles, outlines, cleaning
+
+
+def _guide_cleaning(raw, where: str) -> dict[str, tuple[str, ...]]:
+    """A guide's own cleaning rules ({"drop_lines": [...], "not_answers": [...]}), each a regular expression."""
+    if not isinstance(raw, dict) or set(raw) - {"drop_lines", "not_answers"}:
+        raise CorpusError(f"{where}: 'cleaning' must be an object with 'drop_lines' and/or 'not_answers' lists")
+    out = {}
+    for key, patterns in raw.items():
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise CorpusError(f"{where}: cleaning {key!r} must be a list of regular expressions")
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise CorpusError(f"{where}: cleaning {key!r}: bad regular expression {p!r} ({exc})") from None
+        out[key] = tuple(patterns)
+    return out
 
 
 def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> list[Guide]:
@@ -166,8 +189,9 @@ def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> li
         raise CorpusError(f"corpus folder {folder} cannot be read ({exc.strerror or exc})") from None
     titles: dict[str, str] = {}
     outlines: dict[str, tuple[tuple[str, str], ...]] = {}
+    cleaning: dict[str, dict[str, tuple[str, ...]]] = {}
     if (folder / MANIFEST).is_file():
-        titles, outlines = _read_manifest(folder / MANIFEST)
+        titles, outlines, cleaning = _read_manifest(folder / MANIFEST)
     guides: list[Guide] = []
     skipped: list[str] = []
     notes: list[str] = []  # told only when some guide is left (else the error says it)
@@ -221,7 +245,9 @@ def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> li
             notes.append(f"{path}: {note}")
         seen[text] = name
         first = next((squash(l) for l in text.splitlines() if l.strip()), path.stem)
-        guides.append(Guide(name, titles.get(name) or first.lstrip("# "), text, outlines.get(name, ())))
+        own = cleaning.get(name, {})
+        guides.append(Guide(name, titles.get(name) or first.lstrip("# "), text, outlines.get(name, ()),
+                            own.get("drop_lines", ()), own.get("not_answers", ())))
     if not guides:
         if not skipped:
             raise CorpusError(f"no .txt or .md guides in {folder}")
@@ -365,6 +391,8 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
     carries the heading of the group its section belongs to (see _group_headings).
     """
     tokenizer = tokenizer or punkt_tokenizer()
+    if guide.drop_lines:
+        rules = replace(rules, drop_lines=rules.drop_lines + tuple(re.compile(p, re.IGNORECASE) for p in guide.drop_lines))
     lines = classify_lines(guide.text, rules)
     title_line = next((l for l in lines if l.kind in ("heading", "content")), None)
     groups = _group_headings(lines, title_line, dict(guide.outline))

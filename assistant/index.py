@@ -167,6 +167,7 @@ def fingerprint(guides: list[Guide], config: Config) -> str:
         h.update(name.encode() + b"\0" + data.joinpath(name).read_bytes())
     for g in guides:
         h.update(g.name.encode() + b"\0" + g.title.encode() + b"\0" + repr(g.outline).encode() + b"\0"
+                 + repr((g.drop_lines, g.not_answers)).encode() + b"\0"
                  + g.text.encode("utf-8"))
     return h.hexdigest()
 
@@ -229,7 +230,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "corpus": str(Path(corpus_dir).resolve()),
-        "guides": [{"name": g.name, "title": g.title} for g in guides],
+        "guides": [{"name": g.name, "title": g.title, "not_answers": list(g.not_answers)} for g in guides],
         "passages": len(passages), "vocabulary": len(vocabulary),
     }
     return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,

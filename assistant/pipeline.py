@@ -8,6 +8,7 @@ Front ends (cli, chat, batch, evaluate) call this; it never prints and never imp
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -48,7 +49,9 @@ class Assistant:
         self.retriever = Retriever(self.index, self.intents, config)
         selector = Selector(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents, config,
                             CleaningRules.load().not_answers + CleaningRules.load().claims, quotes,
-                            load_selector_model() if config.answer_learned_selector else None)
+                            load_selector_model() if config.answer_learned_selector else None,
+                            {g["name"]: tuple(re.compile(p, re.IGNORECASE) for p in g.get("not_answers", ()))
+                             for g in self.index.manifest.get("guides", [])})
         self.composer = Composer(selector, self.intents, config, self.safety.disclaimer)
 
     @classmethod

@@ -96,7 +96,7 @@ class Selector:
 
     def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int], intents: Intents,
                  config: Config, not_answers: tuple[re.Pattern, ...], rule_quotes: frozenset[str],
-                 model: SelectorModel | None = None):
+                 model: SelectorModel | None = None, guide_not_answers: dict[str, tuple[re.Pattern, ...]] | None = None):
         self.analyzer = analyzer
         self.idf = idf
         self.vocabulary = vocabulary
@@ -106,18 +106,20 @@ class Selector:
         self.intents = intents
         self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
         self.model = model
+        self.guide_not_answers = guide_not_answers or {}  # a guide's own (manifest.json "cleaning")
 
     def _weight(self, term: str) -> float:
         i = self.vocabulary.get(term)
         return float(self.idf[i]) if i is not None else 1.0
 
-    def is_answer_sentence(self, text: str, section: str) -> bool:
+    def is_answer_sentence(self, text: str, passage: Passage) -> bool:
         """Questions, list openers ("Here are four key steps:"), bare headings, very short lines and
-        the sentences the cleaning rules mark as not answers (the article about itself, advertising)
-        are never answers."""
+        the sentences the cleaning rules mark as not answers (the article about itself, advertising,
+        claims of a cure; a guide's own site's name) are never answers."""
         stripped = text.rstrip()
+        not_answers = self.not_answers + self.guide_not_answers.get(passage.guide, ())
         return (not stripped.endswith(("?", ":")) and len(text.split()) >= self.config.answer_min_sentence_words
-                and squash(text) != squash(section) and not any(p.search(stripped) for p in self.not_answers))
+                and squash(text) != squash(passage.section) and not any(p.search(stripped) for p in not_answers))
 
     def excluded(self, rules: tuple[RuleMatch, ...]) -> tuple[frozenset[str], frozenset[str]]:
         """(quotes, phrases) an answer body never offers: other conditions' warnings, and what a
@@ -174,7 +176,7 @@ class Selector:
 
     def _offered(self, text: str, p: Passage, exclude: frozenset[str], avoid: frozenset[str],
                  off_senses: tuple[Sense, ...]) -> bool:
-        if not self.is_answer_sentence(text, p.section) or any(q in text for q in exclude):
+        if not self.is_answer_sentence(text, p) or any(q in text for q in exclude):
             return False
         if avoid and any(phrase in f"{p.section} {text}".lower() for phrase in avoid):
             return False

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from assistant.corpus import CleaningRules, CorpusError, build_passages, classify_lines, load_guides, split_guide
 from assistant.text import squash
+from conftest import CORPUS
 
 GONE = {
     "good-back-massage-at-home.txt": ["Affiliate Disclaimer", "As an affiliate, we may earn", "About the author",
@@ -150,3 +152,31 @@ def test_group_headings_are_indexed_with_their_sections(index):
     rushing = next(p for p in index.passages if p.section == "Rushing Through the Process")
     assert rushing.group == "Common Mistakes to Avoid"
     assert "mistak" in index.analyzer.terms(index_text(rushing))
+
+
+def test_a_sites_own_boilerplate_is_cleaned_from_its_guide_alone(tmp_path):
+    import json
+
+    text = "Oil Guide\n\nChoosing Oil\n\nUse a light oil such as grapeseed oil.\nBuy our Lavender Dream blend today!\n"
+    (tmp_path / "a.txt").write_text(text, "utf-8")
+    (tmp_path / "b.txt").write_text(text.replace("Oil Guide", "Other Guide"), "utf-8")
+    (tmp_path / "manifest.json").write_text(json.dumps({"guides": {"a.txt": {"title": "A", "cleaning": {
+        "drop_lines": ["^buy our lavender dream"]}}}}), "utf-8")
+    a, b = load_guides(tmp_path)
+    rules = CleaningRules.load()
+    assert "Lavender Dream" not in " ".join(p.text for p in split_guide(a, rules))
+    assert "Lavender Dream" in " ".join(p.text for p in split_guide(b, rules))
+    (tmp_path / "manifest.json").write_text(json.dumps({"guides": {"a.txt": {"cleaning": {"drop_lines": ["(oops"]}}}}), "utf-8")
+    with pytest.raises(CorpusError, match=r"guide 'a.txt': cleaning 'drop_lines': bad regular expression"):
+        load_guides(tmp_path)
+
+
+def test_the_shared_cleaning_rules_name_no_site():
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("assistant.data").joinpath("cleaning.toml").read_text("utf-8")
+    for guide in json.loads((CORPUS / "manifest.json").read_text("utf-8"))["guides"].values():
+        for pattern in guide.get("cleaning", {}).get("not_answers", []) + guide.get("cleaning", {}).get("drop_lines", []):
+            assert pattern not in text  # a site's own lines live in its manifest entry only
+    assert tomllib.loads(text)

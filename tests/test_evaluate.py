@@ -45,21 +45,24 @@ def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
 
 
 # Floors: the levels measured on the shipped set (massage-qa eval [--split tune|held]) when they
-# were last raised, truncated to three decimals. The evaluation must not fall below them; raise
+# were last raised, truncated to three decimals. Third labelling round (1740ba8+): every key
+# sentence of corpus/sentence-labels.jsonl (labelled blind, by pooling) not yet covered became
+# evidence (98 to 72 questions, 21 to 15 of the second set): more relevant passages lower
+# Recall@5; e909027 and this code score the same on the completed labels. The evaluation must not fall below them; raise
 # them when it improves. Issue target not yet reached: Recall@5 0.95 (all 0.910; the labels'
 # ceiling, with up to nine relevant passages a question, is 0.965). MRR@10 was traded down a
 # little for it once (intent boost 0.5 -> 1.0: all 0.927 -> 0.925, recall@5 0.888 -> 0.904).
 RETRIEVAL = ("retrieval", "hybrid+intent")
 FLOORS = {
-    "all": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.959, RETRIEVAL + ("recall@5",): 0.91,
+    "all": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.959, RETRIEVAL + ("recall@5",): 0.898,
             ("router", "accuracy"): 0.959, ("abstain", "recall"): 0.928, ("answers", "key_fact_recall"): 0.955},
-    "tune": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.974, RETRIEVAL + ("recall@5",): 0.903,
+    "tune": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.974, RETRIEVAL + ("recall@5",): 0.895,
              ("router", "accuracy"): 0.967, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.951},
-    "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.94, RETRIEVAL + ("recall@5",): 0.92,
+    "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.94, RETRIEVAL + ("recall@5",): 0.9,
              ("router", "accuracy"): 0.95, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.96},
     # corpus/questions-second.jsonl: 30 questions written after the tuning above (its first,
     # untouched measurement is in the README); the analysis fixes it then showed were made.
-    "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.96, RETRIEVAL + ("recall@5",): 0.912,
+    "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.979, RETRIEVAL + ("recall@5",): 0.893,
                ("router", "accuracy"): 0.9, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.92},
 }
 
