@@ -37,6 +37,9 @@ _RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near":
          "word_patterns": REGEXES, "exclude": WORDS, "body_excludes": WORDS, "quotes": WORDS, "can_pass": bool,
          "scope": str}
 
+LEXICON_DIMENSIONS = ("medical", "lay", "slang", "symptoms", "causes", "body", "cure_claims")
+_LEXICON = {"note": str, "patterns": REGEXES, **{d: WORDS for d in LEXICON_DIMENSIONS}}
+
 SCHEMAS: dict[str, dict] = {
     "cleaning.toml": {"cut_from": REGEXES, "drop_lines": REGEXES, "drop_sections": REGEXES, "caption_max_words": int,
                       "not_answers": REGEXES, "claims": REGEXES},
@@ -49,6 +52,7 @@ SCHEMAS: dict[str, dict] = {
     "replies.toml": {"greeting": str, "thanks": str, "help": str, "goodbye": str, "abstain": str, "suggest": str,
                      "no_sentences": str, "safety_stop": str, "safety_avoid": str, "safety_caution": str,
                      "sense_notes": ("*", str), "differ": str, "agree": str, "suggestions": WORDS},
+    "conditions.toml": ("*", _LEXICON),
     "language.toml": {"contractions": ("*", WORDS), "bare_contractions": ("*", WORDS),
                       "bare_contraction_stems": WORDS, "question_words": WORDS, "follow_up_openers": WORDS,
                       "pronouns": WORDS, "refers_back": WORDS, "points_back": WORDS, "part_joiners": WORDS,

@@ -43,7 +43,8 @@ from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_words, stem_table, stop_words, words
 
 FORMAT = 2  # 2: manifest.json holds the size and sha256 of every file
-DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "language.toml", "english_words.txt")
+DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
+              "english_words.txt")
 FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz",
          "router.json", "router.npz")
 

@@ -24,12 +24,21 @@ def _rules_doc() -> dict:
     return load("safety.toml")
 
 
+def lexicon(rule_id: str) -> tuple[list[str], list]:
+    """The phrases (every word dimension) and patterns data/conditions.toml gives a rule."""
+    from assistant.datafiles import LEXICON_DIMENSIONS, load
+
+    entry = load("conditions.toml").get(rule_id, {})
+    return [p for d in LEXICON_DIMENSIONS for p in entry.get(d, [])], list(entry.get("patterns", []))
+
+
 def trigger_texts() -> list[str]:
     """Every word and phrase the rules match on (their stems are precomputed into the index)."""
     doc = _rules_doc()
     texts = list(doc.get("negation_cues", [])) + list(doc.get("negation_blockers", [])) + list(doc.get("clause_breaks", []))
+    texts += list(doc.get("hypothetical_cues", [])) + list(doc.get("past_cues", [])) + list(doc.get("ongoing_cues", []))
     for rule in doc.get("rules", []):
-        texts += rule.get("triggers", []) + rule.get("exclude", [])
+        texts += rule.get("triggers", []) + rule.get("exclude", []) + lexicon(rule["id"])[0]
         texts += [w for group in rule.get("near", []) for w in group]
     return texts
 
@@ -96,11 +105,12 @@ class SafetyRules:
                 if len(quotes) < len(raw["quotes"]):
                     self.disabled.append(rid)
                     continue
+                lexicon_phrases, lexicon_patterns = lexicon(rid)
                 rules.append(Rule(
                     rid, raw["condition"], verdict,
-                    tuple(s for s in (seq(t) for t in raw["triggers"]) if s),
+                    tuple(dict.fromkeys(s for s in (seq(t) for t in raw["triggers"] + lexicon_phrases) if s)),
                     tuple(frozenset(analyzer.stem(w) for w in group) for group in raw.get("near", [])),
-                    tuple(raw.get("patterns", [])),
+                    tuple(raw.get("patterns", [])) + tuple(lexicon_patterns),
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
                     tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
                     tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person")))

@@ -9,7 +9,7 @@ from assistant.pipeline import Assistant
 from assistant.safety import SafetyRuleError, SafetyRules
 
 TRIGGERS = {
-    "fever_infection": ["my son has chicken pox", "he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
+    "fever_infection": ["my son has chicken pox", "she has bronchitis", "he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
                         "he's running a temp", "i'm a bit under the weather", "she has a temperature",
                         "shes got a bad cold and a temp"],
     "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
@@ -50,7 +50,7 @@ TRIGGERS = {
                           "my husband has ms", "my dad just had a heart stent fitted",
                           "im breastfeeding, can my husband give me a back massage",
                           # conditions no list names, known by their medical ending
-                          "she has bronchitis", "my dad has sarcoma", "my wife has endometriosis",
+                          "he has pancreatitis", "my dad has sarcoma", "my wife has endometriosis",
                           "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week",
                           "she just had a miscarriage, can i massage her", "can i take ibuprofen before a massage",
                           "my wife is anemic", "massage after giving birth"],
