@@ -428,6 +428,21 @@ def _error(message: str) -> None:
     print(clean(f"massage-qa: error: {message}"), file=sys.stderr)
 
 
+def _write_records(assistant: Assistant, args, stream, kind: str, out_format: str, out, previous, counts: dict) -> None:
+    """Answer every row of the input into the writer, counting what happened."""
+    meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__}
+    writer = CsvWriter(out, meta, varying=kind == "jsonl") if out_format == "csv" else WRITERS[out_format](out, meta)
+    for record in answer_rows(assistant, _progress_rows(READERS[kind](stream)), args.mode, args.k, previous):
+        if "error" in record:
+            counts["errors"] += 1
+        else:
+            counts["answered"] += 1
+            counts["safety"] += record["route"] == "safety"
+            counts["abstained"] += record["route"] == "abstain"
+        writer.write(record)
+    writer.close(counts)
+
+
 def run_batch(args, open_assistant) -> int:
     source = args.file
     if source != "-" and Path(source).is_dir():
@@ -463,19 +478,9 @@ def run_batch(args, open_assistant) -> int:
     try:
         with stream:
             assistant = open_assistant(args)
-            meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__}
-            out = target.file if target else sys.stdout
             started = time.perf_counter()
-            writer = CsvWriter(out, meta, varying=kind == "jsonl") if out_format == "csv" else WRITERS[out_format](out, meta)
-            for record in answer_rows(assistant, _progress_rows(READERS[kind](stream)), args.mode, args.k, previous):
-                if "error" in record:
-                    counts["errors"] += 1
-                else:
-                    counts["answered"] += 1
-                    counts["safety"] += record["route"] == "safety"
-                    counts["abstained"] += record["route"] == "abstain"
-                writer.write(record)
-            writer.close(counts)
+            out = target.file if target else sys.stdout
+            _write_records(assistant, args, stream, kind, out_format, out, previous, counts)
         if target:
             target.commit()
         else:

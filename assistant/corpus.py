@@ -168,6 +168,47 @@ def _guide_cleaning(raw, where: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _guide_files(folder: Path) -> list[str]:
+    """The names in a corpus folder, or CorpusError saying why the folder cannot be used."""
+    try:
+        if not stat.S_ISDIR(os.stat(folder).st_mode):
+            raise CorpusError(f"corpus folder {folder} is a file; give the folder that holds the guides")
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        raise CorpusError(f"corpus folder not found: {folder}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorpusError(f"corpus folder {folder} is a symbolic link that loops; point --corpus at a real folder") from None
+        raise CorpusError(f"corpus folder {folder} cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_guide(path: Path) -> tuple[str | None, str]:
+    """(text, note) of a guide file, or (None, why it cannot be used)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return None, "its name is not valid UTF-8; rename it"
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            return None, "a folder, not a file"
+        if not stat.S_ISREG(info.st_mode):
+            return None, "not a regular file"
+        if info.st_size > MAX_GUIDE_BYTES:
+            return None, f"larger than {MAX_GUIDE_BYTES // 1_000_000} MB; split it into smaller guides"
+        data = path.read_bytes()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "a symbolic link that loops"
+        if exc.errno == errno.ENOENT:
+            return None, "a symbolic link to nothing"
+        return None, f"cannot read ({exc.strerror or exc})"
+    text, note = _decode(data)
+    if text is not None and not text.strip():
+        return None, "empty"
+    return text, note
+
+
 def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> list[Guide]:
     """Every .txt/.md guide of a folder, in name order, titled from manifest.json or its first line.
 
@@ -177,74 +218,26 @@ def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> li
     byte-order mark are read as such.
     """
     folder = Path(folder)
-    try:
-        if not stat.S_ISDIR(os.stat(folder).st_mode):
-            raise CorpusError(f"corpus folder {folder} is a file; give the folder that holds the guides")
-        entries = sorted(os.listdir(folder))
-    except FileNotFoundError:
-        raise CorpusError(f"corpus folder not found: {folder}") from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise CorpusError(f"corpus folder {folder} is a symbolic link that loops; point --corpus at a real folder") from None
-        raise CorpusError(f"corpus folder {folder} cannot be read ({exc.strerror or exc})") from None
-    titles: dict[str, str] = {}
-    outlines: dict[str, tuple[tuple[str, str], ...]] = {}
-    cleaning: dict[str, dict[str, tuple[str, ...]]] = {}
-    if (folder / MANIFEST).is_file():
-        titles, outlines, cleaning = _read_manifest(folder / MANIFEST)
+    entries = _guide_files(folder)
+    titles, outlines, cleaning = _read_manifest(folder / MANIFEST) if (folder / MANIFEST).is_file() else ({}, {}, {})
     guides: list[Guide] = []
     skipped: list[str] = []
     notes: list[str] = []  # told only when some guide is left (else the error says it)
     seen: dict[str, str] = {}  # text -> the guide that has it
-
-    def skip(name: str, reason: str) -> None:
-        skipped.append(f"{name}: {reason}")
-        notes.append(f"skipped {folder / name}: {reason}")
-
     for name in entries:
-        path = folder / name
         if Path(name).suffix.lower() not in GUIDE_SUFFIXES or name.startswith("."):
             continue
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            skip(name, "its name is not valid UTF-8; rename it")
-            continue
-        try:
-            info = os.stat(path)
-            if stat.S_ISDIR(info.st_mode):
-                skip(name, "a folder, not a file")
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                skip(name, "not a regular file")
-                continue
-            if info.st_size > MAX_GUIDE_BYTES:
-                skip(name, f"larger than {MAX_GUIDE_BYTES // 1_000_000} MB; split it into smaller guides")
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                reason = "a symbolic link that loops"
-            elif exc.errno == errno.ENOENT:
-                reason = "a symbolic link to nothing"
-            else:
-                reason = f"cannot read ({exc.strerror or exc})"
-            skip(name, reason)
-            continue
-        text, note = _decode(data)
+        text, note = _read_guide(folder / name)
+        if text is not None and text in seen:
+            text, note = None, f"the same text as {seen[text]}"
         if text is None:
-            skip(name, note)
-            continue
-        if not text.strip():
-            skip(name, "empty")
-            continue
-        if text in seen:
-            skip(name, f"the same text as {seen[text]}")
+            skipped.append(f"{name}: {note}")
+            notes.append(f"skipped {folder / name}: {note}")
             continue
         if note:
-            notes.append(f"{path}: {note}")
+            notes.append(f"{folder / name}: {note}")
         seen[text] = name
-        first = next((squash(l) for l in text.splitlines() if l.strip()), path.stem)
+        first = next((squash(l) for l in text.splitlines() if l.strip()), Path(name).stem)
         own = cleaning.get(name, {})
         guides.append(Guide(name, titles.get(name) or first.lstrip("# "), text, outlines.get(name, ()),
                             own.get("drop_lines", ()), own.get("not_answers", ())))
@@ -384,6 +377,21 @@ def _group_headings(lines: list[Line], title_line: Line | None, outline: dict[st
     return groups
 
 
+def _passages_of_run(guide: Guide, run: list[tuple[int, int]], max_words: int, question: Line | None,
+                     section: str, group: str, numbered: int) -> list[Passage]:
+    """A run of contiguous sentences of one section cut into passages (a FAQ question heading opens the first)."""
+    out = []
+    for i, chunk in enumerate(_chunk(run, guide.text, max_words) if run else []):
+        start, end = chunk[0][0], chunk[-1][1]
+        if i == 0 and question is not None:
+            start = question.start
+        sentences = tuple(Span(s, e, squash(guide.text[s:e])) for s, e in chunk)
+        out.append(Passage(id=f"{guide.slug}-{numbered + len(out) + 1:03d}", guide=guide.name, title=guide.title,
+                           section=section or guide.title, text=squash(guide.text[start:end]),
+                           start=start, end=end, sentences=sentences, group=group))
+    return out
+
+
 def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokenizer=None) -> list[Passage]:
     """Passages of a guide: sentence-aligned chunks of contiguous clean text inside one section.
 
@@ -404,17 +412,7 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
 
     def flush() -> None:
         nonlocal run, question
-        if not run:
-            return
-        for i, group in enumerate(_chunk(run, guide.text, max_words)):
-            start, end = group[0][0], group[-1][1]
-            if i == 0 and question is not None:
-                start = question.start
-            sentences = tuple(Span(s, e, squash(guide.text[s:e])) for s, e in group)
-            passages.append(Passage(
-                id=f"{guide.slug}-{len(passages) + 1:03d}", guide=guide.name, title=guide.title,
-                section=section or guide.title, text=squash(guide.text[start:end]),
-                start=start, end=end, sentences=sentences, group=group_heading))
+        passages.extend(_passages_of_run(guide, run, max_words, question, section, group_heading, len(passages)))
         run = []
         question = None
 

@@ -176,8 +176,6 @@ def write_trec(folder: Path, qrels: dict, runs: dict) -> None:
 
 # -- the whole report ------------------------------------------------------------------------
 def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> dict:
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
     with_evidence = [q for q in questions if q.evidence]
     qrels = {q.id: {pid: 1 for pid in relevant_passages(assistant, q)} for q in with_evidence}
     runs, latency, routed = rankings(assistant, questions, k)
@@ -191,33 +189,8 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
         b = [per_query[other].get(qid, {}).get("mrr@10", 0.0) for qid in qrels]
         significance[f"hybrid-{other}"] = dict(zip(("mean", "low", "high"), paired_bootstrap(a, b)))
 
-    gold = [q.intent for q in questions]
     not_covered = assistant.intents.role("not_covered")
-    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else not_covered for q in questions]
-    labels = sorted(set(gold) | set(pred))
-    precision, recall, _, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
-    router = {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0),
-              "labels": labels, "confusion": confusion_matrix(gold, pred, labels=labels).tolist(),
-              "per_intent": {l: {"precision": float(p), "recall": float(r), "support": int(s)}
-                             for l, p, r, s in zip(labels, precision, recall, support)}}
-
-    flagged = {q.id: routes[q.id].route == "safety" for q in questions}
-    unsafe = [q for q in questions if q.safety]
-    safe = [q for q in questions if not q.safety]
-    safety = {"recall": sum(flagged[q.id] for q in unsafe) / max(1, len(unsafe)),
-              "false_alarm_rate": sum(flagged[q.id] for q in safe) / max(1, len(safe)),
-              "misses": [q.question for q in unsafe if not flagged[q.id]],
-              "false_alarms": [q.question for q in safe if flagged[q.id]]}
-
-    refused = {q.id: routes[q.id].route == "abstain" for q in questions}
-    oos = [q for q in questions if q.intent == not_covered]
-    in_scope = [q for q in questions if q.intent != not_covered]
-    n_refused = sum(refused.values())
-    abstain = {"precision": sum(refused[q.id] for q in oos) / n_refused if n_refused else 1.0,
-               "recall": sum(refused[q.id] for q in oos) / max(1, len(oos)),
-               "false_refusals": sum(refused[q.id] for q in in_scope) / max(1, len(in_scope)),
-               "refused_in_scope": [q.question for q in in_scope if refused[q.id]],
-               "answered_out_of_scope": [q.question for q in oos if not refused[q.id]]}
+    router, safety, abstain = _routing_scores(questions, routes, not_covered)
 
     answers_info, details, answers = _answers(assistant, questions, routed)
     labelled = [q for q in questions if q.conditions is not None]
@@ -248,6 +221,40 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
         "worst": [{"id": q.id, "question": q.question, "top": list(runs["hybrid+intent"].get(q.id, {}))[:3]} for q in worst],
         "details": details, "qrels": qrels, "runs": runs,
     }
+
+
+def _routing_scores(questions: list[Labelled], routes: dict, not_covered: str) -> tuple[dict, dict, dict]:
+    """Router accuracy and per-intent scores (scikit-learn), safety recall and false alarms, abstention."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    gold = [q.intent for q in questions]
+    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else not_covered for q in questions]
+    labels = sorted(set(gold) | set(pred))
+    precision, recall, _, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    router = {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0),
+              "labels": labels, "confusion": confusion_matrix(gold, pred, labels=labels).tolist(),
+              "per_intent": {l: {"precision": float(p), "recall": float(r), "support": int(s)}
+                             for l, p, r, s in zip(labels, precision, recall, support)}}
+
+    flagged = {q.id: routes[q.id].route == "safety" for q in questions}
+    unsafe = [q for q in questions if q.safety]
+    safe = [q for q in questions if not q.safety]
+    safety = {"recall": sum(flagged[q.id] for q in unsafe) / max(1, len(unsafe)),
+              "false_alarm_rate": sum(flagged[q.id] for q in safe) / max(1, len(safe)),
+              "misses": [q.question for q in unsafe if not flagged[q.id]],
+              "false_alarms": [q.question for q in safe if flagged[q.id]]}
+
+    refused = {q.id: routes[q.id].route == "abstain" for q in questions}
+    oos = [q for q in questions if q.intent == not_covered]
+    in_scope = [q for q in questions if q.intent != not_covered]
+    n_refused = sum(refused.values())
+    abstain = {"precision": sum(refused[q.id] for q in oos) / n_refused if n_refused else 1.0,
+               "recall": sum(refused[q.id] for q in oos) / max(1, len(oos)),
+               "false_refusals": sum(refused[q.id] for q in in_scope) / max(1, len(in_scope)),
+               "refused_in_scope": [q.question for q in in_scope if refused[q.id]],
+               "answered_out_of_scope": [q.question for q in oos if not refused[q.id]]}
+
+    return router, safety, abstain
 
 
 def _answers(assistant: Assistant, questions: list[Labelled], routed: dict) -> tuple[dict, dict, dict]:

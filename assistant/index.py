@@ -40,7 +40,7 @@ from assistant.corpus import CorpusError, Guide, build_passages, load_guides, sh
 from assistant.retrieval import Bm25Retriever, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
-from assistant.text import Analyzer, everyday_words, stem_table, stop_words, words
+from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
 FORMAT = 2  # 2: manifest.json holds the size and sha256 of every file
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
@@ -216,7 +216,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     # everyday words whose stem is one the project knows ("relaxes" -> "relax"): a question using
     # them then never needs nltk (see Analyzer.stem); the others cannot match a passage anyway
     domain = set(stems.values())
-    stems.update((w, s) for w, s in stem_table(everyday_words() - known).items() if s in domain)
+    stems.update((w, s) for w, s in everyday_stems(str(_cache_dir())).items() if s in domain and w not in known)
     analyzer = Analyzer(stops, frozenset(dictionary), stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
     docs = [analyzer.terms(index_text(p)) for p in passages]
     vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}

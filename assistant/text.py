@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Iterable, Iterator
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -302,6 +304,38 @@ def stem_table(vocabulary: Iterable[str]) -> dict[str, str]:
 
     stemmer = SnowballStemmer("english")
     return {w: stemmer.stem(w) for w in vocabulary}
+
+
+@functools.cache
+def everyday_stems(cache_dir: str | None = None) -> dict[str, str]:
+    """The Snowball stem of every everyday word: the same for every build, so computed once per
+    process and kept in `cache_dir` (a JSON file named by the word list and nltk's version;
+    a file that does not read back whole is computed again)."""
+    import hashlib
+    import json
+
+    import nltk
+
+    words_ = everyday_words()
+    key = hashlib.sha256(("\n".join(sorted(words_)) + nltk.__version__).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"everyday-stems-{key}.json" if cache_dir else None
+    if path is not None:
+        try:
+            cached = json.loads(path.read_text("utf-8"))
+            if isinstance(cached, dict) and len(cached) == len(words_):
+                return cached
+        except (OSError, ValueError):
+            pass
+    table = stem_table(words_)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(table), "utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    return table
 
 
 # -- sentences --------------------------------------------------------------------

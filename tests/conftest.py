@@ -49,6 +49,14 @@ def guides():
 
 
 @pytest.fixture
+def tiny_copy(tmp_path) -> Path:
+    """A writable copy of the two-guide fixture corpus (cheap to index)."""
+    folder = tmp_path / "tiny"
+    shutil.copytree(TINY, folder)
+    return folder
+
+
+@pytest.fixture
 def corpus_copy(tmp_path) -> Path:
     folder = tmp_path / "corpus"
     shutil.copytree(CORPUS, folder)

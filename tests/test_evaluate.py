@@ -111,36 +111,11 @@ def test_conversations_meet_the_measured_floors(assistant, part):
         assert report[key] >= floor, f"{part}: {key} = {report[key]:.4f} fell below {floor}"
 
 
-def test_the_summary_reports_every_shipped_set_held_half_first(cli):
-    out = cli("eval", "--summary")
-    assert out.returncode == 0, out.stderr
-    rows = [line.split()[:2] for line in out.stdout.splitlines()[1:] if line.startswith(("questions", "dialogues"))]
-    assert [r[0] for r in rows[::2]] == ["questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "dialogues.jsonl"]
-    assert all(a[1] == "held" and b[1] == "tune" for a, b in zip(rows[::2], rows[1::2]))
+def test_the_summary_reports_every_set_held_half_first(assistant, capsys, monkeypatch):
+    import assistant.evaluate as evaluate_module
 
-
-# corpus/questions-lay.jsonl (260 questions in everyday words, slang and typos, written blind before
-# any tuning; first run on 1740ba8: held S@5 0.807, MRR 0.721, safety recall 0.774, false alarms 0.0,
-# out-of-scope refused 0.800, in-scope refused 0.018). Floors at the levels now measured.
-LAY_FLOORS = {"held": {RETRIEVAL + ("success@5",): 0.862, RETRIEVAL + ("mrr@10",): 0.767, ("safety", "recall"): 0.905,
-                       ("abstain", "recall"): 0.8},
-              "tune": {RETRIEVAL + ("success@5",): 0.9, RETRIEVAL + ("mrr@10",): 0.816, ("safety", "recall"): 0.923,
-                       ("abstain", "recall"): 0.9}}
-LAY_CEILINGS = {"held": {("safety", "false_alarm_rate"): 0.015, ("abstain", "false_refusals"): 0.01},
-                "tune": {("safety", "false_alarm_rate"): 0.071, ("abstain", "false_refusals"): 0.049}}
-
-
-@pytest.mark.parametrize("part", sorted(LAY_FLOORS))
-def test_lay_questions_meet_the_measured_floors(assistant, part):
-    questions = [q for q in load_questions(CORPUS / "questions-lay.jsonl", CORPUS) if q.split == part]
-    report = evaluate(assistant, questions)
-
-    def value(path):
-        v = report
-        for key in path:
-            v = v[key]
-        return v
-    for path, floor in LAY_FLOORS[part].items():
-        assert value(path) >= floor, f"lay {part}: {'/'.join(path)} = {value(path):.4f} fell below {floor}"
-    for path, ceiling in LAY_CEILINGS[part].items():
-        assert value(path) <= ceiling, f"lay {part}: {'/'.join(path)} = {value(path):.4f} rose above {ceiling}"
+    monkeypatch.setattr(evaluate_module, "QUESTION_SETS", ("questions-second.jsonl",))  # keep it quick
+    assert evaluate_module.print_summary(assistant, CORPUS, as_json=False) == 0
+    rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines() if line.startswith(("questions", "dialogues"))]
+    assert rows == [["questions-second.jsonl", "held"], ["questions-second.jsonl", "tune"],
+                    ["dialogues.jsonl", "held"], ["dialogues.jsonl", "tune"]]

@@ -39,7 +39,8 @@ def test_loaded_index_answers_like_the_built_one(corpus_copy, tmp_path):
     assert not [p for p in (tmp_path / "ix").iterdir() if p.name.endswith(".tmp")]
 
 
-def test_stale_missing_and_damaged_indexes_are_rebuilt_with_one_notice(corpus_copy, tmp_path):
+def test_stale_missing_and_damaged_indexes_are_rebuilt_with_one_notice(tiny_copy, tmp_path):
+    corpus_copy = tiny_copy
     config = load_config()
     notices: list[str] = []
     folder = tmp_path / "ix"
@@ -49,7 +50,7 @@ def test_stale_missing_and_damaged_indexes_are_rebuilt_with_one_notice(corpus_co
     _, _, rebuilt = open_index(corpus_copy, folder, config, notify=notices.append)
     assert not rebuilt and len(notices) == 1
 
-    guide = corpus_copy / "smart-ways-back-massage.txt"
+    guide = corpus_copy / "strokes.txt"
     guide.write_text(guide.read_text("utf-8") + "\n\nKeep the room warm and have warm towels ready before you start the massage.\n", "utf-8")
     index, _, rebuilt = open_index(corpus_copy, folder, config, notify=notices.append)
     assert rebuilt and "out of date" in notices[-1]
