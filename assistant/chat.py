@@ -288,6 +288,8 @@ def interactive(chat: ChatSession, session, write: Callable[[object], None]) -> 
             return 0
         except KeyboardInterrupt:  # Ctrl-C while answering cancels that answer, not the chat
             reply = "(cancelled)"
+        except Terminated:
+            raise
         except Exception as exc:  # an error while answering costs one line, not the session
             if os.environ.get("MASSAGE_QA_DEBUG"):
                 raise
@@ -311,6 +313,8 @@ def piped(chat: ChatSession, lines, out) -> int:
             reply = f"Sorry: line {n} is not UTF-8 text (byte {exc.object[exc.start]:#04x}); it was skipped."
         except Quit:
             break
+        except Terminated:
+            raise
         except Exception as exc:
             if os.environ.get("MASSAGE_QA_DEBUG"):
                 raise
@@ -321,7 +325,28 @@ def piped(chat: ChatSession, lines, out) -> int:
     return 0
 
 
+class Terminated(Exception):
+    """SIGTERM: the chat ends as it would on Ctrl-D (history is already on disk, line by line)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
 def run_chat(assistant: Assistant, mode: str | None = None, k: int | None = None) -> int:
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run_chat(assistant, mode, k)
+    except Terminated:
+        print("massage-qa: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_chat(assistant: Assistant, mode: str | None = None, k: int | None = None) -> int:
     chat = ChatSession(assistant, mode or assistant.config.retrieval_mode, k or assistant.config.retrieval_k)
     if not sys.stdin.isatty():
         from assistant.batch import bounded_lines

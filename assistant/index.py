@@ -1,8 +1,10 @@
 """The built index: build it from a corpus folder, save it as numpy/JSON files, load it, and
 notice when it is stale (corpus, data files, index settings or package version changed).
 
-Files in the index folder (nothing here is pickled; nothing can run code when loaded):
-  manifest.json   fingerprint, version, counts, size and sha256 of every file (written last)
+Files in the index folder (nothing here is pickled; nothing can run code when loaded), each named
+by its build's generation (passages.<generation>.json), so a build that dies half-way leaves the
+files the manifest names untouched:
+  manifest.json   fingerprint, version, counts, and the file, size and sha256 of each part (written last)
   .lock           flock'd while the index is built (exclusive) or read (shared)
   passages.json   passages with offsets and sentence spans
   analysis.json   stop words, spelling dictionary, stem table, vocabulary
@@ -42,7 +44,7 @@ from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 2  # 2: manifest.json holds the size and sha256 of every file
+FORMAT = 3  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
 FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz",
@@ -291,28 +293,51 @@ def remove_stale_temporaries(folder: Path) -> None:
             pass
 
 
+def generation_name(name: str, generation: str) -> str:
+    """passages.json of generation g is passages.g.json: a new build never overwrites the files
+    the current manifest names, so a build killed half-way leaves the old index whole."""
+    stem, dot, suffix = name.partition(".")
+    return f"{stem}.{generation}.{suffix}"
+
+
 def save(index: Index, folder: Path) -> None:
-    """Write every file atomically; manifest.json last, with the size and sha256 of every file."""
+    """Write every file of a new generation atomically, then manifest.json (with the name, size
+    and sha256 of every file), then remove the files of earlier generations."""
     folder.mkdir(parents=True, exist_ok=True)
+    generation = f"{int(time.time() * 1000):x}{os.getpid():x}"
+    path = {name: folder / generation_name(name, generation) for name in FILES}
     passages = [dict(p.to_dict(), sentences=[[s.start, s.end, s.text] for s in p.sentences]) for p in index.passages]
     a = index.analyzer
     r = index.router
     digests = {
-        "passages.json": _save_json(folder / "passages.json", passages),
-        "analysis.json": _save_json(folder / "analysis.json", {
+        "passages.json": _save_json(path["passages.json"], passages),
+        "analysis.json": _save_json(path["analysis.json"], {
             "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
             "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get)}),
-        "bm25.npz": _save_npz_sparse(folder / "bm25.npz", index.bm25.weights_),
-        "bm25_idf.npy": _save_npy(folder / "bm25_idf.npy", index.bm25.idf_),
-        "tfidf.npz": _save_npz_sparse(folder / "tfidf.npz", index.tfidf.weights_),
-        "tfidf_idf.npy": _save_npy(folder / "tfidf_idf.npy", index.tfidf.idf_),
-        "lsa.npz": _save_npz(folder / "lsa.npz", components=index.lsa.components_, docs=index.lsa.docs_),
-        "router.json": _save_json(folder / "router.json", {"classes": r.classes_, "C": r.C,
-                                                           "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
-        "router.npz": _save_npz(folder / "router.npz", idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
+        "bm25.npz": _save_npz_sparse(path["bm25.npz"], index.bm25.weights_),
+        "bm25_idf.npy": _save_npy(path["bm25_idf.npy"], index.bm25.idf_),
+        "tfidf.npz": _save_npz_sparse(path["tfidf.npz"], index.tfidf.weights_),
+        "tfidf_idf.npy": _save_npy(path["tfidf_idf.npy"], index.tfidf.idf_),
+        "lsa.npz": _save_npz(path["lsa.npz"], components=index.lsa.components_, docs=index.lsa.docs_),
+        "router.json": _save_json(path["router.json"], {"classes": r.classes_, "C": r.C,
+                                                        "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
+        "router.npz": _save_npz(path["router.npz"], idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
     }
-    files = {name: {"size": (folder / name).stat().st_size, "sha256": digests[name]} for name in FILES}
+    files = {name: {"file": path[name].name, "size": path[name].stat().st_size, "sha256": digests[name]} for name in FILES}
     _save_json(folder / "manifest.json", dict(index.manifest, files=files))
+    remove_other_generations(folder, {p.name for p in path.values()})
+
+
+def remove_other_generations(folder: Path, keep: set[str]) -> None:
+    """Index files of earlier generations (and of the unversioned format before them)."""
+    for name in FILES:
+        stem, _, suffix = name.partition(".")
+        for old in list(folder.glob(f"{stem}.*{suffix}")) + [folder / name]:
+            if old.name not in keep and old.is_file():
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -330,8 +355,11 @@ def _read_verified(folder: Path, manifest: dict) -> dict[str, bytes]:
         raise IndexError_("manifest.json has no checksums")
     data = {}
     for name in FILES:
+        stored = files[name].get("file", name)
+        if not isinstance(stored, str) or Path(stored).name != stored or stored.startswith("."):
+            raise IndexError_(f"manifest.json names {name} oddly ({stored!r})")
         try:
-            data[name] = (folder / name).read_bytes()
+            data[name] = (folder / stored).read_bytes()
         except OSError as exc:
             raise IndexError_(f"{name} cannot be read ({exc.strerror or type(exc).__name__})") from None
         if len(data[name]) != files[name].get("size") or hashlib.sha256(data[name]).hexdigest() != files[name].get("sha256"):

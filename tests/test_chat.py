@@ -181,6 +181,27 @@ def test_real_terminal_session(index_dir, tmp_path):
     assert child.exitstatus == 0
 
 
+def test_sigterm_ends_the_chat_cleanly_and_two_chats_share_one_history(index_dir, tmp_path):
+    import signal
+
+    env = {"MASSAGE_QA_INDEX": str(index_dir), "XDG_DATA_HOME": str(tmp_path / "data"), "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path), "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    chats = [pexpect.spawn(sys.executable, ["-m", "assistant", "chat"], cwd=str(ROOT), env=env,
+                           encoding="utf-8", timeout=60, dimensions=(40, 160)) for _ in range(2)]
+    for n, child in enumerate(chats):
+        child.expect(">")
+        child.sendline(f"how often should i massage number {n}")
+        child.expect("Sources:")
+        child.expect(">")
+    for child in chats:
+        child.kill(signal.SIGTERM)
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 128 + signal.SIGTERM and "Traceback" not in (child.before or "")
+    history = next((tmp_path / "data").rglob("history")).read_text("utf-8")
+    assert "number 0" in history and "number 1" in history  # neither chat lost the other's lines
+
+
 # -- robustness ---------------------------------------------------------------------------------
 def test_superscript_and_other_non_ascii_digits_are_usage_not_a_crash(chat):
     chat.handle("what oil should I use?")

@@ -11,6 +11,11 @@ from assistant.config import load_config
 from assistant.index import build, load, open_index, save
 
 
+
+def stored(folder, name: str):
+    """Where the manifest says an index file (by its name: "passages.json") is stored."""
+    return folder / json.loads((folder / "manifest.json").read_text("utf-8"))["files"][name]["file"]
+
 def test_index_files_hold_no_pickle(index_dir):
     from assistant.index import LOCK_FILE
 
@@ -56,7 +61,7 @@ def test_stale_missing_and_damaged_indexes_are_rebuilt_with_one_notice(tiny_copy
     assert rebuilt and "out of date" in notices[-1]
     assert any("warm towels" in p.text for p in index.passages)
 
-    (folder / "bm25.npz").write_bytes(b"not an npz")
+    stored(folder, "bm25.npz").write_bytes(b"not an npz")
     _, _, rebuilt = open_index(corpus_copy, folder, config, notify=notices.append)
     assert rebuilt and "damaged" in notices[-1]
 
@@ -116,11 +121,11 @@ def _flip(path, at: float = 0.5) -> None:
 def test_every_index_file_has_a_checksum_in_the_manifest(saved):
     files = read_manifest(saved)["files"]
     for name, meta in files.items():
-        assert meta["sha256"] == hashlib.sha256((saved / name).read_bytes()).hexdigest()
+        assert meta["sha256"] == hashlib.sha256(stored(saved, name).read_bytes()).hexdigest()
 
 
 def test_a_changed_passage_text_is_caught_and_rebuilt_never_quoted(saved, fake_build):
-    passages = saved / "passages.json"
+    passages = stored(saved, "passages.json")
     text = passages.read_text("utf-8")
     assert "coconut oil" in text
     passages.write_text(text.replace("coconut oil", "cyanide oil"), "utf-8")  # same size, other words
@@ -129,13 +134,13 @@ def test_a_changed_passage_text_is_caught_and_rebuilt_never_quoted(saved, fake_b
     notices = []
     index, _, rebuilt = open_index(CORPUS, saved, load_config(), notify=notices.append)
     assert rebuilt and fake_build and notices == [f"index in {saved} is damaged (passages.json does not match its checksum); rebuilding"]
-    assert "cyanide" not in (saved / "passages.json").read_text("utf-8")
+    assert "cyanide" not in stored(saved, "passages.json").read_text("utf-8")
     assert load(saved, load_config())  # sound again
 
 
 @pytest.mark.parametrize("name", ["bm25_idf.npy", "bm25.npz", "lsa.npz", "router.npz", "analysis.json"])
 def test_a_flipped_byte_is_caught_without_numpy_s_advice(saved, name):
-    _flip(saved / name)
+    _flip(stored(saved, name))
     with pytest.raises(IndexError_, match=f"{name} does not match its checksum"):
         load(saved, load_config())
 
@@ -145,10 +150,10 @@ def test_a_flipped_byte_is_caught_without_numpy_s_advice(saved, name):
                                           ("router.json", lambda b: b[: len(b) // 2])])
 def test_a_damaged_file_whose_checksum_was_updated_is_still_one_line(saved, name, damage):
     """Even past the checksum (a manifest rewritten by hand), a broken file is named, not a traceback."""
-    (saved / name).write_bytes(damage((saved / name).read_bytes()))
+    stored(saved, name).write_bytes(damage(stored(saved, name).read_bytes()))
     manifest = read_manifest(saved)
-    manifest["files"][name] = {"size": (saved / name).stat().st_size,
-                               "sha256": hashlib.sha256((saved / name).read_bytes()).hexdigest()}
+    manifest["files"][name] = {"file": stored(saved, name).name, "size": stored(saved, name).stat().st_size,
+                               "sha256": hashlib.sha256(stored(saved, name).read_bytes()).hexdigest()}
     (saved / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     with pytest.raises(IndexError_) as err:
         load(saved, load_config())
@@ -225,3 +230,22 @@ def test_a_corpus_with_no_passages_is_a_one_line_error(tmp_path):
     (tmp_path / "guides" / "title-only.txt").write_text("Just A Title\n", "utf-8")
     with pytest.raises(CorpusError, match="no passages in"):
         open_index(tmp_path / "guides", tmp_path / "ix", load_config())
+
+
+def test_a_build_killed_half_way_leaves_the_old_index_usable(saved, index, monkeypatch):
+    import assistant.index as index_module
+
+    before = {name: stored(saved, name).read_bytes() for name in ("passages.json", "lsa.npz")}
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the process died while writing the arrays
+
+    monkeypatch.setattr(index_module, "_save_npz", killed)
+    with pytest.raises(KeyboardInterrupt):
+        index_module.save(index, saved)
+    monkeypatch.undo()
+    loaded = load(saved, load_config())  # the manifest still names the old, whole files
+    assert [p.id for p in loaded.passages] == [p.id for p in index.passages]
+    assert {name: stored(saved, name).read_bytes() for name in before} == before
+    index_module.save(index, saved)  # the next build leaves one generation of files
+    assert len(list(saved.glob("passages.*.json"))) == 1 and load(saved, load_config())
