@@ -31,6 +31,7 @@ class Config:
     bm25_epsilon: float
     tfidf_sublinear_tf: bool
     lsa_components: int
+    lsa_exact_max_cells: int
     retrieval_mode: str
     retrieval_k: int
     retrieval_bm25_weight: float
@@ -88,7 +89,7 @@ class ConfigWarning(UserWarning):
 # be finite and not negative; every float must be a real number (not nan or inf).
 RANGES: dict[str, tuple[float | None, float | None]] = {
     "analysis_spell_min_length": (1, 100), "analysis_spell_cutoff": (0.0, 1.0),
-    "passages_min_words": (1, 10_000), "passages_max_words": (1, 10_000),
+    "passages_max_words": (1, 10_000),
     "bm25_k1": (0.0, 100.0), "bm25_b": (0.0, 1.0), "bm25_epsilon": (0.0, 10.0),
     "lsa_components": (1, 1_000), "retrieval_k": (1, 100), "retrieval_bm25_weight": (0.0, 1.0),
     "router_min_confidence": (0.0, 1.0), "router_oos_confidence": (0.0, 1.0), "router_oos_confidence_familiar": (0.0, 1.0),

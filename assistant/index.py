@@ -23,7 +23,7 @@ import threading
 import time
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterator
@@ -38,7 +38,7 @@ except ImportError:  # Windows: no locking
 
 from assistant import __version__
 from assistant.config import APP_NAME, Config
-from assistant.corpus import CorpusError, Guide, build_passages, load_guides, shipped_corpus_dir
+from assistant.corpus import CorpusError, Guide, build_passages, is_faq_question, load_guides, shipped_corpus_dir
 from assistant.retrieval import Bm25Retriever, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
@@ -47,7 +47,8 @@ from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, wor
 FORMAT = 3  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
-FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz",
+FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz", "faq.npz",
+         "lifts.npz",
          "router.json", "router.npz")
 
 
@@ -69,6 +70,10 @@ class Index:
     manifest: dict
     bm25_weight: float = 0.5
     semantic_weight: float = 0.0
+    # precomputed at build: the guides' FAQ questions in the intent model's space (one row per
+    # passage, empty unless it answers a FAQ question), and the passages each intent (and sense) lifts
+    faq: sparse.csc_matrix | None = None
+    lifts: dict[str, np.ndarray] = field(default_factory=dict)
 
     def query_ids(self, text: str) -> list[int]:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
@@ -224,11 +229,13 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit(docs, vocabulary)
     tfidf = TfidfRetriever(config.tfidf_sublinear_tf).fit(docs, vocabulary)
-    lsa = LsaRetriever(config.lsa_components).fit(tfidf)
+    lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells).fit(tfidf)
     intents = load_intents()
     texts = [e for spec in intents.values() for e in spec.examples]
     labels = [spec.name for spec in intents.values() for _ in spec.examples]
     router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
+    faq = router.vectors([p.section if is_faq_question(p.section) else "" for p in passages])
+    lifts = intent_masks(intents, passages)
     manifest = {
         "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -237,7 +244,21 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         "passages": len(passages), "vocabulary": len(vocabulary),
     }
     return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
-                 config.retrieval_semantic_weight)
+                 config.retrieval_semantic_weight, faq, lifts)
+
+
+def intent_masks(intents, passages: list[Passage]) -> dict[str, np.ndarray]:
+    """For each intent with sections or values, and each of its senses: which passages it lifts
+    ("intent/sense"), and which answer another sense ("off:intent/sense")."""
+    masks = {}
+    for name, spec in intents.items():
+        if not (spec.sections or spec.values):
+            continue
+        for sense in [""] + [s.name for s in spec.senses]:
+            masks[f"{name}/{sense}"] = np.array([spec.favours(p, sense) for p in passages], dtype=bool)
+            if sense:
+                masks[f"off:{name}/{sense}"] = np.array([spec.off_sense(p, sense) for p in passages], dtype=bool)
+    return masks
 
 
 # -- save / load ----------------------------------------------------------------------
@@ -322,6 +343,11 @@ def save(index: Index, folder: Path) -> None:
         "router.json": _save_json(path["router.json"], {"classes": r.classes_, "C": r.C,
                                                         "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
         "router.npz": _save_npz(path["router.npz"], idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
+        "faq.npz": _save_npz_sparse(path["faq.npz"], index.faq),
+        # keys like "oil_choice/" and "off:posture/giver" are not valid npz names: stored in order with the key list
+        "lifts.npz": _save_npz(path["lifts.npz"], keys=np.array(sorted(index.lifts), dtype=str),
+                               masks=np.array([index.lifts[k] for k in sorted(index.lifts)], dtype=bool).reshape(
+                                   len(index.lifts), len(index.passages))),
     }
     files = {name: {"file": path[name].name, "size": path[name].stat().st_size, "sha256": digests[name]} for name in FILES}
     _save_json(folder / "manifest.json", dict(index.manifest, files=files))
@@ -387,11 +413,12 @@ def load(folder: Path, config: Config) -> Index:
         stops, dictionary, stems = frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"])
         vocabulary = {t: i for i, t in enumerate(an["vocabulary"])}
         arrays = {}
-        for name in ("bm25.npz", "tfidf.npz"):
+        for name in ("bm25.npz", "tfidf.npz", "faq.npz"):
             arrays[name] = sparse.load_npz(io.BytesIO(data[name])).tocsc()
         for name in ("bm25_idf.npy", "tfidf_idf.npy"):
             arrays[name] = np.load(io.BytesIO(data[name]), allow_pickle=False)
-        for name, keys in (("lsa.npz", ("components", "docs")), ("router.npz", ("idf", "coef", "intercept"))):
+        for name, keys in (("lsa.npz", ("components", "docs")), ("router.npz", ("idf", "coef", "intercept")),
+                           ("lifts.npz", ("keys", "masks"))):
             with np.load(io.BytesIO(data[name]), allow_pickle=False) as z:
                 arrays.update({f"{name}:{k}": z[k] for k in keys})
         name = "router.json"
@@ -401,7 +428,9 @@ def load(folder: Path, config: Config) -> Index:
         raise IndexError_(f"{name} cannot be read ({type(exc).__name__})") from None
     bm25, tfidf = arrays["bm25.npz"], arrays["tfidf.npz"]
     lsa_components, lsa_docs = arrays["lsa.npz:components"], arrays["lsa.npz:docs"]
+    faq, lift_keys, lift_masks = arrays["faq.npz"], arrays["lifts.npz:keys"], arrays["lifts.npz:masks"]
     if (bm25.shape != (len(passages), len(vocabulary)) or tfidf.shape != bm25.shape
+            or faq.shape[0] != len(passages) or lift_masks.shape != (len(lift_keys), len(passages))
             or lsa_docs.shape[:1] != (len(passages),) or lsa_components.shape[1:2] != (len(vocabulary),)):
         raise IndexError_("index arrays do not match its passages")
     analyzer = Analyzer(stops, dictionary, stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
@@ -413,8 +442,11 @@ def load(folder: Path, config: Config) -> Index:
     lsa.components_, lsa.docs_ = lsa_components, lsa_docs
     router = IntentRouter.from_arrays(analyzer, router_vocabulary, classes, arrays["router.npz:idf"],
                                       arrays["router.npz:coef"], arrays["router.npz:intercept"], C)
+    if faq.shape[1] != len(router_vocabulary):
+        raise IndexError_("index arrays do not match its intent model")
     return Index(passages, analyzer, vocabulary, bm25_retriever, tfidf_retriever, lsa, router, manifest,
-                 config.retrieval_bm25_weight, config.retrieval_semantic_weight)
+                 config.retrieval_bm25_weight, config.retrieval_semantic_weight, faq,
+                 {str(k): m for k, m in zip(lift_keys, lift_masks)})
 
 
 @contextmanager

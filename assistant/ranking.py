@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.config import Config
-from assistant.corpus import is_faq_question
 from assistant.index import Index
 from assistant.router import Intents
 from assistant.schema import Hit, Passage, Ranking, Route, RuleMatch
@@ -28,7 +27,6 @@ class Retriever:
         self._lifts: dict[str, np.ndarray] = {}  # intent/sense -> score multipliers
         self._off_senses: dict[str, np.ndarray] = {}  # intent/sense -> passages answering another sense
         self._position = {p.id: i for i, p in enumerate(index.passages)}
-        self._faq_headings: list[tuple[int, tuple[np.ndarray, np.ndarray]]] | None = None
 
     def rank(self, route: Route, mode: str, k: int, lifts: bool = True) -> Ranking:
         """The ranking behind a route's answer (`lifts=False`: the index's own ranking)."""
@@ -68,12 +66,9 @@ class Retriever:
             return None
         key = f"{intent}/{sense}"
         if key not in self._lifts:
-            picked = next((s for s in spec.senses if s.name == sense), None)
-            if picked:
-                favoured = [picked.answered_by(p.text) for p in self.index.passages]
-            else:
-                favoured = [any(s.search(p.headings) for s in spec.sections) or any(v.search(p.text) for v in spec.values)
-                            for p in self.index.passages]
+            favoured = self.index.lifts.get(key)
+            if favoured is None:  # an index built before this intent had its lift
+                favoured = np.array([spec.favours(p, sense) for p in self.index.passages], dtype=bool)
             self._lifts[key] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
         return self._lifts[key]
 
@@ -81,12 +76,10 @@ class Retriever:
         """Passages that answer one of the intent's other senses (and not this one)."""
         key = f"{intent}/{sense}"
         if key not in self._off_senses:
-            senses = self.intents[intent].senses
-            mine = [s for s in senses if s.name == sense]
-            others = [s for s in senses if s.name != sense]
-            self._off_senses[key] = np.array([any(s.answered_by(p.text) for s in others)
-                                              and not any(s.answered_by(p.text) for s in mine)
-                                              for p in self.index.passages])
+            off = self.index.lifts.get(f"off:{key}")
+            if off is None:
+                off = np.array([self.intents[intent].off_sense(p, sense) for p in self.index.passages], dtype=bool)
+            self._off_senses[key] = off
         return self._off_senses[key]
 
     def faq_lift(self, question: str, intent_lift: np.ndarray | None) -> np.ndarray | None:
@@ -101,14 +94,8 @@ class Retriever:
         cfg = self.config
         if cfg.retrieval_faq_boost == 0 or not question:
             return intent_lift
-        if self._faq_headings is None:
-            self._faq_headings = [(i, self.index.router.vector(p.section)) for i, p in enumerate(self.index.passages)
-                                  if is_faq_question(p.section)]
         q_ids, q_weights = self.index.router.vector(question)
-        cosines = np.zeros(len(self.index.passages))
-        for i, (h_ids, h_weights) in self._faq_headings:
-            _, at_q, at_h = np.intersect1d(q_ids, h_ids, return_indices=True)
-            cosines[i] = float(q_weights[at_q] @ h_weights[at_h])
+        cosines = np.asarray(self.index.faq[:, q_ids] @ q_weights).ravel() if q_ids.size else np.zeros(len(self.index.passages))
         if not (cosines > cfg.retrieval_faq_threshold).any():
             return intent_lift
         boost = np.ones(len(cosines)) if intent_lift is None else intent_lift

@@ -95,17 +95,26 @@ class LsaRetriever:
     """Cosine similarity in a latent space of the TF-IDF matrix (TruncatedSVD): passages that
     share no word with the question can still be near it ("stress" and "relax" keep company)."""
 
-    def __init__(self, components: int = 50):
+    def __init__(self, components: int = 50, exact_max_cells: int = 5_000_000):
         self.components = components
+        self.exact_max_cells = exact_max_cells
 
     def fit(self, tfidf: "TfidfRetriever") -> "LsaRetriever":
-        # the exact SVD (LAPACK, via numpy) of the small passages x terms matrix: unlike a randomized
-        # one it gives the same space on every machine, so rankings and the eval floors do too
-        matrix = tfidf.weights_.toarray()
+        matrix = tfidf.weights_
         n = max(1, min(self.components, min(matrix.shape) - 1))
-        _, _, vt = np.linalg.svd(matrix, full_matrices=False)
-        self.components_ = vt[:n]
-        self.docs_ = _unit_rows(matrix @ self.components_.T)
+        if matrix.shape[0] * matrix.shape[1] <= self.exact_max_cells:
+            # the exact SVD (LAPACK, via numpy) of a small passages x terms matrix: unlike a randomized
+            # one it gives the same space on every machine, so rankings and the eval floors do too
+            _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
+            self.components_ = vt[:n]
+        else:
+            # a large corpus: the randomized truncated SVD of the sparse matrix (scikit-learn's
+            # TruncatedSVD algorithm), never made dense; seeded, so one machine builds the same space
+            from sklearn.utils.extmath import randomized_svd
+
+            _, _, vt = randomized_svd(matrix.tocsr(), n, n_iter=5, random_state=0)
+            self.components_ = vt
+        self.docs_ = _unit_rows(np.asarray(matrix @ self.components_.T))
         return self
 
     def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -126,3 +126,16 @@ def test_the_givers_posture_does_not_open_on_what_massage_does_for_posture(assis
     route, hits = assistant.route(question)
     assert route.sense == "giver"
     assert not any("improve posture" in h.passage.text or "alignment" in h.passage.text for h in hits[:2])
+
+
+def test_a_large_corpus_gets_the_randomized_sparse_svd_with_the_same_leading_space(index):
+    """Above lsa.exact_max_cells the matrix is never made dense; the randomized SVD finds the same
+    leading directions as the exact one (compared by the cosine of each component, up to sign)."""
+    from assistant.retrieval import LsaRetriever
+
+    exact = LsaRetriever(10).fit(index.tfidf)
+    randomized = LsaRetriever(10, exact_max_cells=0).fit(index.tfidf)
+    agreement = np.abs(np.sum(exact.components_[:5] * randomized.components_[:5], axis=1))
+    assert agreement.min() > 0.95
+    scores = randomized.scores(*index.tfidf.query_weights(index.query_ids("what oil should i use")))
+    assert scores.shape == (len(index.passages),) and 0 <= scores.min() and scores.max() <= 1 + 1e-9
