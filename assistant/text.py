@@ -184,7 +184,14 @@ class Analyzer:
         # what queries add: bounded, and never written into the index's own tables
         self._unknown_stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
-        self._dictionary_list = sorted(self.dictionary)
+        # words by their first and by their second letter: a slip keeps one of them (a swap of the
+        # two is caught on its own), so a correction compares a word with those words only, not
+        # with the whole dictionary (which grows with the corpus)
+        self._by_letter: dict[tuple[int, str], list[str]] = {}
+        for w in sorted(self.dictionary):
+            for at in (0, 1):
+                if len(w) > at:
+                    self._by_letter.setdefault((at, w[at]), []).append(w)
 
     # -- the steps -------------------------------------------------------
     def stem(self, word: str) -> str:
@@ -226,7 +233,9 @@ class Analyzer:
         # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
         swapped = [s for s in (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
                    if s in self.dictionary]
-        close = swapped + difflib.get_close_matches(word, self._dictionary_list, n=3, cutoff=self.spell_cutoff)
+        pool = sorted(set(self._by_letter.get((0, word[0]), [])) | set(self._by_letter.get((1, word[1]), [])))
+        pool = [w for w in pool if abs(len(w) - len(word)) <= 2]
+        close = swapped + difflib.get_close_matches(word, pool, n=3, cutoff=self.spell_cutoff)
         # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
         # stop word is only made from a word of five letters or more, with one slip ("offen" ->
         # "often", but "town" is not "own" and "weather" is not "whether")

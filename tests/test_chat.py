@@ -270,3 +270,27 @@ def test_piped_chat_through_the_real_entry_point_survives_bad_bytes(index_dir):
     assert out.returncode == 0, out.stderr
     text = out.stdout.decode("utf-8")
     assert text.count("Sources:") == 2 and "not UTF-8" in text and "\x1b" not in text and b"Traceback" not in out.stderr
+
+
+def test_a_flood_of_random_lines_escapes_and_long_lines_gets_one_reply_each(chat):
+    import random
+
+    rng = random.Random(7)
+    alphabet = "abcdefghijklmnopqrstuvwxyz ?!.,'\u00e9\u4e2d\U0001F600\x1b[31m\x1b]0;title\x07\u202e\x00"
+    lines = ["".join(rng.choice(alphabet) for _ in range(rng.choice((1, 5, 40, 300, 3000)))) + "\n" for _ in range(120)]
+    from assistant.display import clean
+
+    lines = [line for line in lines if clean(line).strip() and not clean(line).lstrip().startswith("/")]
+
+    class Replies(list):
+        def write(self, text):
+            self.append(text)
+
+        def flush(self):
+            pass
+
+    replies = Replies()
+    piped(chat, iter(lines), replies)
+    out = "".join(replies)
+    assert len(replies) == len(lines)  # every line with text answered (or refused) once, the chat still going
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out and "\x00" not in out
