@@ -49,6 +49,7 @@ class Config:
     router_topic_confidence: float
     router_C: float
     router_smalltalk_confidence: float
+    router_learned_scope: bool
     message_story_min_words: int
     message_refers_back_max_words: int
     message_points_back_max_words: int

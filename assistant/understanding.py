@@ -20,6 +20,7 @@ from assistant.message import Message, read_message
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.schema import Route, RuleMatch
+from assistant.scope import load_scope_model
 
 # the route a question takes (schema.Route.route)
 SAFETY, RETRIEVAL, ABSTAIN, SMALLTALK = "safety", "retrieval", "abstain", "smalltalk"
@@ -48,6 +49,9 @@ class Understander:
         self.vague = intents.role("vague")
         self.safety_question = intents.role("safety_question")
         self._domain_terms: frozenset[str] | None = None
+        # the learned scope decision (data/scope.json), when there is one and it is switched on
+        self.scope = load_scope_model() if config.router_learned_scope else None
+        self.scope_coef = self.scope.aligned(index.router.vocabulary_) if self.scope else None
         self._reply_examples: list[tuple[str, tuple[np.ndarray, np.ndarray]]] | None = None
 
     def understand(self, message: Message, conversation: Conversation | None = None) -> Route:
@@ -140,10 +144,21 @@ class Understander:
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK
-        if (top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text)
-                or self.guessed_out_of_scope(query, intent, predicted.out_of_scope, top_score)):
+        if top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text):
+            return ABSTAIN
+        if self.scope is not None:
+            ids, weights = self.index.router.vector(message.asked)
+            evidence = (top_score, float(self.has_foreign_words(query)), predicted.out_of_scope, 0.0)
+            return ABSTAIN if self.scope.probability(self.scope_coef, ids, weights, evidence) >= self.scope.threshold else RETRIEVAL
+        if self.guessed_out_of_scope(query, intent, predicted.out_of_scope, top_score):
             return ABSTAIN
         return RETRIEVAL
+
+    def evidence(self, message: Message) -> tuple[float, float, float, float]:
+        """The scope model's evidence measures of a message (scope.NUMERIC)."""
+        _, _, oos = self.index.router.predict_with(message.asked, self.out_of_scope)
+        return (self.index.best_lexical(message.text), float(self.has_foreign_words(message.text)), oos,
+                float(self.named_out_of_scope(message.text)))
 
     def answer_intent(self, message: Message, intent: str, predicted: Prediction, rules: list[RuleMatch]) -> str:
         """With a condition stated, the answer is the warning (the safety-question intent) unless the

@@ -95,3 +95,12 @@ def test_a_multi_part_question_has_its_parts_understood_once(assistant):
     route, _ = assistant.route("what oil should i use and how long should it last")
     assert [p.intent for p in route.parts] == ["oil_choice", "duration"]
     assert all(not p.parts for p in route.parts)
+
+
+def test_the_learned_scope_decision_refuses_what_the_guides_do_not_cover(assistant):
+    learned = assistant.with_settings(router_learned_scope=True)
+    assert learned.understander.scope is not None
+    for question in ("how much does a massage cost in london", "best pizza recipe", "can you recommend a spa near me"):
+        assert learned.route(question)[0].route == "abstain", question
+    for question in ("what oil should i use", "how long should a back rub last", "any tips for a first timer"):
+        assert learned.route(question)[0].route == "retrieval", question
