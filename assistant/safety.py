@@ -48,11 +48,12 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 
 def locate(quote: str, passages: list[Passage]) -> tuple[Passage, str] | None:
     """The first passage holding a quote, and the quote as the passage spells it. Only passages
-    holding the quote's longest word are read closely (quote style and white space aside), so
-    locating the rules' quotes costs a substring search per passage, not a pass per character."""
-    key = max(_WORD.findall(quote), key=len, default="")
+    holding every word of the quote are read closely (quote style and white space aside: words are
+    the same either way), so locating the rules' quotes costs substring searches, not a pass per
+    character of every passage."""
+    keys = sorted(set(_WORD.findall(quote)), key=len, reverse=True)
     for p in passages:
-        if key and key not in p.text:
+        if not all(k in p.text for k in keys):
             continue
         found = find_loose(quote, loose_with_offsets(p.text))
         if found:
