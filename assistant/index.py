@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
-from scipy import sparse
 
 try:
     import fcntl
@@ -39,7 +38,7 @@ except ImportError:  # Windows: no locking
 from assistant import __version__
 from assistant.config import APP_NAME, Config
 from assistant.corpus import CorpusError, Guide, build_passages, is_faq_question, load_guides, shipped_corpus_dir
-from assistant.retrieval import Bm25Retriever, LsaRetriever, TfidfRetriever, fuse, top_k
+from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
@@ -72,7 +71,7 @@ class Index:
     semantic_weight: float = 0.0
     # precomputed at build: the guides' FAQ questions in the intent model's space (one row per
     # passage, empty unless it answers a FAQ question), and the passages each intent (and sense) lifts
-    faq: sparse.csc_matrix | None = None
+    faq: Columns | None = None
     lifts: dict[str, np.ndarray] = field(default_factory=dict)
 
     def query_ids(self, text: str) -> list[int]:
@@ -291,11 +290,10 @@ def _save_npy(path: Path, array: np.ndarray) -> str:
     return _atomic_write(path, write)
 
 
-def _save_npz_sparse(path: Path, matrix) -> str:
-    def write(p: Path) -> None:
-        with open(p, "wb") as fh:
-            sparse.save_npz(fh, matrix)
-    return _atomic_write(path, write)
+def _save_npz_sparse(path: Path, matrix: Columns) -> str:
+    """A Columns matrix in scipy's save_npz layout (so either can read it)."""
+    return _save_npz(path, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
+                     shape=np.array(matrix.shape), format=np.array(b"csc"))
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> str:
@@ -414,7 +412,11 @@ def load(folder: Path, config: Config) -> Index:
         vocabulary = {t: i for i, t in enumerate(an["vocabulary"])}
         arrays = {}
         for name in ("bm25.npz", "tfidf.npz", "faq.npz"):
-            arrays[name] = sparse.load_npz(io.BytesIO(data[name])).tocsc()
+            with np.load(io.BytesIO(data[name]), allow_pickle=False) as z:
+                if bytes(z["format"]) != b"csc":
+                    raise ValueError("not a column matrix")
+                arrays[name] = Columns(z["data"], z["indices"].astype(np.int64), z["indptr"].astype(np.int64),
+                                       tuple(int(n) for n in z["shape"]))
         for name in ("bm25_idf.npy", "tfidf_idf.npy"):
             arrays[name] = np.load(io.BytesIO(data[name]), allow_pickle=False)
         for name, keys in (("lsa.npz", ("components", "docs")), ("router.npz", ("idf", "coef", "intercept")),

@@ -95,7 +95,7 @@ class Retriever:
         if cfg.retrieval_faq_boost == 0 or not question:
             return intent_lift
         q_ids, q_weights = self.index.router.vector(question)
-        cosines = np.asarray(self.index.faq[:, q_ids] @ q_weights).ravel() if q_ids.size else np.zeros(len(self.index.passages))
+        cosines = self.index.faq.dot(q_ids, q_weights)
         if not (cosines > cfg.retrieval_faq_threshold).any():
             return intent_lift
         boost = np.ones(len(cosines)) if intent_lift is None else intent_lift

@@ -10,11 +10,47 @@ scikit-learn and rank_bm25 are used when fitting only; scoring is plain numpy/sc
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 MODES = ("hybrid", "bm25", "tfidf")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A sparse matrix in scipy's column layout (CSC: data, row indices, column pointers), read
+    with numpy alone: answering a question then never imports scipy (a quarter of a cold start)."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, matrix) -> "Columns":
+        """From a scipy sparse matrix (at build time)."""
+        csc = matrix.tocsc()
+        csc.sort_indices()
+        return cls(csc.data.astype(np.float64), csc.indices.astype(np.int64), csc.indptr.astype(np.int64), tuple(csc.shape))
+
+    def dot(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The matrix times a vector that is zero but for `weights` at columns `ids`."""
+        ids = np.asarray(ids, dtype=np.int64)
+        starts = self.indptr[ids]
+        lengths = self.indptr[ids + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(self.shape[0])
+        # the positions of every stored value of the chosen columns, in one array
+        offsets = np.arange(total) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        return np.bincount(self.indices[offsets], self.data[offsets] * np.repeat(weights, lengths),
+                           minlength=self.shape[0])
+
+    def to_scipy(self):
+        from scipy import sparse
+
+        return sparse.csc_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
 def _query_vector(query_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +82,9 @@ class Bm25Retriever:
                 rows.append(d)
                 cols.append(t)
                 vals.append(self.idf_[t] * tf * (self.k1 + 1) / (tf + norm))
-        self.weights_ = sparse.csc_matrix((vals, (rows, cols)), shape=(len(docs), len(vocabulary)))
+        from scipy import sparse
+
+        self.weights_ = Columns.of(sparse.csc_matrix((vals, (rows, cols)), shape=(len(docs), len(vocabulary))))
         return self
 
     def scores(self, query_ids: list[int]) -> np.ndarray:
@@ -54,7 +92,7 @@ class Bm25Retriever:
         if not query_ids:
             return np.zeros(self.weights_.shape[0])
         ids, counts = _query_vector(query_ids)
-        return self.weights_[:, ids] @ counts
+        return self.weights_.dot(ids, counts)
 
     def best_possible(self, query_ids: list[int]) -> float:
         """An upper bound of the score any passage can get (tf -> infinity): scales BM25 to [0, 1]."""
@@ -72,7 +110,7 @@ class TfidfRetriever:
 
         vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, vocabulary=vocabulary,
                                      sublinear_tf=self.sublinear_tf, norm="l2")
-        self.weights_ = vectorizer.fit_transform(docs).tocsc()
+        self.weights_ = Columns.of(vectorizer.fit_transform(docs))
         self.idf_ = vectorizer.idf_
         return self
 
@@ -88,7 +126,7 @@ class TfidfRetriever:
         if not query_ids:
             return np.zeros(self.weights_.shape[0])
         ids, weights = self.query_weights(query_ids)
-        return self.weights_[:, ids] @ weights
+        return self.weights_.dot(ids, weights)
 
 
 class LsaRetriever:
@@ -100,7 +138,7 @@ class LsaRetriever:
         self.exact_max_cells = exact_max_cells
 
     def fit(self, tfidf: "TfidfRetriever") -> "LsaRetriever":
-        matrix = tfidf.weights_
+        matrix = tfidf.weights_.to_scipy()
         n = max(1, min(self.components, min(matrix.shape) - 1))
         if matrix.shape[0] * matrix.shape[1] <= self.exact_max_cells:
             # the exact SVD (LAPACK, via numpy) of a small passages x terms matrix: unlike a randomized

@@ -168,7 +168,7 @@ class IntentRouter:
         return router
 
     def vectors(self, texts: list[str]):
-        """Many texts as the rows of a sparse matrix in the model's feature space (unit rows)."""
+        """Many texts as the rows of a sparse matrix in the model's feature space (unit rows; at build time)."""
         from scipy import sparse
 
         rows, cols, vals = [], [], []
@@ -177,7 +177,9 @@ class IntentRouter:
             rows += [r] * len(ids)
             cols += ids.tolist()
             vals += weights.tolist()
-        return sparse.csc_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary_)))
+        from assistant.retrieval import Columns
+
+        return Columns.of(sparse.csc_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary_))))
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A text in the model's TF-IDF feature space, as (feature ids, unit-length weights)."""

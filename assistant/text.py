@@ -315,11 +315,19 @@ def stem_table(vocabulary: Iterable[str]) -> dict[str, str]:
     return {w: stemmer.stem(w) for w in vocabulary}
 
 
-@functools.cache
+_EVERYDAY_STEMS: dict[str, str] = {}
+
+
 def everyday_stems(cache_dir: str | None = None) -> dict[str, str]:
     """The Snowball stem of every everyday word: the same for every build, so computed once per
     process and kept in `cache_dir` (a JSON file named by the word list and nltk's version;
     a file that does not read back whole is computed again)."""
+    if not _EVERYDAY_STEMS:
+        _EVERYDAY_STEMS.update(_everyday_stems(cache_dir))
+    return _EVERYDAY_STEMS
+
+
+def _everyday_stems(cache_dir: str | None) -> dict[str, str]:
     import hashlib
     import json
 
