@@ -15,11 +15,19 @@ CORPUS = ROOT / "corpus"
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"  # two short guides: for tests that build indexes of their own
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One cache folder for the session (the everyday-word stems every build reuses); indexes
+    kept there are named by their corpus folder, which is each test's own."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_user_dirs(tmp_path, monkeypatch):
+def isolated_user_dirs(tmp_path, monkeypatch, shared_cache):
     """No test reads or writes the real user's config, cache, data or history."""
-    for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache))
     for var in ("MASSAGE_QA_CORPUS", "MASSAGE_QA_INDEX", "MASSAGE_QA_CONFIG", "NO_COLOR"):
         monkeypatch.delenv(var, raising=False)
 
@@ -73,10 +81,41 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None, cwd: 
                           text=True, env=full_env, cwd=cwd or ROOT, timeout=120)
 
 
+def run_main(*args: str, input: str | None = None, env: dict | None = None, cwd: Path | None = None,
+             index_dir: Path | None = None) -> subprocess.CompletedProcess:
+    """The entry point's main() in this process, with its own stdin, stdout, stderr, environment
+    and folder (what `python -m assistant` runs, without starting Python again)."""
+    import io
+
+    from assistant.cli import main
+
+    mp = pytest.MonkeyPatch()
+    try:
+        for key, value in (env or {}).items():
+            mp.setenv(key, value)
+        if index_dir is not None:
+            mp.setenv("MASSAGE_QA_INDEX", str(index_dir))
+        mp.chdir(cwd or ROOT)
+        out, err = io.BytesIO(), io.BytesIO()
+        streams = {name: io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
+                   for name, buffer in (("stdout", out), ("stderr", err))}
+        mp.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8"))
+        for name, stream in streams.items():
+            mp.setattr(sys, name, stream)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        mp.undo()
+    return subprocess.CompletedProcess(args, code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8"))
+
+
 @pytest.fixture
 def cli(index_dir):
-    """The CLI against the session's index."""
+    """The CLI against the session's index, run in this process (tests of the process itself,
+    a terminal or an installed wheel, use run_cli)."""
     def run(*args: str, **kw):
         kw.setdefault("index_dir", index_dir)
-        return run_cli(*args, **kw)
+        return run_main(*args, **kw)
     return run

@@ -54,8 +54,6 @@ def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
 # little for it once (intent boost 0.5 -> 1.0: all 0.927 -> 0.925, recall@5 0.888 -> 0.904).
 RETRIEVAL = ("retrieval", "hybrid+intent")
 FLOORS = {
-    "all": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.959, RETRIEVAL + ("recall@5",): 0.898,
-            ("router", "accuracy"): 0.959, ("abstain", "recall"): 0.928, ("answers", "key_fact_recall"): 0.955},
     "tune": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.974, RETRIEVAL + ("recall@5",): 0.895,
              ("router", "accuracy"): 0.967, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.951},
     "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.94, RETRIEVAL + ("recall@5",): 0.9,
