@@ -26,6 +26,7 @@ class Config:
     analysis_spell_min_length: int
     analysis_spell_cutoff: float
     passages_max_words: int
+    passages_parallel_min_chars: int
     bm25_k1: float
     bm25_b: float
     bm25_epsilon: float
@@ -76,7 +77,8 @@ class Config:
     def index_settings(self) -> dict:
         """The settings that shape the built index (part of its fingerprint)."""
         keys = ("analysis_", "passages_", "bm25_", "tfidf_", "lsa_", "router_C")
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith(keys)}
+        how_not_what = {"passages_parallel_min_chars"}  # how the build runs, not what it makes
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name.startswith(keys) and f.name not in how_not_what}
 
     def with_overrides(self, **changes) -> "Config":
         return replace(self, **changes)

@@ -445,7 +445,15 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
     return passages
 
 
-def build_passages(guides: list[Guide], max_words: int = 120) -> list[Passage]:
+def build_passages(guides: list[Guide], max_words: int = 120, workers: int = 1) -> list[Passage]:
+    """Every guide's passages, in guide order. With workers > 1 the guides are split in that many
+    processes (guides are independent until the vocabulary is merged)."""
+    from assistant.parallel import map_in_processes
+
     rules = CleaningRules.load()
-    tokenizer = punkt_tokenizer()
-    return [p for g in guides for p in split_guide(g, rules, max_words, tokenizer)]
+
+    def split_some(chunk: list[Guide]) -> list[list[Passage]]:
+        tokenizer = punkt_tokenizer()
+        return [split_guide(g, rules, max_words, tokenizer) for g in chunk]
+
+    return [p for passages in map_in_processes(split_some, guides, workers) for p in passages]

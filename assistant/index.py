@@ -38,6 +38,7 @@ except ImportError:  # Windows: no locking
 from assistant import __version__
 from assistant.config import APP_NAME, Config
 from assistant.corpus import CorpusError, Guide, build_passages, is_faq_question, load_guides, shipped_corpus_dir
+from assistant.parallel import map_in_processes
 from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
@@ -214,7 +215,8 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
 
 
 def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
-    passages = build_passages(guides, config.passages_max_words)
+    workers = build_workers(guides, config)
+    passages = build_passages(guides, config.passages_max_words, workers)
     stops = stop_words()
     plain = Analyzer(stops)
     dictionary, known = _known_words(plain, passages)
@@ -224,7 +226,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     domain = set(stems.values())
     stems.update((w, s) for w, s in everyday_stems(str(_cache_dir())).items() if s in domain and w not in known)
     analyzer = Analyzer(stops, frozenset(dictionary), stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
-    docs = [analyzer.terms(index_text(p)) for p in passages]
+    docs = map_in_processes(lambda some: [analyzer.terms(index_text(p)) for p in some], passages, workers)
     vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
     bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit(docs, vocabulary)
     tfidf = TfidfRetriever(config.tfidf_sublinear_tf).fit(docs, vocabulary)
@@ -244,6 +246,14 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     }
     return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
                  config.retrieval_semantic_weight, faq, lifts)
+
+
+def build_workers(guides: list[Guide], config: Config) -> int:
+    """How many processes split and analyse the guides: all the cores for a large corpus; one for
+    a small one, where starting processes costs more than it saves."""
+    if sum(len(g.text) for g in guides) < config.passages_parallel_min_chars:
+        return 1
+    return os.cpu_count() or 1
 
 
 def intent_masks(intents, passages: list[Passage]) -> dict[str, np.ndarray]:

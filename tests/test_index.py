@@ -249,3 +249,14 @@ def test_a_build_killed_half_way_leaves_the_old_index_usable(saved, index, monke
     assert {name: stored(saved, name).read_bytes() for name in before} == before
     index_module.save(index, saved)  # the next build leaves one generation of files
     assert len(list(saved.glob("passages.*.json"))) == 1 and load(saved, load_config())
+
+
+def test_a_build_on_every_core_makes_the_same_index(tiny_copy):
+    """A large corpus is split and analysed in several processes (here forced for a small one)."""
+    config = load_config()
+    alone = build(tiny_copy, config)
+    spread = build(tiny_copy, config.with_overrides(passages_parallel_min_chars=0))
+    assert [p.to_dict() for p in spread.passages] == [p.to_dict() for p in alone.passages]
+    assert spread.vocabulary == alone.vocabulary
+    assert np.array_equal(spread.bm25.weights_.data, alone.bm25.weights_.data)
+    assert spread.manifest["fingerprint"] == alone.manifest["fingerprint"]
