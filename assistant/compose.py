@@ -102,7 +102,10 @@ class Composer:
         """Each rule's heading, then its quotes (a quote shared by two rules once)."""
         shown: set[str] = set()
         for rule in rules:
-            draft.say("warning", f"{self.replies[VERDICT_REPLY[rule.verdict]]}: {rule.condition}.")
+            unsure = not rule.sure or rule.status == "hypothetical"
+            label = f"{self.replies['safety_if']} ({self.replies[VERDICT_REPLY[rule.verdict]].lower()})" if unsure \
+                else self.replies[VERDICT_REPLY[rule.verdict]]
+            draft.say("warning", f"{label}: {rule.condition}.")
             for quote in rule.quotes:
                 if quote.text not in shown:
                     shown.add(quote.text)

@@ -37,6 +37,7 @@ def trigger_texts() -> list[str]:
     doc = _rules_doc()
     texts = list(doc.get("negation_cues", [])) + list(doc.get("negation_blockers", [])) + list(doc.get("clause_breaks", []))
     texts += list(doc.get("hypothetical_cues", [])) + list(doc.get("past_cues", [])) + list(doc.get("ongoing_cues", []))
+    texts += list(doc.get("uncertain_cues", []))
     for rule in doc.get("rules", []):
         texts += rule.get("triggers", []) + rule.get("exclude", []) + lexicon(rule["id"])[0]
         texts += [w for group in rule.get("near", []) for w in group]
@@ -95,6 +96,7 @@ class SafetyRules:
         self.hypothetical_cues = tuple(s for s in (seq(t) for t in doc.get("hypothetical_cues", [])) if s)
         self.past_cues = tuple(s for s in (seq(t) for t in doc.get("past_cues", [])) if s)
         self.ongoing_cues = tuple(s for s in (seq(t) for t in doc.get("ongoing_cues", [])) if s)
+        self.uncertain_cues = tuple(s for s in (seq(t) for t in doc.get("uncertain_cues", [])) if s)
         rules = []
         self.disabled: list[str] = []
         for raw in doc["rules"]:
@@ -205,19 +207,21 @@ class SafetyRules:
         found = []
         for rule in self.rules:
             occurrences = self._occurrences(tokens, rule, words)
-            statuses = [(self._status(rule, tokens, sentence_of(i), i), text) for i, text in occurrences]
-            if not any(status != "negated" for status, _ in statuses):
+            statuses = [(self._status(rule, tokens, sentence_of(i), i), text, i) for i, text in occurrences]
+            if not any(status != "negated" for status, _, _ in statuses):
                 hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
                 if hit:
                     sentence = next(s for s in sentences if hit.group() in s.lower()) if any(
                         hit.group() in s.lower() for s in sentences) else question
                     words_of = tuple(self.analyzer.stem_sequence(sentence))
-                    statuses.insert(0, (self._status(rule, words_of, words_of, None), hit.group()))
+                    statuses.insert(0, (self._status(rule, words_of, words_of, None), hit.group(), None))
             if not statuses:
                 continue
-            status, text = next(((st, t) for st, t in statuses if st != "negated"), statuses[0])
+            status, text, at = next(((st, t, i) for st, t, i in statuses if st != "negated"), statuses[0])
+            # "not sure if she's pregnant", "she might have a fever": in force, but said as a maybe
+            sure = at is None or not self._clause_has(tokens, at, self.uncertain_cues)
             found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, text,
-                                   rule.body_excludes, status, rule.scope))
+                                   rule.body_excludes, status, rule.scope, sure))
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])
 
     def recovery_said(self, text: str) -> bool:

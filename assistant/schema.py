@@ -91,6 +91,7 @@ class RuleMatch:
     body_excludes: tuple[str, ...] = ()  # a caution answer's body never suggests these
     status: str = "active"  # how it was meant: active, hypothetical, past, negated (withdrawn: see Conversation)
     scope: str = "person"  # "person": held for the person spoken of; "request": of this question only
+    sure: bool = True  # False when said as a maybe ("not sure if she's pregnant"): warned about as "if this applies"
 
     def to_dict(self) -> dict:
         return {"id": self.id, "verdict": self.verdict, "advice": self.advice,

@@ -133,3 +133,13 @@ def test_a_part_asking_what_to_avoid_is_answered_too(assistant):
     body = " ".join(s.text for s in answer.sentences).lower()
     assert re.search(r"\d+\s*(to|–|-)\s*\d+ minutes", body) and "avoid" in body  # how long, and what to avoid
 
+
+
+@pytest.mark.parametrize("question, sure", [("not sure if she is pregnant, can i massage her back", False),
+                                            ("what if she were pregnant, is a back rub ok", False),
+                                            ("she is pregnant, can i massage her back", True)])
+def test_a_condition_said_as_a_maybe_is_warned_about_as_if_it_applies(assistant, question, sure):
+    answer = assistant.ask(question)
+    heading = next(line.text for line in answer.lines if line.kind == "warning")
+    assert heading.endswith("pregnancy.") and heading.startswith("If this applies") != sure
+    assert "Unless trained in prenatal massage" in answer.text  # the warning itself is never withheld
