@@ -125,6 +125,12 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     return named
 
 
+def asks_anything(text: str) -> bool:
+    """Whether a message asks something: a question mark, or a sentence opening with a question word."""
+    pats = patterns()
+    return "?" in text or any(pats.asks.match(s.strip()) for s in pats.sentence_end.split(text) if s.strip())
+
+
 def check_question(question: str) -> str:
     """The question with its white space normalised, or QuestionError."""
     question = " ".join(str(question).split())

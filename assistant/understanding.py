@@ -16,7 +16,7 @@ import numpy as np
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
-from assistant.message import Message, read_message
+from assistant.message import Message, asks_anything, read_message
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.schema import Route, RuleMatch
@@ -144,6 +144,8 @@ class Understander:
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK
+        if predicted.intent == self.smalltalk and not asks_anything(message.text):
+            return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
         if top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text):
             return ABSTAIN
         if self.scope is not None:

@@ -104,3 +104,12 @@ def test_the_learned_scope_decision_refuses_what_the_guides_do_not_cover(assista
         assert learned.route(question)[0].route == "abstain", question
     for question in ("what oil should i use", "how long should a back rub last", "any tips for a first timer"):
         assert learned.route(question)[0].route == "retrieval", question
+
+
+@pytest.mark.parametrize("message", ["thanks, that's him done", "cheers mate that was great"])
+def test_small_talk_that_asks_nothing_is_small_talk_even_when_the_model_is_unsure(assistant, message):
+    assert assistant.route(message)[0].route == "smalltalk"
+
+
+def test_a_question_after_a_thank_you_is_still_answered(assistant):
+    assert assistant.route("thanks! and how long should it last?")[0].route == "retrieval"
