@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import threading
 import time
 import zipfile
@@ -181,13 +182,14 @@ def fingerprint(guides: list[Guide], config: Config) -> str:
 
 
 # -- build ----------------------------------------------------------------------------
-def _known_words(analyzer: Analyzer, passages: list[Passage]) -> tuple[set[str], set[str]]:
+def _known_words(analyzer: Analyzer, passages: list[Passage], workers: int = 1) -> tuple[set[str], set[str]]:
     """(spelling dictionary, every word whose stem is precomputed)."""
     from assistant.safety import trigger_texts
 
     dictionary: set[str] = set(analyzer.stop_words)
-    for p in passages:
-        dictionary.update(words(p.section + " " + p.text))
+    sections = {p.section for p in passages}
+    dictionary.update(w for section in sections for w in words(section))
+    dictionary.update(map_in_processes(lambda some: sorted({w for p in some for w in words(p.text)}), passages, workers))
     dictionary.update(analyzer.thesaurus_words())
     for text in trigger_texts():
         dictionary.update(words(text))
@@ -219,7 +221,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     passages = build_passages(guides, config.passages_max_words, workers)
     stops = stop_words()
     plain = Analyzer(stops)
-    dictionary, known = _known_words(plain, passages)
+    dictionary, known = _known_words(plain, passages, workers)
     stems = stem_table(known)
     # everyday words whose stem is one the project knows ("relaxes" -> "relax"): a question using
     # them then never needs nltk (see Analyzer.stem); the others cannot match a passage anyway
@@ -235,8 +237,8 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     texts = [e for spec in intents.values() for e in spec.examples]
     labels = [spec.name for spec in intents.values() for _ in spec.examples]
     router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
-    faq = router.vectors([p.section if is_faq_question(p.section) else "" for p in passages])
-    lifts = intent_masks(intents, passages)
+    faq = router.vectors([p.section if is_faq_question(p.section) else "" for p in passages])  # "" -> an empty row
+    lifts = intent_masks(intents, passages, workers)
     manifest = {
         "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -256,18 +258,38 @@ def build_workers(guides: list[Guide], config: Config) -> int:
     return os.cpu_count() or 1
 
 
-def intent_masks(intents, passages: list[Passage]) -> dict[str, np.ndarray]:
+def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str, np.ndarray]:
     """For each intent with sections or values, and each of its senses: which passages it lifts
-    ("intent/sense"), and which answer another sense ("off:intent/sense")."""
+    ("intent/sense"), and which answer another sense ("off:intent/sense"). Each pattern set is
+    searched once per passage (one alternation), headings once per distinct heading."""
+    def alternation(patterns) -> re.Pattern | None:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE) if patterns else None
+
     masks = {}
+    texts = [p.text for p in passages]
     for name, spec in intents.items():
         if not (spec.sections or spec.values):
             continue
-        for sense in [""] + [s.name for s in spec.senses]:
-            masks[f"{name}/{sense}"] = np.array([spec.favours(p, sense) for p in passages], dtype=bool)
-            if sense:
-                masks[f"off:{name}/{sense}"] = np.array([spec.off_sense(p, sense) for p in passages], dtype=bool)
+        sections, values = alternation(spec.sections), alternation(spec.values)
+        by_heading = {h: bool(sections and sections.search(h)) for h in {p.headings for p in passages}}
+        in_text = _searched(values, texts, workers)
+        masks[f"{name}/"] = np.array([by_heading[p.headings] for p in passages], dtype=bool) | in_text
+        answered = {s.name: _searched(alternation(s.passages), texts, workers) for s in spec.senses}
+        for sense, mine in answered.items():
+            masks[f"{name}/{sense}"] = mine
+            others = np.zeros(len(passages), dtype=bool)
+            for other, theirs in answered.items():
+                if other != sense:
+                    others |= theirs
+            masks[f"off:{name}/{sense}"] = others & ~mine
     return masks
+
+
+def _searched(pattern: re.Pattern | None, texts: list[str], workers: int) -> np.ndarray:
+    """Which texts a pattern finds something in."""
+    if pattern is None:
+        return np.zeros(len(texts), dtype=bool)
+    return np.array(map_in_processes(lambda some: [bool(pattern.search(t)) for t in some], texts, workers), dtype=bool)
 
 
 # -- save / load ----------------------------------------------------------------------

@@ -173,6 +173,8 @@ class IntentRouter:
 
         rows, cols, vals = [], [], []
         for r, text in enumerate(texts):
+            if not text:
+                continue
             ids, weights = self.vector(text)
             rows += [r] * len(ids)
             cols += ids.tolist()
