@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import Message, people_in
+from assistant.message import Message, people_in, speaks_of_someone_else
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -92,7 +92,11 @@ class Conversation:
         asked = people_in(message.asked)
         told = people_in(message.text)
         named = [p for p in asked if p != "self"] or asked or [p for p in told if p != "self"] or told
-        return named[-1] if named else self.state.person
+        if named:
+            return named[-1]
+        if speaks_of_someone_else(message.text, self.state.person):
+            return "someone else"  # "she might be pregnant" while the talk was about a boyfriend
+        return self.state.person
 
     def leans_on_topic(self, message: Message, states_condition: bool, config: Config) -> bool:
         """Whether a message is a short follow-up of the topic before ("and for how long?")."""

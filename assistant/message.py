@@ -114,6 +114,24 @@ def patterns() -> _Patterns:
     )
 
 
+@functools.cache
+def _pronoun_people() -> dict[str, frozenset[str]]:
+    return {pronoun: frozenset(people) for pronoun, people in load("language.toml")["pronoun_people"].items()}
+
+
+def speaks_of_someone_else(text: str, person: str) -> bool:
+    """Whether a text speaks of someone only by a pronoun that cannot be `person` ("she" after a
+    husband was spoken of)."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    forms = {"she": {"she", "her", "hers", "shes"}, "he": {"he", "him", "his", "hes"}}
+    used = {pronoun for pronoun, f in forms.items() if words & f}
+    if len(used) != 1:
+        return False
+    (pronoun,) = used
+    other = "he" if pronoun == "she" else "she"
+    return person in _pronoun_people().get(other, frozenset())
+
+
 def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     """The people a text names, in order ("i'm the husband" names the one typing: "self"). With
     first_person_is_self, a text in the first person naming no one else is about "self" ("my back

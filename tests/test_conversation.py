@@ -89,3 +89,11 @@ def test_batch_rows_sharing_a_conversation_are_answered_as_one(cli, tmp_path):
     assert [r["conversation"] for r in records] == ["a", "b", "a", None]
     assert [r["held_conditions"] for r in records] == [["pregnancy"], [], ["pregnancy"], []]
     assert records[2]["route"] == "safety" and records[3]["route"] == "retrieval"
+
+
+def test_someone_spoken_of_only_as_she_after_a_he_is_someone_else(assistant):
+    c = talk(assistant, "my boyfriend pulled his back at the gym yesterday, can i rub it")
+    assert c.in_force() == {"inflammation_injury"}
+    answer = assistant.ask("she might be pregnant, can i still do her shoulders", c)
+    assert [r.id for r in answer.route.rules] == ["pregnancy"]  # not the boyfriend's injury
+    assert statuses(c)["boyfriend"] == {"inflammation_injury": "active"}
