@@ -3,75 +3,18 @@ safety question can reach a plain retrieval answer."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from assistant.pipeline import Assistant
 from assistant.safety import SafetyRuleError, SafetyRules
+from conftest import CORPUS
 
-TRIGGERS = {
-    "fever_infection": ["my son has chicken pox", "she has bronchitis", "he has a fever", "she's got the flu", "is it ok with an infection on his back", "he has a fevr",
-                        "he's running a temp", "i'm a bit under the weather", "she has a temperature",
-                        "shes got a bad cold and a temp"],
-    "inflammation_injury": ["her shoulder is swollen", "he pulled a muscle yesterday", "there is bruising", "fresh injury",
-                            "threw my back out this morning", "he fell down the stairs yesterday",
-                            "hubby did his back in at the gym yesterday",
-                            "my husband strained his back lifting boxes yesterday, can i massage it",
-                            "i've been carrying boxes all day, my back is wrecked",
-                            "she twisted her lower back getting out of the car",
-                            "my back hurts after moving furniture, will a massage help"],
-    "fracture_bone": ["she has osteoporosis", "my nan has brittle bones", "he fractured a rib", "osteoporsis",
-                      "she has a broken collarbone", "i think i might have cracked a rib"],
-    "severe_pain": ["sudden sharp pain in my back", "shooting pain down the leg", "the pain is severe", "sciatica",
-                    "i think he slipped a disc", "she has a slipped disk",
-                    "my back went into spasm this morning and I can barely move",
-                    "he gets shooting pains down his leg", "her back pain came out of nowhere and is really bad",
-                    "my back went out"],
-    "skin_problems": ["there's a rash", "she has sunburn", "he has cuts on his back", "broken skin",
-                      "she got a new tattoo last week", "he has shingles",
-                      "she just got a tattoo on her shoulder", "he has a boil on his back",
-                      "is it ok to massage over a tattoo that's a week old"],
-    "blood_clots": ["he has varicose veins", "history of blood clots", "dvt"],
-    "pregnancy": ["she's pregnant", "my wife is expecting", "she is in her second trimester", "pregant wife",
-                  "she has a bun in the oven", "she's 20 weeks along", "i'm 38 weeks, can my husband rub my back",
-                  "she's 6 months gone", "can i massage my wife's lower back during labour"],
-    "older_adults": ["my elderly mother", "grandpa wants a back rub", "she is 84 years old", "my nan is in her nineties",
-                     "my mom has a bad hip and is 82, how gentle should i be"],
-    "spine_pressure": ["can i press on the spine", "pushing on her backbone"],
-    "deep_pressure": ["deep tissue massage", "how hard can i press hard", "should i use my elbows"],
-    "persistent_pain": ["will it cure my chronic back pain", "can massage fix my back problem",
-                        "she has had back pain for 3 months", "my back has been killing me for weeks",
-                        "my back has hurt for over a year"],
-    "allergies": ["she is allergic to nuts", "oil for sensitive skin"],
-    "medical_condition": ["she had back surgery 3 weeks ago", "my husband is on chemo", "he's diabetic",
-                          "there's a weird lump on his back",
-                          "dad has a heart condition", "she has high blood pressure", "my mum has arthritis",
-                          "he was diagnosed with gout last year",
-                          "my dad has gout", "she gets migraines, would a back rub help", "he has asthma",
-                          "my husband has ms", "my dad just had a heart stent fitted",
-                          "im breastfeeding, can my husband give me a back massage",
-                          # conditions no list names, known by their medical ending
-                          "he has pancreatitis", "my dad has sarcoma", "my wife has endometriosis",
-                          "my wife gets dizzy when lying down, is it safe to massage her", "she fainted last week",
-                          "she just had a miscarriage, can i massage her", "can i take ibuprofen before a massage",
-                          "my wife is anemic", "massage after giving birth"],
-}
-NOT_CONDITIONS = ["is it ok to give a back rub every single day?", "she fell asleep during the massage",
-                  "she's 7 months old and teething", "i've had this sore back for a few days",
-                  "what is shingles effleurage", "how do i cut down the pressure",
-                  "i got a tattoo 3 years ago, can you massage over it", "she's 70kg is that a problem",
-                  "what sent should the oil have", "my gut says she wants a massage",
-                  "she broke up with me, should i still massage her", "should i take a break halfway through",
-                  "how do i crack my own neck safely", "what temperature should the room be",
-                  "what's a good temperature for the room",
-                  "i feel sympathy for her, what aroma oils are good",
-                  # the giver's posture, not an injury; the guides' own aftercare dizziness; lifting without pain
-                  "how do i avoid straining my back while massaging", "she pulled her hair back, where do i start",
-                  "i get dizzy after a massage, is that normal",
-                  "is a back massage good after a long day lifting boxes at work",
-                  "the shingles technique", "what spots on his back should i focus on",
-                  "she had her tattoo done out of the blue", "what are the red flags during a back rub"]
-NEGATED = ["she has no medical conditions", "she is not pregnant", "no fever", "he doesn't have a fever", "never had a fracture", "no injuries",
-           "without any rash", "she isn't pregnant and has no fever", "she has no bronchitis"]
+# corpus/conditions.jsonl: phrases labelled with the conditions they state (none for negated ones
+# and for everyday words near a trigger), the eval cases of the safety rules' vocabulary.
+CASES = [json.loads(line) for line in (CORPUS / "conditions.jsonl").open(encoding="utf-8")]
+STATED = [c for c in CASES if c["conditions"]]
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +22,16 @@ def rules(assistant) -> SafetyRules:
     return assistant.safety
 
 
-@pytest.mark.parametrize("rule_id, question", [(r, q) for r, qs in TRIGGERS.items() for q in qs])
-def test_each_rule_triggers_on_its_words(rules, rule_id, question):
-    assert rule_id in [m.id for m in rules.match(question)]
-
-
-@pytest.mark.parametrize("question", NEGATED)
-def test_simple_negation_does_not_trigger(rules, question):
-    assert rules.match(question) == []
+def test_every_labelled_condition_phrase_is_read_as_labelled(rules):
+    """Every stated condition is found (others may be found beside it); negated mentions and
+    everyday words near a trigger ("she fell asleep", "cut down the pressure") are none."""
+    wrong = []
+    for case in CASES:
+        found = {m.id for m in rules.match(case["question"])}
+        expected = set(case["conditions"])
+        if (expected and not expected <= found) or (not expected and found):
+            wrong.append((case["id"], case["question"], sorted(found)))
+    assert len(CASES) >= 130 and wrong == []
 
 
 def test_uncertainty_is_not_negation(rules):
@@ -119,7 +64,7 @@ def test_a_missing_quote_is_a_load_error(index):
         SafetyRules(index.analyzer, index.passages[:3])
 
 
-@pytest.mark.parametrize("question", [q for qs in TRIGGERS.values() for q in qs] +
+@pytest.mark.parametrize("question", [c["question"] for c in STATED] +
                          ["what oil is best for my pregnant wife", "how often can I massage my grandma who has brittle bones"])
 def test_no_safety_question_reaches_plain_retrieval(assistant: Assistant, question):
     answer = assistant.ask(question)
@@ -197,7 +142,4 @@ def test_a_condition_the_guides_never_name_gets_their_advice_to_ask_an_expert(as
     assert {s.text for s in answer.sentences} <= {q.text for r in answer.route.rules for q in r.quotes}
 
 
-@pytest.mark.parametrize("question", NOT_CONDITIONS)
-def test_everyday_words_near_a_trigger_are_not_conditions(rules, question):
-    # "single" is one letter from "shingle"; "fell asleep" is not a fall
-    assert rules.match(question) == []
+
