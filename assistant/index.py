@@ -79,7 +79,7 @@ class Index:
     def query_ids(self, text: str) -> list[int]:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
 
-    def score(self, text: str, mode: str = "hybrid") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def score(self, text: str, mode: str = "hybrid", semantic: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every passage's score for a query under a mode, and each retriever's own scores.
 
         Hybrid: the lexical score (BM25 scaled by its best possible value, blended with the TF-IDF
@@ -103,7 +103,7 @@ class Index:
             coverage = known / (known + unknown) if known + unknown > 0 else 0.0
             lexical = coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight)
             parts["lexical"] = lexical
-            if self.semantic_weight > 0 and ids:
+            if semantic and self.semantic_weight > 0 and ids:
                 parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids))
                 return lexical + self.semantic_weight * float(lexical.max()) * parts["lsa"], parts
             return lexical, parts
@@ -112,7 +112,7 @@ class Index:
     def best_lexical(self, text: str) -> float:
         """The best lexical hybrid score of any passage for a query: how well the guides' words
         meet it (the scope decision's evidence), whatever the retrieval mode."""
-        lexical = self.score(text, "hybrid")[1]["lexical"]
+        lexical = self.score(text, "hybrid", semantic=False)[1]["lexical"]
         return float(lexical.max()) if lexical.size else 0.0
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:

@@ -187,11 +187,11 @@ class Analyzer:
         # words by their first and by their second letter: a slip keeps one of them (a swap of the
         # two is caught on its own), so a correction compares a word with those words only, not
         # with the whole dictionary (which grows with the corpus)
-        self._by_letter: dict[tuple[int, str], list[str]] = {}
+        self._by_letter: dict[tuple[int, str, int], list[str]] = {}
         for w in sorted(self.dictionary):
             for at in (0, 1):
                 if len(w) > at:
-                    self._by_letter.setdefault((at, w[at]), []).append(w)
+                    self._by_letter.setdefault((at, w[at], len(w)), []).append(w)
 
     # -- the steps -------------------------------------------------------
     def stem(self, word: str) -> str:
@@ -233,8 +233,9 @@ class Analyzer:
         # two letters swapped ("stnad") is the commonest slip and difflib rates it low (0.8)
         swapped = [s for s in (word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1))
                    if s in self.dictionary]
-        pool = sorted(set(self._by_letter.get((0, word[0]), [])) | set(self._by_letter.get((1, word[1]), [])))
-        pool = [w for w in pool if abs(len(w) - len(word)) <= 2]
+        # a correction more than two letters longer or shorter is beyond the edit-distance limit below
+        pool = sorted({w for at in (0, 1) for n in range(len(word) - 2, len(word) + 3)
+                       for w in self._by_letter.get((at, word[at], n), ())})
         close = swapped + difflib.get_close_matches(word, pool, n=3, cutoff=self.spell_cutoff)
         # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
         # stop word is only made from a word of five letters or more, with one slip ("offen" ->
