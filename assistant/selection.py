@@ -106,6 +106,9 @@ class Selector:
         self.intents = intents
         self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
         self.model = model
+        # the guides' sentences and headings come back question after question: their terms are
+        # remembered (a bounded cache; a question's own terms are not)
+        self.guide_terms = functools.lru_cache(maxsize=16384)(lambda text: frozenset(analyzer.terms(text)))
         self.guide_not_answers = guide_not_answers or {}  # a guide's own (manifest.json "cleaning")
 
     def _weight(self, term: str) -> float:
@@ -145,12 +148,12 @@ class Selector:
         for hit in hits[:cfg.answer_passages_considered]:
             p = hit.passage
             faq = p.text.startswith(p.section) and p.section.endswith("?")
-            section_terms = set(self.analyzer.terms(p.headings))
+            section_terms = self.guide_terms(p.headings)
             section = sum(self._weight(t) for t in q_terms & section_terms) / q_total
             for pos, span in enumerate(p.sentences):
                 if not self._offered(span.text, p, exclude, avoid, off_senses):
                     continue
-                terms = set(self.analyzer.terms(span.text))
+                terms = self.guide_terms(span.text)
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
                 # a sentence is read under its heading ("Massage oil or lotion: Helps reduce
                 # friction..." in "Basic Tools You Might Need"), so the heading's words count for it too
@@ -206,7 +209,7 @@ class Selector:
                 return
             if len(chosen) >= limit or (c.score < cutoff and len(chosen) >= cfg.answer_min_sentences):
                 return
-            terms = set(self.analyzer.terms(c.text))
+            terms = self.guide_terms(c.text)
             if any(len(terms & other) / max(1, len(terms | other)) >= cfg.answer_near_repeat for other in term_sets):
                 return
             chosen.append(c)
@@ -246,7 +249,7 @@ class Selector:
             # a sentence leaning on the one before it is shown right after that one, or not at all
             if c.position > 0 and _leans_on_previous().match(c.text) and (c.passage.id, c.position - 1) not in placed:
                 continue
-            terms = set(self.analyzer.terms(c.text))
+            terms = self.guide_terms(c.text)
             if any(len(terms & other) / max(1, len(terms | other)) >= self.config.answer_near_repeat for other in term_sets):
                 continue
             chosen.append(c)
