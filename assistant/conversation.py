@@ -69,15 +69,6 @@ class Conversation:
     def clear(self) -> None:
         self.state = State()
 
-    @property
-    def last_question(self) -> str:
-        return self.state.topic.question
-
-    @property
-    def rules(self) -> dict[str, RuleMatch]:
-        """The conditions in force now, by rule id."""
-        return {r.id: r for r in self.state.in_force()}
-
     def in_force(self) -> set[str]:
         """The ids of the conditions in force now."""
         return {r.id for r in self.state.in_force()}

@@ -259,21 +259,20 @@ def build_workers(guides: list[Guide], config: Config) -> int:
 
 
 def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str, np.ndarray]:
-    """For each intent with sections or values, and each of its senses: which passages it lifts
-    ("intent/sense"), and which answer another sense ("off:intent/sense"). Each pattern set is
-    searched once per passage (one alternation), headings once per distinct heading."""
+    """For each intent with sections or values, which passages it lifts ("intent/"); for each sense
+    of an intent, which passages answer it ("intent/sense") and which another ("off:intent/sense").
+    Each pattern set is searched once per passage (one alternation), headings once per heading."""
     def alternation(patterns) -> re.Pattern | None:
         return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE) if patterns else None
 
     masks = {}
     texts = [p.text for p in passages]
     for name, spec in intents.items():
-        if not (spec.sections or spec.values):
-            continue
-        sections, values = alternation(spec.sections), alternation(spec.values)
-        by_heading = {h: bool(sections and sections.search(h)) for h in {p.headings for p in passages}}
-        in_text = _searched(values, texts, workers)
-        masks[f"{name}/"] = np.array([by_heading[p.headings] for p in passages], dtype=bool) | in_text
+        if spec.sections or spec.values:
+            sections, values = alternation(spec.sections), alternation(spec.values)
+            by_heading = {h: bool(sections and sections.search(h)) for h in {p.headings for p in passages}}
+            in_text = _searched(values, texts, workers)
+            masks[f"{name}/"] = np.array([by_heading[p.headings] for p in passages], dtype=bool) | in_text
         answered = {s.name: _searched(alternation(s.passages), texts, workers) for s in spec.senses}
         for sense, mine in answered.items():
             masks[f"{name}/{sense}"] = mine

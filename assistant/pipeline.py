@@ -45,10 +45,11 @@ class Assistant:
 
     def _wire(self, config: Config) -> None:
         quotes = frozenset(q.text for rule in self.safety.rules for q in rule.quotes)
+        cleaning = CleaningRules.load()
         self.understander = Understander(self.index, self.intents, self.safety, config)
         self.retriever = Retriever(self.index, self.intents, config)
         selector = Selector(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents, config,
-                            CleaningRules.load().not_answers + CleaningRules.load().claims, quotes,
+                            cleaning.not_answers + cleaning.claims, quotes,
                             load_selector_model() if config.answer_learned_selector else None,
                             {g["name"]: tuple(re.compile(p, re.IGNORECASE) for p in g.get("not_answers", ()))
                              for g in self.index.manifest.get("guides", [])})

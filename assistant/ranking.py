@@ -25,7 +25,6 @@ class Retriever:
         self.intents = intents
         self.config = config
         self._lifts: dict[str, np.ndarray] = {}  # intent/sense -> score multipliers
-        self._off_senses: dict[str, np.ndarray] = {}  # intent/sense -> passages answering another sense
         self._position = {p.id: i for i, p in enumerate(index.passages)}
 
     def rank(self, route: Route, mode: str, k: int, lifts: bool = True) -> Ranking:
@@ -53,7 +52,8 @@ class Retriever:
         if boost is not None and route.sense:
             # a FAQ worded like the question but answering the other sense ("Can a back massage
             # help improve posture?" for the giver's posture) gets no lift
-            boost = np.where(self._off_sense(route.lift_intent, route.sense), np.minimum(boost, 1.0), boost)
+            off_sense = self.index.lifts[f"off:{route.lift_intent}/{route.sense}"]  # answers another sense
+            boost = np.where(off_sense, np.minimum(boost, 1.0), boost)
         return boost, reasons
 
     def intent_lift(self, intent: str, sense: str = "") -> np.ndarray | None:
@@ -65,22 +65,9 @@ class Retriever:
         if not spec or not (spec.sections or spec.values) or self.config.retrieval_intent_boost == 0:
             return None
         key = f"{intent}/{sense}"
-        if key not in self._lifts:
-            favoured = self.index.lifts.get(key)
-            if favoured is None:  # an index built before this intent had its lift
-                favoured = np.array([spec.favours(p, sense) for p in self.index.passages], dtype=bool)
-            self._lifts[key] = np.where(favoured, 1.0 + self.config.retrieval_intent_boost, 1.0)
+        if key not in self._lifts:  # the index holds every intent's and sense's mask (index.intent_masks)
+            self._lifts[key] = np.where(self.index.lifts[key], 1.0 + self.config.retrieval_intent_boost, 1.0)
         return self._lifts[key]
-
-    def _off_sense(self, intent: str, sense: str) -> np.ndarray:
-        """Passages that answer one of the intent's other senses (and not this one)."""
-        key = f"{intent}/{sense}"
-        if key not in self._off_senses:
-            off = self.index.lifts.get(f"off:{key}")
-            if off is None:
-                off = np.array([self.intents[intent].off_sense(p, sense) for p in self.index.passages], dtype=bool)
-            self._off_senses[key] = off
-        return self._off_senses[key]
 
     def faq_lift(self, question: str, intent_lift: np.ndarray | None) -> np.ndarray | None:
         """The intent's score multipliers with the guides' FAQ answers whose question is worded like

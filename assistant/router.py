@@ -57,19 +57,6 @@ class IntentSpec:
         """The first sense the question's words pick, if any."""
         return next((s for s in self.senses if s.asked_in(question)), None)
 
-    def favours(self, passage, sense: str = "") -> bool:
-        """Whether the intent's lift goes to a passage: its headings match the intent's sections or
-        its text states a value of the kind asked for; with a sense, the sense's own patterns."""
-        picked = next((s for s in self.senses if s.name == sense), None)
-        if picked:
-            return picked.answered_by(passage.text)
-        return any(s.search(passage.headings) for s in self.sections) or any(v.search(passage.text) for v in self.values)
-
-    def off_sense(self, passage, sense: str) -> bool:
-        """Whether a passage answers one of the intent's other senses (and not this one)."""
-        return (any(s.answered_by(passage.text) for s in self.senses if s.name != sense)
-                and not any(s.answered_by(passage.text) for s in self.senses if s.name == sense))
-
     def asks_to_avoid_in(self, question: str) -> bool:
         return self.asks_to_avoid is not None and bool(self.asks_to_avoid.search(question))
 

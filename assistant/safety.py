@@ -78,6 +78,11 @@ class Rule:
     scope: str = "person"  # "person": a condition of someone, held; "request": of what is asked, this turn only
 
 
+def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
+    """The mentions that state a condition as holding now or ask about one (not negated, not past)."""
+    return [m for m in mentions if m.status in ("active", "hypothetical")]
+
+
 class SafetyRules:
     """The loaded rule set; `match(question)` gives the triggered rules, strictest first."""
 
@@ -237,4 +242,4 @@ class SafetyRules:
     def match(self, question: str) -> list[RuleMatch]:
         """The conditions a question states as holding now or asks about (active or hypothetical),
         strictest verdict first; negated and past mentions do not count."""
-        return [m for m in self.mentions(question) if m.status in ("active", "hypothetical")]
+        return stated(self.mentions(question))

@@ -19,6 +19,7 @@ from assistant.index import Index
 from assistant.message import Message, asks_anything, read_message
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
+from assistant.safety import stated as stated_now  # the mentions that state a condition now
 from assistant.schema import Route, RuleMatch
 from assistant.scope import load_scope_model
 
@@ -61,7 +62,8 @@ class Understander:
 
     def route_one(self, message: Message, conversation: Conversation | None) -> Route:
         cfg = self.config
-        stated = self.safety.match(message.text)
+        mentioned = self.safety.mentions(message.text)
+        stated = stated_now(mentioned)
         first = self.first_guess(message)
         # a follow-up asking something of its own replaces the topic; one stating a condition does not
         own_topic = first.confidence >= cfg.router_topic_confidence and not self.intents.has_role(
@@ -82,7 +84,7 @@ class Understander:
             intent = self.vague
         spec = self.intents.get(intent)
         sense = spec.sense_of(f"{carried} {message.asked}") if spec else None
-        state = self.next_state(message, conversation, carried) if conversation else None
+        state = self.next_state(message, conversation, mentioned) if conversation else None
         in_force = state.in_force() if state else []
         named_now = {r.id for r in stated}
         held = [r for r in in_force if r.id not in named_now]
@@ -109,10 +111,12 @@ class Understander:
                      reply=self.reply_kind(message.text) if decision == SMALLTALK else "",
                      person=state.person if state else "", state=state)
 
-    def next_state(self, message: Message, conversation: Conversation, carried: str):
-        """The conversation's slots once this message is read (the conversation itself is not changed)."""
+    def next_state(self, message: Message, conversation: Conversation, mentioned: list[RuleMatch]):
+        """The conversation's slots once this message is read (the conversation itself is not changed).
+        `mentioned`: the whole message's mentions, which are its one sentence's when it has one."""
         person = conversation.person_of(message)
-        said = [(s, self.safety.mentions(s)) for s in (message.sentences or (message.text,))]
+        sentences = message.sentences or (message.text,)
+        said = [(message.text, mentioned)] if len(sentences) == 1 else [(s, self.safety.mentions(s)) for s in sentences]
         return conversation.next_state(message, person, said, self.safety.recovery_said(message.text),
                                        self.safety.passing)
 
