@@ -110,26 +110,29 @@ def patterns() -> _Patterns:
         third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])})(?![\w'])", flags),
         correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b", flags),
         # "i'm the husband", "i am her boyfriend": the one typing names themself
-        self_named=re.compile(r"\b(?:i'?m|i am)\s+(?:the|her|his|their|your)\s+$", flags),
+        self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
+                              rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
     )
 
 
 @functools.cache
-def _pronoun_people() -> dict[str, frozenset[str]]:
-    return {pronoun: frozenset(people) for pronoun, people in load("language.toml")["pronoun_people"].items()}
+def _pronouns() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """(the forms of each pronoun, who each pronoun can be), from language.toml."""
+    lang = load("language.toml")
+    return ({p: frozenset(f) for p, f in lang["pronoun_forms"].items()},
+            {p: frozenset(people) for p, people in lang["pronoun_people"].items()})
 
 
 def speaks_of_someone_else(text: str, person: str) -> bool:
     """Whether a text speaks of someone only by a pronoun that cannot be `person` ("she" after a
     husband was spoken of)."""
     words = set(re.findall(r"[a-z]+", text.lower()))
-    forms = {"she": {"she", "her", "hers", "shes"}, "he": {"he", "him", "his", "hes"}}
+    forms, people = _pronouns()
     used = {pronoun for pronoun, f in forms.items() if words & f}
     if len(used) != 1:
         return False
-    (pronoun,) = used
-    other = "he" if pronoun == "she" else "she"
-    return person in _pronoun_people().get(other, frozenset())
+    # the person spoken of is one of another pronoun's people
+    return any(person in who for pronoun, who in people.items() if pronoun not in used)
 
 
 def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
