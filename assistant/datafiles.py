@@ -9,10 +9,12 @@ while a question is being answered. Each file is read once per process.
 from __future__ import annotations
 
 import functools
+import json
+import math
 import re
 import tomllib
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 
 class DataFileError(ValueError):
@@ -134,6 +136,22 @@ def load(name: str) -> dict:
     if name not in SCHEMAS:
         raise KeyError(name)
     return parse(name, raw_bytes(name).decode("utf-8"))
+
+
+def load_model(name: str, names_key: str, names: tuple[str, ...], weights_key: str,
+               all_weights: Callable[[dict], list]) -> dict | None:
+    """A fitted model shipped as data/NAME (JSON; see fit_selector.py, fit_scope.py): None when
+    there is none; DataFileError when its feature names (`names_key`, with as many `weights_key`
+    weights) are not the code's, its threshold is not in (0, 1) or a weight is not a finite number."""
+    path = resources.files("assistant.data").joinpath(name)
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text("utf-8"))
+    if tuple(doc.get(names_key, ())) != names or len(doc.get(weights_key, ())) != len(names):
+        raise DataFileError(f"{name}: its {names_key} {doc.get(names_key)} are not {list(names)}; refit it")
+    if not 0.0 < float(doc["threshold"]) < 1.0 or not all(math.isfinite(float(w)) for w in all_weights(doc)):
+        raise DataFileError(f"{name}: threshold must be in (0, 1) and weights finite; refit it")
+    return doc
 
 
 def raw_bytes(name: str) -> bytes:

@@ -8,7 +8,6 @@ ids], "topic": {...}, "evidence": [{"quote", "guide"}]}]}. Split tune/held by co
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from assistant.conversation import Conversation
 from assistant.evaluate import Labelled, QuestionSetError, labelled_lines, locate_quote, relevant_passages
 from assistant.pipeline import Assistant
+from assistant.router import tune_half
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Dialogue:
 
     @property
     def split(self) -> str:
-        return "tune" if int(hashlib.sha256(self.id.encode()).hexdigest(), 16) % 2 == 0 else "held"
+        return "tune" if tune_half(self.id) else "held"
 
 
 def load_dialogues(path: Path, corpus_dir: Path) -> list[Dialogue]:

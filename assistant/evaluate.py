@@ -8,7 +8,6 @@ of one of its gold quotes (by offsets in the original guide files), so labels su
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import statistics
@@ -21,6 +20,7 @@ import numpy as np
 
 from assistant.corpus import load_guides
 from assistant.pipeline import Assistant
+from assistant.router import tune_half
 from assistant.sentence_eval import SentenceJudge, judge_answers, load_sentence_labels
 from assistant.text import find_loose, loose_with_offsets
 
@@ -48,7 +48,7 @@ class Labelled:
     @property
     def split(self) -> str:
         """A stable half of the set by id: 'tune' (used to set thresholds) or 'held' (reported apart)."""
-        return "tune" if int(hashlib.sha256(self.id.encode()).hexdigest(), 16) % 2 == 0 else "held"
+        return "tune" if tune_half(self.id) else "held"
 
 
 def locate_quote(quote: str, guides: dict[str, tuple[str, list[int]]], guide: str | None) -> tuple[str, int, int] | None:

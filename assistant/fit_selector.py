@@ -12,19 +12,15 @@ acceptable. The held half is never read here.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from assistant.pipeline import Assistant
+from assistant.router import tune_half
 from assistant.selection import FEATURES
 from assistant.sentence_eval import SentenceJudge, load_sentence_labels
-
-
-def split_of(qid: str) -> str:
-    return "tune" if int(hashlib.sha256(qid.encode()).hexdigest(), 16) % 2 == 0 else "held"
 
 
 def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +28,7 @@ def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> t
     heuristic.composer.selector.model = None  # features as the hand-weighted selector computes them
     rows, targets = [], []
     for qid, label in labels.items():
-        if split_of(qid) != "tune" or not label.acceptable:
+        if not tune_half(qid) or not label.acceptable:
             continue
         route, ranking = heuristic.route(label.question)
         if route.route == "abstain":

@@ -9,21 +9,17 @@ never cover (intents.toml patterns). Part of the understanding stage.
 from __future__ import annotations
 
 import functools
-import json
 import math
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
+
+from assistant.datafiles import load_model
 
 NUMERIC = ("best_lexical_score", "foreign_words", "router_out_of_scope", "named_out_of_scope")
 # the evidence measures lie in [0, 1]; scaled like this they weigh about as much as the unit-length
 # n-gram vector's entries in the fit
 NUMERIC_SCALE = 3.0
-
-
-class ScopeModelError(ValueError):
-    """data/scope.json that cannot be used, with the reason."""
 
 
 @dataclass(frozen=True)
@@ -53,15 +49,10 @@ class ScopeModel:
 
 @functools.cache
 def load_scope_model() -> ScopeModel | None:
-    path = resources.files("assistant.data").joinpath("scope.json")
-    if not path.is_file():
+    """The fitted scope decision shipped in data/scope.json (None when there is none)."""
+    doc = load_model("scope.json", "numeric_features", NUMERIC, "numeric",
+                     lambda d: list(d["weights"].values()) + d["numeric"] + [d["intercept"]])
+    if doc is None:
         return None
-    doc = json.loads(path.read_text("utf-8"))
-    if tuple(doc.get("numeric_features", ())) != NUMERIC or len(doc.get("numeric", ())) != len(NUMERIC):
-        raise ScopeModelError(f"scope.json: its evidence measures are not {list(NUMERIC)}; refit it")
-    threshold = float(doc["threshold"])
-    values = [float(v) for v in doc["weights"].values()] + [float(v) for v in doc["numeric"]] + [float(doc["intercept"])]
-    if not 0.0 < threshold < 1.0 or not all(math.isfinite(v) for v in values):
-        raise ScopeModelError("scope.json: threshold must be in (0, 1) and weights finite; refit it")
     return ScopeModel({str(k): float(v) for k, v in doc["weights"].items()}, tuple(float(v) for v in doc["numeric"]),
-                      float(doc["intercept"]), threshold)
+                      float(doc["intercept"]), float(doc["threshold"]))

@@ -10,7 +10,6 @@ sentence leaning on the one before it only beside that one, and restores documen
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from dataclasses import dataclass, replace
@@ -18,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.config import Config
-from assistant.datafiles import load
+from assistant.datafiles import load, load_model
 from assistant.router import Intents, Sense
 from assistant.schema import Hit, Passage, RuleMatch
 from assistant.text import Analyzer, squash
@@ -42,10 +41,6 @@ class Candidate:
     features: tuple[float, ...] = ()
 
 
-class SelectorModelError(ValueError):
-    """data/selector.json does not fit the selector's features."""
-
-
 @dataclass(frozen=True)
 class SelectorModel:
     """A logistic regression over FEATURES, fitted on labelled sentences (assistant/fit_selector.py),
@@ -63,18 +58,10 @@ class SelectorModel:
 @functools.cache
 def load_selector_model() -> SelectorModel | None:
     """The fitted selector shipped in data/selector.json (None when there is none)."""
-    from importlib import resources
-
-    path = resources.files("assistant.data").joinpath("selector.json")
-    if not path.is_file():
+    doc = load_model("selector.json", "features", FEATURES, "coef", lambda d: d["coef"] + [d["intercept"]])
+    if doc is None:
         return None
-    doc = json.loads(path.read_text("utf-8"))
-    if tuple(doc.get("features", ())) != FEATURES or len(doc.get("coef", ())) != len(FEATURES):
-        raise SelectorModelError(f"selector.json: its features {doc.get('features')} are not {list(FEATURES)}; refit it")
-    threshold = float(doc["threshold"])
-    if not 0.0 < threshold < 1.0 or not all(math.isfinite(float(c)) for c in doc["coef"]):
-        raise SelectorModelError("selector.json: threshold must be in (0, 1) and weights finite; refit it")
-    return SelectorModel(tuple(float(c) for c in doc["coef"]), float(doc["intercept"]), threshold)
+    return SelectorModel(tuple(float(c) for c in doc["coef"]), float(doc["intercept"]), float(doc["threshold"]))
 
 
 @dataclass(frozen=True)
