@@ -56,8 +56,7 @@ class Draft:
     def quote(self, kind: str, text: str, passages: tuple[Passage, ...], indent: str = "") -> None:
         numbers = tuple(self.cites.cite(p) for p in passages)
         self.sentences.append(Sentence(text, numbers))
-        self.add(kind, f"{indent}{text} " + "".join(f"[{n}]" for n in numbers) if not indent
-                 else f"{indent}{text} [{numbers[0]}]")
+        self.add(kind, f"{indent}{text} " + "".join(f"[{n}]" for n in numbers))
 
     def answer(self, route: Route, ranking: Ranking) -> Answer:
         text = "\n".join(line.text for line in self.lines).strip()
