@@ -39,7 +39,7 @@ def trigger_texts() -> list[str]:
     texts += list(doc.get("hypothetical_cues", [])) + list(doc.get("past_cues", [])) + list(doc.get("ongoing_cues", []))
     texts += list(doc.get("uncertain_cues", []))
     for rule in doc.get("rules", []):
-        texts += rule.get("triggers", []) + rule.get("exclude", []) + lexicon(rule["id"])[0]
+        texts += rule.get("triggers", []) + rule.get("exclude", []) + rule.get("beside", []) + lexicon(rule["id"])[0]
         texts += [w for group in rule.get("near", []) for w in group]
     return texts
 
@@ -76,6 +76,7 @@ class Rule:
     word_patterns: tuple[re.Pattern, ...] = ()
     can_pass: bool = False  # the condition can be over ("had flu last week, fine now")
     scope: str = "person"  # "person": a condition of someone, held; "request": of what is asked, this turn only
+    beside: frozenset[str] = frozenset()  # stems placing what is asked next to the thing, not on it
 
 
 def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
@@ -127,7 +128,8 @@ class SafetyRules:
                     tuple(raw.get("patterns", [])) + tuple(lexicon_patterns),
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
                     tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
-                    tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person")))
+                    tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person"),
+                    frozenset(analyzer.stem(w) for w in raw.get("beside", []))))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
@@ -140,6 +142,15 @@ class SafetyRules:
             if tok in self.clause_breaks or tok in self.negation_blockers:
                 return False
             if tok in self.negation_cues:
+                return True
+        return False
+
+    def _beside(self, tokens: tuple[str, ...], at: int, rule: Rule) -> bool:
+        """Whether a word just before the trigger (same clause) puts what is asked beside it."""
+        for j in range(at - 1, max(-1, at - 1 - self.negation_window), -1):
+            if tokens[j] in self.clause_breaks:
+                return False
+            if tokens[j] in rule.beside:
                 return True
         return False
 
@@ -159,7 +170,8 @@ class SafetyRules:
         """Where the rule's words stand in the tokens, in the order of the rule's kinds of trigger
         (phrases, then near groups, then word patterns), with the words that matched."""
         tokens = self._mask_excluded(tokens, rule)
-        found = [(i, " ".join(phrase)) for phrase in rule.triggers for i in self._find(tokens, phrase)]
+        found = [(i, " ".join(phrase)) for phrase in rule.triggers for i in self._find(tokens, phrase)
+                 if not self._beside(tokens, i, rule)]
         if rule.near:
             first, *rest = rule.near
             for i, tok in enumerate(tokens):

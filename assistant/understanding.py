@@ -143,19 +143,19 @@ class Understander:
             return SAFETY
         if not any(ch.isalnum() for ch in message.text):
             return SMALLTALK  # "👍", "?!": nothing asked
+        if predicted.intent == self.smalltalk and not asks_anything(message.text):
+            return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
         if leans and not self.named_out_of_scope(message.text) and top_score > 0:
             return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK
-        if predicted.intent == self.smalltalk and not asks_anything(message.text):
-            return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
         if top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text):
             return ABSTAIN
         if self.scope is not None:
             ids, weights = self.index.router.vector(message.asked)
-            evidence = (top_score, float(self.has_foreign_words(query)), predicted.out_of_scope, 0.0)
-            return ABSTAIN if self.scope.probability(self.scope_coef, ids, weights, evidence) >= self.scope.threshold else RETRIEVAL
+            # the same measures the model was fitted on (fit_scope.feature_matrix)
+            return ABSTAIN if self.scope.probability(self.scope_coef, ids, weights, self.evidence(message)) >= self.scope.threshold else RETRIEVAL
         if self.guessed_out_of_scope(query, intent, predicted.out_of_scope, top_score):
             return ABSTAIN
         return RETRIEVAL
