@@ -40,7 +40,7 @@ _RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near":
          "scope": str, "beside": WORDS}
 
 LEXICON_DIMENSIONS = ("medical", "lay", "slang", "symptoms", "causes", "body", "cure_claims")
-_LEXICON = {"note": str, "patterns": REGEXES, **{d: WORDS for d in LEXICON_DIMENSIONS}}
+_LEXICON = {"note": str, "patterns": REGEXES, "reactions": WORDS, **{d: WORDS for d in LEXICON_DIMENSIONS}}
 
 SCHEMAS: dict[str, dict] = {
     "cleaning.toml": {"cut_from": REGEXES, "drop_lines": REGEXES, "drop_sections": REGEXES, "caption_max_words": int,

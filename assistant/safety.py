@@ -32,6 +32,13 @@ def lexicon(rule_id: str) -> tuple[list[str], list]:
     return [p for d in LEXICON_DIMENSIONS for p in entry.get(d, [])], list(entry.get("patterns", []))
 
 
+def reactions(rule_id: str) -> list[str]:
+    """How the person being massaged shows a rule's condition (data/conditions.toml `reactions`)."""
+    from assistant.datafiles import load
+
+    return list(load("conditions.toml").get(rule_id, {}).get("reactions", []))
+
+
 def trigger_texts() -> list[str]:
     """Every word and phrase the rules match on (their stems are precomputed into the index)."""
     doc = _rules_doc()
@@ -40,6 +47,7 @@ def trigger_texts() -> list[str]:
     texts += list(doc.get("uncertain_cues", []))
     for rule in doc.get("rules", []):
         texts += rule.get("triggers", []) + rule.get("exclude", []) + rule.get("beside", []) + lexicon(rule["id"])[0]
+        texts += reactions(rule["id"])
         texts += [w for group in rule.get("near", []) for w in group]
     return texts
 
@@ -77,6 +85,7 @@ class Rule:
     can_pass: bool = False  # the condition can be over ("had flu last week, fine now")
     scope: str = "person"  # "person": a condition of someone, held; "request": of what is asked, this turn only
     beside: frozenset[str] = frozenset()  # stems placing what is asked next to the thing, not on it
+    reactions: tuple[tuple[str, ...], ...] = ()  # the condition shown during the massage (read when none is stated)
 
 
 def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
@@ -129,7 +138,8 @@ class SafetyRules:
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
                     tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
                     tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person"),
-                    frozenset(analyzer.stem(w) for w in raw.get("beside", []))))
+                    frozenset(analyzer.stem(w) for w in raw.get("beside", [])),
+                    tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s))))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
@@ -239,7 +249,23 @@ class SafetyRules:
             sure = at is None or not self._clause_has(tokens, at, self.uncertain_cues)
             found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, text,
                                    rule.body_excludes, status, rule.scope, sure))
+        if not any(m.status == "active" and m.scope == "person" for m in found):
+            found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])
+
+    def _reactions(self, tokens: tuple[str, ...], sentence_of) -> list[RuleMatch]:
+        """Conditions shown by the person's reaction during the massage ("she winced when I pressed
+        there"), for a message stating no condition of its own."""
+        out = []
+        for rule in self.rules:
+            hits = [(i, " ".join(p)) for p in rule.reactions for i in self._find(tokens, p)]
+            hits = [(i, text) for i, text in hits if not self._negated(tokens, i)]
+            if hits:
+                at, text = hits[0]
+                out.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, text,
+                                     rule.body_excludes, self._status(rule, tokens, sentence_of(at), at), rule.scope,
+                                     not self._clause_has(tokens, at, self.uncertain_cues)))
+        return out
 
     def recovery_said(self, text: str) -> bool:
         """Whether a text says a condition is over ("she's fine now") and not that it goes on."""

@@ -39,6 +39,22 @@ def test_uncertainty_is_not_negation(rules):
     assert [m.id for m in rules.match("no fever but she is pregnant")] == ["pregnancy"]
 
 
+def test_pain_shown_during_the_massage_is_a_condition_unless_another_explains_it(rules):
+    """A wince or a cry while being massaged is read as the sharp-pain condition; with a condition
+    stated beside it (a swelling), it is that condition's, and a negated one is nothing."""
+    assert [m.id for m in rules.match("she winces every time i press there")] == ["severe_pain"]
+    assert [m.id for m in rules.match("he yelped when i did his lower back")] == ["severe_pain"]
+    assert [m.id for m in rules.match("he flinches at one spot and it looks swollen")] == ["inflammation_injury"]
+    assert rules.match("she didn't flinch once") == []
+
+
+def test_beside_the_spine_is_technique_on_it_is_a_caution(rules):
+    """The guides teach pressure on the sides of the spine and warn against pressing on it."""
+    assert rules.match("can i use my thumbs on either side of her spine") == []
+    assert rules.match("what about down the sides of his spine") == []
+    assert [m.id for m in rules.match("can i press right on her spine")] == ["spine_pressure"]
+
+
 def test_several_conditions_strictest_first(rules):
     found = rules.match("she is pregnant, has a fever and osteoporosis")
     assert {m.id for m in found} == {"pregnancy", "fever_infection", "fracture_bone"}
