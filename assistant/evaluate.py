@@ -27,6 +27,7 @@ from assistant.text import find_loose, loose_with_offsets
 SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the shipped corpus
 QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl")
 DIALOGUE_SET = "dialogues.jsonl"
+DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl")  # the second written blind, after tuning began
 MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
 RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
 
@@ -481,11 +482,13 @@ def summary_rows(assistant: Assistant, corpus: Path) -> list[dict]:
                          "sentence_precision": (r["sentences"] or {}).get("sentence_precision"),
                          "key_recall": (r["sentences"] or {}).get("key_recall"),
                          "first_acceptable": (r["sentences"] or {}).get("first_acceptable")})
-    if (folder / DIALOGUE_SET).is_file():
-        dialogues = load_dialogues(folder / DIALOGUE_SET, corpus)
+    for name in DIALOGUE_SETS:
+        if not (folder / name).is_file():
+            continue
+        dialogues = load_dialogues(folder / name, corpus)
         for split in ("held", "tune"):
             r = evaluate_dialogues(assistant, [d for d in dialogues if d.split == split])
-            rows.append({"set": DIALOGUE_SET, "split": split, "n": r["turns"], "success@5": r["top5_relevant"],
+            rows.append({"set": name, "split": split, "n": r["turns"], "success@5": r["top5_relevant"],
                          "route_accuracy": r["route_accuracy"], "conditions_exact": r["conditions_exact"]})
     return rows
 
