@@ -1,6 +1,7 @@
-"""Evaluation on labelled conversations (corpus/dialogues.jsonl): each conversation is asked turn
-by turn in one Conversation, and every turn is scored on its route, the conditions in force for
-the person it is about, and whether a relevant passage is in the top five.
+"""Evaluation on labelled conversations (corpus/dialogues*.jsonl): each conversation is asked turn
+by turn in one Conversation, and every turn is scored on its route, the person it is about (turns
+labelled with one), the conditions in force for that person, and whether a relevant passage is in
+the top five.
 
 Set format: JSON Lines of {"id", "turns": [{"text", "route", "intent", "person", "conditions": [rule
 ids], "topic": {...}, "evidence": [{"quote", "guide"}]}]}. Split tune/held by conversation id.
@@ -68,7 +69,7 @@ def load_dialogues(path: Path, corpus_dir: Path) -> list[Dialogue]:
 
 def evaluate_dialogues(assistant: Assistant, dialogues: list[Dialogue]) -> dict:
     """Per-turn route accuracy, conditions exactly right, and a relevant passage in the top five."""
-    turns = route_ok = conditions_ok = top5 = with_evidence = 0
+    turns = route_ok = conditions_ok = top5 = with_evidence = with_person = person_ok = 0
     misses: list[dict] = []
     for dialogue in dialogues:
         conversation = Conversation()
@@ -79,6 +80,9 @@ def evaluate_dialogues(assistant: Assistant, dialogues: list[Dialogue]) -> dict:
             turns += 1
             route_ok += answer.route.route == turn.route
             conditions_ok += held == turn.conditions
+            if turn.person:
+                with_person += 1
+                person_ok += conversation.state.person == turn.person
             found = False
             if turn.evidence:
                 with_evidence += 1
@@ -93,12 +97,13 @@ def evaluate_dialogues(assistant: Assistant, dialogues: list[Dialogue]) -> dict:
                                "top5_relevant": found if turn.evidence else None})
     return {"conversations": len(dialogues), "turns": turns,
             "route_accuracy": route_ok / max(1, turns), "conditions_exact": conditions_ok / max(1, turns),
-            "top5_relevant": top5 / max(1, with_evidence), "misses": misses}
+            "top5_relevant": top5 / max(1, with_evidence), "person_accuracy": person_ok / max(1, with_person),
+            "misses": misses}
 
 
 def format_dialogue_report(r: dict, title: str) -> str:
     return "\n".join([
         f"== {title}: {r['conversations']} conversations, {r['turns']} turns",
         f"Turns          route accuracy {r['route_accuracy']:.3f}   conditions exactly right {r['conditions_exact']:.3f}"
-        f"   relevant passage in top 5 {r['top5_relevant']:.3f}",
+        f"   relevant passage in top 5 {r['top5_relevant']:.3f}   person {r['person_accuracy']:.3f}",
     ])

@@ -489,7 +489,8 @@ def summary_rows(assistant: Assistant, corpus: Path) -> list[dict]:
         for split in ("held", "tune"):
             r = evaluate_dialogues(assistant, [d for d in dialogues if d.split == split])
             rows.append({"set": name, "split": split, "n": r["turns"], "success@5": r["top5_relevant"],
-                         "route_accuracy": r["route_accuracy"], "conditions_exact": r["conditions_exact"]})
+                         "route_accuracy": r["route_accuracy"], "conditions_exact": r["conditions_exact"],
+                         "person": r["person_accuracy"]})
     return rows
 
 
@@ -501,9 +502,10 @@ def print_summary(assistant: Assistant, corpus: Path, as_json: bool) -> int:
         print(to_json(rows))
         return 0
     cols = ("success@5", "mrr@10", "router", "safety_recall", "false_alarms", "oos_refused", "in_scope_refused",
-            "key_facts", "sentence_precision", "key_recall", "first_acceptable", "route_accuracy", "conditions_exact")
+            "key_facts", "sentence_precision", "key_recall", "first_acceptable", "route_accuracy", "conditions_exact",
+            "person")
     heads = ("S@5", "MRR", "router", "safety", "f.alarm", "oos ref", "in ref", "facts", "s.prec", "key rec",
-             "1st ok", "route", "cond")
+             "1st ok", "route", "cond", "person")
     print(f"{'set':<24}{'half':<6}{'n':>5}" + "".join(f"{h:>9}" for h in heads))
     for row in rows:
         cells = "".join(f"{row[c]:>9.3f}" if isinstance(row.get(c), float) else f"{'-':>9}" for c in cols)

@@ -61,14 +61,20 @@ class _Lexicon:
         """(where, canonical name) of each phrase found."""
         if self.pattern is None:
             return []
-        return [(m.start(), self.names[" ".join(m.group().lower().split())]) for m in self.pattern.finditer(text)]
+        return [(m.start(), self.names[self._key(m.group())]) for m in self.pattern.finditer(text)]
+
+    def _key(self, found: str) -> str:
+        key = " ".join(found.lower().split())
+        return key if key in self.names else key[:-1]  # "sisters": the name without the "s" typed after it
 
 
-def _lexicon(table: dict[str, list[str]]) -> _Lexicon:
+def _lexicon(table: dict[str, list[str]], possessive: bool = False) -> _Lexicon:
+    """possessive: a name also counts with an "s" typed without its apostrophe ("my sisters neck")."""
     names = {" ".join(phrase.lower().split()): name for name, phrases in table.items() for phrase in phrases}
     if not names:
         return _Lexicon(None, {})
-    return _Lexicon(re.compile(rf"(?<![\w'])(?:{_alternation(list(names))})(?![\w])", re.IGNORECASE), names)
+    ending = "s?(?![\\w])" if possessive else "(?![\\w])"
+    return _Lexicon(re.compile(rf"(?<![\w'])(?:{_alternation(list(names))}){ending}", re.IGNORECASE), names)
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class _Patterns:
     third_person: re.Pattern
     correction: re.Pattern
     self_named: re.Pattern
+    receives: re.Pattern
 
 
 @functools.cache
@@ -104,7 +111,7 @@ def patterns() -> _Patterns:
         part_break=re.compile(rf"\?\s+|[,;]?\s+\b(?:{joiners})\s+(?=(?:{question})\b)", flags),
         follow_up=re.compile(rf"^(?:{_alternation(lang['follow_up_openers'])})\b", flags),
         pronoun=re.compile(rf"\b(?:{_alternation(lang['pronouns'])})\b", flags),
-        people=_lexicon(lang["people"]),
+        people=_lexicon(lang["people"], possessive=True),
         areas=_lexicon(lang["areas"]),
         first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])})(?![\w'])", flags),
         third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])})(?![\w'])", flags),
@@ -112,6 +119,8 @@ def patterns() -> _Patterns:
         # "i'm the husband", "i am her boyfriend": the one typing names themself
         self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
                               rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
+        receives=re.compile(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
+                            rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)", flags),
     )
 
 
@@ -144,6 +153,16 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     if first_person_is_self and not named and pats.first_person.search(text) and not pats.third_person.search(text):
         return ["self"]
     return named
+
+
+def receives_massage(text: str) -> bool:
+    """Whether the one typing is the one massaged ("can my husband give me a back rub")."""
+    return bool(patterns().receives.search(text))
+
+
+def speaks_in_third_person(text: str) -> bool:
+    """Whether a text uses "she", "he", "his"... of someone."""
+    return bool(patterns().third_person.search(text))
 
 
 def asks_anything(text: str) -> bool:

@@ -59,6 +59,19 @@ def test_a_new_person_starts_without_the_first_persons_conditions(assistant):
     assert c.state.person == "wife" and c.in_force() == {"pregnancy"}
 
 
+def test_a_person_typed_without_the_apostrophe_is_still_that_person(assistant):
+    c = talk(assistant, "my wife is pregnant, what oil should i use", "and my sisters neck, how long for that")
+    assert c.state.person == "sister" and c.in_force() == set()
+
+
+def test_the_one_receiving_the_massage_is_the_one_spoken_of(assistant):
+    """'can my husband give me a back rub': the husband gives it, the condition is the typist's."""
+    c = talk(assistant, "im 6 months pregnant, can my husband give me a back rub")
+    assert c.state.person == "self" and c.in_force() == {"pregnancy"}
+    c = talk(assistant, "my husband gives me massages but he has a fever now, can i massage him instead")
+    assert statuses(c)["husband"]["fever_infection"] == "active"
+
+
 def test_a_correction_moves_a_condition_to_the_person_it_belongs_to(assistant):
     c = talk(assistant, "my husband has a fever, can he have a massage",
              "wait no sorry, it's my son who has the fever, not my husband. what oil should i use on him")
