@@ -105,7 +105,7 @@ def patterns() -> _Patterns:
     flags = re.IGNORECASE
     return _Patterns(
         sentence_end=re.compile(r"(?<=[.!?])\s+"),
-        asks=re.compile(rf"^(?:(?:{fillers})\s+)*(?:{question}|whats|any)\b", flags),
+        asks=re.compile(rf"^(?:(?:{fillers})[\s,]+)*(?:{question}|{_alternation(lang['also_asking'])})\b", flags),
         refers_back=re.compile(rf"\b(?:{_alternation(lang['refers_back'])})\b", flags),
         points_back=re.compile(rf"\b(?:{_alternation(lang['points_back'])})\b", flags),
         part_break=re.compile(rf"\?\s+|[,;]?\s+\b(?:{joiners})\s+(?=(?:{question})\b)", flags),

@@ -91,7 +91,8 @@ class Understander:
         # in a conversation, the conditions of the person the question is about (and any asked about)
         rules = [r for r in in_force if r.id in named_now] + [
             r for r in stated if r.status == "hypothetical" or r.scope == "request"] if state else stated
-        decision = self.decide(message, query, intent, predicted, rules, top_score, leans)
+        decision = self.decide(message, query, intent, predicted, rules, top_score, leans,
+                               talking=bool(conversation and conversation.state.topic.question))
         if decision == RETRIEVAL and self.intents.has_role(intent, "not_covered", "small_talk"):
             intent = self.vague
         answer_intent = self.answer_intent(message, intent, predicted, rules)
@@ -108,7 +109,7 @@ class Understander:
                      message.focus, tuple(r.id for r in held), sense.name if sense else "",
                      query=query, lift_intent=intent if confident else "",
                      faq_text=f"{carried} {message.asked}".strip(),
-                     reply=self.reply_kind(message.text) if decision == SMALLTALK else "",
+                     reply=self.reply_kind(message, predicted) if decision == SMALLTALK else "",
                      person=state.person if state else "", state=state)
 
     def next_state(self, message: Message, conversation: Conversation, mentioned: list[RuleMatch]):
@@ -134,10 +135,11 @@ class Understander:
         return replace(first, carried=carried)
 
     def decide(self, message: Message, query: str, intent: str, predicted: Prediction,
-               rules: list[RuleMatch], top_score: float, leans: bool = False) -> str:
+               rules: list[RuleMatch], top_score: float, leans: bool = False, talking: bool = False) -> str:
         """The route: a stated condition is a safety question; small talk and questions the guides
         do not cover are recognised; everything else is retrieval. A short follow-up of a topic the
-        guides cover is refused only when it names a topic they do not."""
+        guides cover is refused only when it names a topic they do not; in a conversation, a message
+        asking nothing that the guides do not cover is an aside ("brb, he's making tea")."""
         cfg = self.config
         if rules:
             return SAFETY
@@ -150,7 +152,12 @@ class Understander:
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK
-        if top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text):
+        if self.named_out_of_scope(message.text):
+            return ABSTAIN
+        if talking and not asks_anything(message.text) and (
+                top_score < cfg.router_abstain_score or self.intents.has_role(predicted.intent, "not_covered")):
+            return SMALLTALK
+        if top_score < cfg.router_abstain_score:
             return ABSTAIN
         if self.scope is not None:
             ids, weights = self.index.router.vector(message.asked)
@@ -223,9 +230,12 @@ class Understander:
         return any(t not in self._domain_terms and not t.isdigit() for t in self.index.analyzer.terms(text))
 
     # -- small talk ----------------------------------------------------------------------------
-    def reply_kind(self, text: str) -> str:
-        """Which fixed reply answers small talk: that of the example worded most like it (cosine in
-        the intent model's feature space)."""
+    def reply_kind(self, message: Message, predicted: Prediction) -> str:
+        """Which fixed reply answers small talk: an aside ("brb") gets the aside reply; small talk
+        proper, that of the example worded most like it (cosine in the intent model's feature space)."""
+        if predicted.intent != self.smalltalk:
+            return "aside"
+        text = message.text
         spec = self.intents.get(self.smalltalk)
         if not spec or not spec.replies:
             return ""

@@ -111,5 +111,18 @@ def test_small_talk_that_asks_nothing_is_small_talk_even_when_the_model_is_unsur
     assert assistant.route(message)[0].route == "smalltalk"
 
 
+def test_an_aside_in_a_conversation_is_acknowledged_and_a_question_off_topic_refused(assistant):
+    """Mid-chat, a message asking nothing the guides cover is an aside, not a refusal; one asking
+    something they do not cover is still refused, however it opens."""
+    from assistant.conversation import Conversation
+
+    c = Conversation()
+    assistant.ask("how long should i massage my wife's shoulders", c)
+    aside = assistant.ask("brb shes making tea", c)
+    assert aside.route.route == "smalltalk" and aside.route.reply == "aside"
+    for question in ("btw whats the weather tomorrow", "write me a python script to sort a list"):
+        assert assistant.ask(question, c).route.route == "abstain", question
+
+
 def test_a_question_after_a_thank_you_is_still_answered(assistant):
     assert assistant.route("thanks! and how long should it last?")[0].route == "retrieval"
