@@ -78,6 +78,15 @@ class Understander:
         query = f"{carried} {message.text}" if carried else (
             message.text if not message.focus else f"{message.focus} {message.text}")
         top_score = self.index.best_lexical(query)
+        if (conversation and not carried and top_score < cfg.router_abstain_score and conversation.state.topic.question
+                and asks_anything(message.text) and not self.named_out_of_scope(message.text)
+                and not self.intents.has_role(first.intent, "not_covered")):
+            # mid-conversation, a question the guides' words do not meet ("so what should i actually
+            # do") is read with the topic in hand rather than refused
+            carried = conversation.state.topic.question
+            predicted = self.predict(message, carried, first)
+            query = f"{carried} {message.text}"
+            top_score = self.index.best_lexical(query)
         intent = predicted.intent
         confident = predicted.confidence >= cfg.router_min_confidence
         if not confident and not self.intents.has_role(intent, "not_covered", "small_talk"):

@@ -124,5 +124,15 @@ def test_an_aside_in_a_conversation_is_acknowledged_and_a_question_off_topic_ref
         assert assistant.ask(question, c).route.route == "abstain", question
 
 
+def test_mid_conversation_a_question_in_no_words_of_the_guides_is_read_with_the_topic(assistant):
+    from assistant.conversation import Conversation
+
+    assert assistant.ask("ok cool so what should i actually do first?").route.route == "abstain"
+    c = Conversation()
+    assistant.ask("how do i massage my wife's lower back", c)
+    answer = assistant.ask("ok cool so what should i actually do first?", c)
+    assert answer.route.route == "retrieval" and "lower back" in answer.route.carried
+
+
 def test_a_question_after_a_thank_you_is_still_answered(assistant):
     assert assistant.route("thanks! and how long should it last?")[0].route == "retrieval"
