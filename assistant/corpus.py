@@ -7,6 +7,7 @@ data/cleaning.toml.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import json
 import math
@@ -304,6 +305,7 @@ def classify_lines(text: str, rules: CleaningRules) -> list[Line]:
     out: list[Line] = []
     cut = False
     dropping_section = False
+    kept_any = False  # a heading or content line came before (the first one is the title)
     for i, (start, end, line) in enumerate(lines):
         stripped = line.strip()
         if not stripped:
@@ -321,12 +323,12 @@ def classify_lines(text: str, rules: CleaningRules) -> list[Line]:
             continue
         before = not lines[i - 1][2].strip() if i > 0 else True
         after = not lines[i + 1][2].strip() if i + 1 < len(lines) else True
-        first = not any(l.kind != "blank" and l.kind != "removed" for l in out)
-        if first or (not _BULLET.match(stripped) and _is_heading(plain, before and after)):
+        if not kept_any or (not _BULLET.match(stripped) and _is_heading(plain, before and after)):
             dropping_section = any(p.match(_MD_HEADING.sub("", plain)) for p in rules.drop_sections)
             out.append(Line(start, end, stripped, "removed" if dropping_section else "heading"))
-            continue
-        out.append(Line(start, end, stripped, "removed" if dropping_section else "content"))
+        else:
+            out.append(Line(start, end, stripped, "removed" if dropping_section else "content"))
+        kept_any = kept_any or not dropping_section
     return out
 
 
@@ -351,6 +353,12 @@ def _chunk(spans: list[tuple[int, int]], text: str, max_words: int) -> list[list
     return groups
 
 
+def _any_between(ascending: list[int], low: int, high: int) -> bool:
+    """Whether an ascending list holds a value strictly between low and high."""
+    at = bisect.bisect_right(ascending, low)
+    return at < len(ascending) and ascending[at] < high
+
+
 def _group_headings(lines: list[Line], title_line: Line | None, outline: dict[str, str]) -> dict[int, str]:
     """For each heading line (by start offset), the heading of the group it belongs to, or "".
 
@@ -360,12 +368,13 @@ def _group_headings(lines: list[Line], title_line: Line | None, outline: dict[st
     guide's outline from the manifest names groups the text cannot show (a group with an intro).
     """
     headings = [l for l in lines if l.kind == "heading" and l is not title_line]
+    content_starts = [l.start for l in lines if l.kind == "content"]  # ascending, as the lines are
     groups: dict[int, str] = {}
     group, numbered = "", False
     for i, line in enumerate(headings):
         name = heading_name(line.text)
         following = headings[i + 1] if i + 1 < len(headings) else None
-        body = following is None or any(l.kind == "content" and line.start < l.start < following.start for l in lines)
+        body = following is None or _any_between(content_starts, line.start, following.start)
         if not body:
             group, numbered = name, bool(following and _NUMBERED.match(heading_name(following.text)))
             groups[line.start] = ""
@@ -451,9 +460,9 @@ def build_passages(guides: list[Guide], max_words: int = 120, workers: int = 1) 
     from assistant.parallel import map_in_processes
 
     rules = CleaningRules.load()
+    tokenizer = punkt_tokenizer()  # made (nltk imported) once, before the workers fork
 
     def split_some(chunk: list[Guide]) -> list[list[Passage]]:
-        tokenizer = punkt_tokenizer()
         return [split_guide(g, rules, max_words, tokenizer) for g in chunk]
 
     return [p for passages in map_in_processes(split_some, guides, workers) for p in passages]

@@ -15,11 +15,13 @@ files the manifest names untouched:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
 import re
+import string
 import threading
 import time
 import zipfile
@@ -27,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -39,8 +41,8 @@ except ImportError:  # Windows: no locking
 from assistant import __version__
 from assistant.config import APP_NAME, Config
 from assistant.corpus import CorpusError, Guide, build_passages, is_faq_question, load_guides, shipped_corpus_dir
-from assistant.parallel import map_in_processes
-from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TfidfRetriever, fuse, top_k
+from assistant.parallel import Background, map_chunks
+from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
@@ -189,7 +191,8 @@ def _known_words(analyzer: Analyzer, passages: list[Passage], workers: int = 1) 
     dictionary: set[str] = set(analyzer.stop_words)
     sections = {p.section for p in passages}
     dictionary.update(w for section in sections for w in words(section))
-    dictionary.update(map_in_processes(lambda some: sorted({w for p in some for w in words(p.text)}), passages, workers))
+    for some in map_chunks(lambda chunk: {w for p in chunk for w in words(p.text)}, passages, workers):
+        dictionary.update(some)
     dictionary.update(analyzer.thesaurus_words())
     for text in trigger_texts():
         dictionary.update(words(text))
@@ -219,26 +222,18 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
 def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     workers = build_workers(guides, config)
     passages = build_passages(guides, config.passages_max_words, workers)
-    stops = stop_words()
-    plain = Analyzer(stops)
-    dictionary, known = _known_words(plain, passages, workers)
-    stems = stem_table(known)
-    # everyday words whose stem is one the project knows ("relaxes" -> "relax"): a question using
-    # them then never needs nltk (see Analyzer.stem); the others cannot match a passage anyway
-    domain = set(stems.values())
-    stems.update((w, s) for w, s in everyday_stems(str(_cache_dir())).items() if s in domain and w not in known)
-    analyzer = Analyzer(stops, frozenset(dictionary), stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
-    docs = map_in_processes(lambda some: [analyzer.terms(index_text(p)) for p in some], passages, workers)
-    vocabulary = {t: i for i, t in enumerate(sorted({t for d in docs for t in d}))}
-    bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit(docs, vocabulary)
-    tfidf = TfidfRetriever(config.tfidf_sublinear_tf).fit(docs, vocabulary)
-    lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells).fit(tfidf)
-    intents = load_intents()
-    texts = [e for spec in intents.values() for e in spec.examples]
-    labels = [spec.name for spec in intents.values() for _ in spec.examples]
-    router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
-    faq = router.vectors([p.section if is_faq_question(p.section) else "" for p in passages])  # "" -> an empty row
-    lifts = intent_masks(intents, passages, workers)
+    analyzer, vocabulary, bm25, tfidf = _fit_lexical(passages, config, workers)
+    lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells)
+    # a large corpus's latent space (one core's work for a while) is fitted in a process of its own
+    # while this one fits the intent model and searches the passages for the intents' patterns
+    with Background(lambda: lsa.fit(tfidf).arrays(), fork=workers > 1) as fitting:
+        intents = load_intents()
+        texts = [e for spec in intents.values() for e in spec.examples]
+        labels = [spec.name for spec in intents.values() for _ in spec.examples]
+        router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
+        faq = faq_vectors(router, passages)
+        lifts = intent_masks(intents, passages, workers)
+        lsa.use_arrays(**fitting.result())
     manifest = {
         "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -250,6 +245,60 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
                  config.retrieval_semantic_weight, faq, lifts)
 
 
+def _fit_lexical(passages: list[Passage], config: Config, workers: int
+                 ) -> tuple[Analyzer, dict[str, int], Bm25Retriever, TfidfRetriever]:
+    """The analyzer the passages' words make (spelling dictionary, stems), the vocabulary, and
+    the BM25 and TF-IDF retrievers."""
+    stops = stop_words()
+    plain = Analyzer(stops)
+    dictionary, known = _known_words(plain, passages, workers)
+    stems = _stem_table(known, workers)
+    # everyday words whose stem is one the project knows ("relaxes" -> "relax"): a question using
+    # them then never needs nltk (see Analyzer.stem); the others cannot match a passage anyway
+    domain = set(stems.values())
+    stems.update((w, s) for w, s in everyday_stems(str(_cache_dir())).items() if s in domain and w not in known)
+    analyzer = Analyzer(stops, frozenset(dictionary), stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
+    vocabulary, counts = _analyse_passages(analyzer, passages, workers)
+    bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit_counts(counts)
+    tfidf = TfidfRetriever(config.tfidf_sublinear_tf).fit_counts(counts)
+    return analyzer, vocabulary, bm25, tfidf
+
+
+def _stem_table(known: set[str], workers: int) -> dict[str, str]:
+    """The Snowball stem of every known word (the words split over the workers)."""
+    return {w: s for part in map_chunks(stem_table, sorted(known), workers) for w, s in part.items()}
+
+
+def _analyse_passages(analyzer: Analyzer, passages: list[Passage], workers: int) -> tuple[dict[str, int], TermCounts]:
+    """The vocabulary (every term of the passages, sorted) and how often each passage holds each.
+
+    Each worker analyses its passages into an array of ids into its own sorted terms; only those
+    come back (a few strings and arrays, not a string for every word of the corpus), and the
+    parent maps them to the merged vocabulary with numpy."""
+    def analyse(chunk: list[Passage]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        docs = [analyzer.terms(index_text(p)) for p in chunk]
+        terms = sorted({t for d in docs for t in d})
+        local = {t: i for i, t in enumerate(terms)}
+        ids = np.fromiter((local[t] for d in docs for t in d), dtype=np.int32)
+        return terms, ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+
+    parts = map_chunks(analyse, passages, workers)
+    vocabulary = {t: i for i, t in enumerate(sorted({t for terms, _, _ in parts for t in terms}))}
+    ids = [np.array([vocabulary[t] for t in terms], dtype=np.int64)[local] for terms, local, _ in parts]
+    lengths = np.concatenate([n for _, _, n in parts])
+    return vocabulary, TermCounts.of_ids(np.concatenate(ids), lengths, len(vocabulary))
+
+
+def faq_vectors(router: IntentRouter, passages: list[Passage]) -> Columns:
+    """Each passage's FAQ question in the intent model's space (an empty row for a passage that
+    answers none); a question many passages share is analysed once."""
+    questions = [p.section if is_faq_question(p.section) else "" for p in passages]
+    distinct = sorted(set(questions))
+    row = {q: i for i, q in enumerate(distinct)}
+    vectors = router.vectors(distinct).to_scipy().tocsr()  # "" -> an empty row
+    return Columns.of(vectors[[row[q] for q in questions]])
+
+
 def build_workers(guides: list[Guide], config: Config) -> int:
     """How many processes split and analyse the guides: all the cores for a large corpus; one for
     a small one, where starting processes costs more than it saves."""
@@ -258,22 +307,112 @@ def build_workers(guides: list[Guide], config: Config) -> int:
     return os.cpu_count() or 1
 
 
+def _alternation(patterns) -> re.Pattern | None:
+    """One pattern finding what any of several finds (searched once per text, not once per pattern)."""
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE) if patterns else None
+
+
+def _text_patterns(intents) -> dict[str, tuple[re.Pattern, ...]]:
+    """What the lifts look for in a passage's text, by mask name: an intent's values ("intent/",
+    for an intent with sections or values) and each sense's passages ("intent/sense")."""
+    patterns = {f"{name}/": spec.values for name, spec in intents.items() if spec.sections or spec.values}
+    patterns.update({f"{name}/{s.name}": s.passages for name, spec in intents.items() for s in spec.senses})
+    return patterns
+
+
+def lift_matches(intents, passages: list[Passage], workers: int = 1) -> np.ndarray:
+    """Which passages' texts each of _text_patterns finds something in: a patterns x passages array
+    (the passages split over the workers).
+
+    A pattern set is searched for only in a text holding one of the strings any match of it holds
+    (_required_strings): a substring test on the lowercased text passes over most passages for a
+    fraction of the regular expression's cost, and never over one it would find something in."""
+    searches = [(_alternation(patterns), _required_strings(patterns)) for patterns in _text_patterns(intents).values()]
+
+    def search(chunk: list[Passage]) -> np.ndarray:
+        found = np.zeros((len(searches), len(chunk)), dtype=bool)
+        for j, passage in enumerate(chunk):
+            lower = passage.text.lower() if _lowercase_is_faithful(passage.text) else None
+            for i, (pattern, required) in enumerate(searches):
+                if pattern is None or (lower is not None and required is not None and not any(r in lower for r in required)):
+                    continue
+                found[i, j] = pattern.search(passage.text) is not None
+        return found
+
+    return np.concatenate(map_chunks(search, passages, workers), axis=1)
+
+
+def _required_strings(patterns) -> frozenset[str] | None:
+    """Lowercase ASCII strings one of which every match of any of the patterns holds, read from
+    their parse trees; None when one of them requires none (it is then searched for everywhere)."""
+    try:
+        from re import _parser  # CPython's parse trees (3.11 on): without them every text is searched
+    except ImportError:
+        return None
+    required: set[str] = set()
+    for pattern in patterns:
+        strings = _required_in(_parser.parse(pattern.pattern, pattern.flags))
+        if not strings or not all(s.isascii() for s in strings):
+            return None
+        required.update(s.lower() for s in strings)
+    return frozenset(required)
+
+
+def _required_in(parsed) -> set[str] | None:
+    """Strings one of which any match of a parsed pattern (a sequence of re._parser items) holds:
+    a run of literal characters, or what a group, each branch of an alternation or a repeat that
+    occurs at least once requires; of those, the set whose shortest string is longest."""
+    from re._constants import BRANCH, LITERAL, MAX_REPEAT, MIN_REPEAT, SUBPATTERN
+
+    best: set[str] | None = None
+
+    def keep(strings: set[str] | None) -> None:
+        nonlocal best
+        if strings and (best is None or min(map(len, strings)) > min(map(len, best))):
+            best = strings
+
+    run = ""
+    for op, av in [*parsed, (None, None)]:
+        if op is LITERAL:
+            run += chr(av)
+            continue
+        keep({run} if run else None)
+        run = ""
+        if op is SUBPATTERN:
+            keep(_required_in(av[-1]))
+        elif op is BRANCH:
+            branches = [_required_in(branch) for branch in av[1]]
+            keep(None if None in branches else set().union(*branches))
+        elif op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1:
+            keep(_required_in(av[2]))
+    return best
+
+
+def _lowercase_is_faithful(text: str) -> bool:
+    """Whether what a case-blind pattern matches of an ASCII string in the text is in text.lower():
+    so unless a character of the text matches an ASCII one only when case is ignored (the Kelvin
+    sign "K" matches "k")."""
+    return text.isascii() or not any(_ascii_lookalike(ch) for ch in set(text) if not ch.isascii())
+
+
+@functools.cache
+def _ascii_lookalike(ch: str) -> bool:
+    """Whether a pattern ignoring case matches this (non-ASCII) character with an ASCII one."""
+    return any(re.fullmatch(re.escape(c), ch, re.IGNORECASE) for c in string.printable)
+
+
 def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str, np.ndarray]:
     """For each intent with sections or values, which passages it lifts ("intent/"); for each sense
     of an intent, which passages answer it ("intent/sense") and which another ("off:intent/sense").
-    Each pattern set is searched once per passage (one alternation), headings once per heading."""
-    def alternation(patterns) -> re.Pattern | None:
-        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE) if patterns else None
-
+    Texts are searched as lift_matches says; headings once per heading."""
+    found = dict(zip(_text_patterns(intents), lift_matches(intents, passages, workers)))
     masks = {}
-    texts = [p.text for p in passages]
     for name, spec in intents.items():
         if spec.sections or spec.values:
-            sections, values = alternation(spec.sections), alternation(spec.values)
+            sections = _alternation(spec.sections)
             by_heading = {h: bool(sections and sections.search(h)) for h in {p.headings for p in passages}}
-            in_text = _searched(values, texts, workers)
-            masks[f"{name}/"] = np.array([by_heading[p.headings] for p in passages], dtype=bool) | in_text
-        answered = {s.name: _searched(alternation(s.passages), texts, workers) for s in spec.senses}
+            masks[f"{name}/"] = np.array([by_heading[p.headings] for p in passages], dtype=bool) | found[f"{name}/"]
+        answered = {s.name: found[f"{name}/{s.name}"] for s in spec.senses}
         for sense, mine in answered.items():
             masks[f"{name}/{sense}"] = mine
             others = np.zeros(len(passages), dtype=bool)
@@ -282,13 +421,6 @@ def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str
                     others |= theirs
             masks[f"off:{name}/{sense}"] = others & ~mine
     return masks
-
-
-def _searched(pattern: re.Pattern | None, texts: list[str], workers: int) -> np.ndarray:
-    """Which texts a pattern finds something in."""
-    if pattern is None:
-        return np.zeros(len(texts), dtype=bool)
-    return np.array(map_in_processes(lambda some: [bool(pattern.search(t)) for t in some], texts, workers), dtype=bool)
 
 
 # -- save / load ----------------------------------------------------------------------
@@ -312,6 +444,18 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> str:
 
 def _save_json(path: Path, obj) -> str:
     return _atomic_write(path, lambda p: p.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8"))
+
+
+def _save_json_list(path: Path, items: Iterable) -> str:
+    """A JSON list written item by item, the same bytes _save_json writes: a large corpus's
+    passages never sit in memory whole as one string (nor as one list of dicts)."""
+    def write(p: Path) -> None:
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.write("[")
+            for i, item in enumerate(items):
+                fh.write((", " if i else "") + json.dumps(item, ensure_ascii=False))
+            fh.write("]")
+    return _atomic_write(path, write)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> str:
@@ -356,11 +500,11 @@ def save(index: Index, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     generation = f"{int(time.time() * 1000):x}{os.getpid():x}"
     path = {name: folder / generation_name(name, generation) for name in FILES}
-    passages = [dict(p.to_dict(), sentences=[[s.start, s.end, s.text] for s in p.sentences]) for p in index.passages]
+    passages = (dict(p.to_dict(), sentences=[[s.start, s.end, s.text] for s in p.sentences]) for p in index.passages)
     a = index.analyzer
     r = index.router
     digests = {
-        "passages.json": _save_json(path["passages.json"], passages),
+        "passages.json": _save_json_list(path["passages.json"], passages),
         "analysis.json": _save_json(path["analysis.json"], {
             "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
             "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get)}),
@@ -368,7 +512,7 @@ def save(index: Index, folder: Path) -> None:
         "bm25_idf.npy": _save_npy(path["bm25_idf.npy"], index.bm25.idf_),
         "tfidf.npz": _save_npz_sparse(path["tfidf.npz"], index.tfidf.weights_),
         "tfidf_idf.npy": _save_npy(path["tfidf_idf.npy"], index.tfidf.idf_),
-        "lsa.npz": _save_npz(path["lsa.npz"], components=index.lsa.components_, docs=index.lsa.docs_),
+        "lsa.npz": _save_npz(path["lsa.npz"], **index.lsa.arrays()),
         "router.json": _save_json(path["router.json"], {"classes": r.classes_, "C": r.C,
                                                         "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
         "router.npz": _save_npz(path["router.npz"], idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
@@ -472,7 +616,7 @@ def load(folder: Path, config: Config) -> Index:
     tfidf_retriever = TfidfRetriever(config.tfidf_sublinear_tf)
     tfidf_retriever.weights_, tfidf_retriever.idf_ = tfidf, arrays["tfidf_idf.npy"]
     lsa = LsaRetriever(config.lsa_components)
-    lsa.components_, lsa.docs_ = lsa_components, lsa_docs
+    lsa.use_arrays(lsa_components, lsa_docs)
     router = IntentRouter.from_arrays(analyzer, router_vocabulary, classes, arrays["router.npz:idf"],
                                       arrays["router.npz:coef"], arrays["router.npz:intercept"], C)
     if faq.shape[1] != len(router_vocabulary):

@@ -1,39 +1,107 @@
-"""Work that splits by item, spread over processes at index build time (a large corpus only).
+"""Work that splits by item, spread over processes at index build time (a large corpus only),
+and work done in a process of its own while the build goes on (Background).
 
-The workers are forked, so they start with the parent's memory (the analyzer, the rules) and
-nothing is sent to them; only their results come back (through a pipe, in this run only:
-nothing is written to disk, so no file ever holds a pickle).
+The workers are forked, so they start with the parent's memory (the analyzer, the rules, the
+items themselves) and only a chunk's bounds are sent to them; only their results come back
+(through a pipe, in this run only: nothing is written to disk, so no file ever holds a pickle).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Callable, TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_JOB: Callable | None = None  # the function a forked worker runs (set just before the fork)
+# what a forked worker runs, and on what (set just before the fork; the children inherit them)
+_JOB: Callable | None = None
+_ITEMS: list | None = None
 
 
-def _run(chunk):
-    return _JOB(chunk)
+def _run(bounds: tuple[int, int]):
+    start, end = bounds
+    return _JOB(_ITEMS[start:end])
 
 
 def map_in_processes(job: Callable[[list[T]], list[R]], items: list[T], workers: int) -> list[R]:
     """job over contiguous chunks of items, in order; in this process when workers <= 1, when the
     platform cannot fork, or for fewer items than workers."""
-    global _JOB
+    return [r for part in map_chunks(job, items, workers) for r in part]
+
+
+def map_chunks(job: Callable[[list[T]], R], items: list[T], workers: int) -> list[R]:
+    """job's result for each contiguous chunk of items, in order (one chunk, in this process, when
+    map_in_processes would not fork): for jobs that sum up a chunk rather than map each item."""
+    global _JOB, _ITEMS
     workers = min(workers, len(items), os.cpu_count() or 1)
     if workers <= 1 or not hasattr(os, "fork"):
-        return job(items)
+        return [job(items)]
     import multiprocessing
 
     size = -(-len(items) // (workers * 4))  # a few chunks a worker, so a slow one does not hold the rest
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    _JOB = job
+    bounds = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
+    _JOB, _ITEMS = job, items
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return [r for part in pool.map(_run, chunks) for r in part]
+            return pool.map(_run, bounds, chunksize=1)
     finally:
-        _JOB = None
+        _JOB = _ITEMS = None
+
+
+class Background:
+    """A job run in a forked process while this one goes on (or here, at once, when `fork` is
+    False or the platform cannot fork). Its result, named numpy arrays, comes back through a pipe
+    in numpy's own format (npz), never as a pickle. Use it as a context manager: leaving the block
+    ends a process whose result was never asked for."""
+
+    def __init__(self, job: Callable[[], dict[str, np.ndarray]], fork: bool = True):
+        self._process = None
+        self._result: dict[str, np.ndarray] | None = None
+        if not (fork and hasattr(os, "fork")):
+            self._result = job()
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_send, args=(job, sender), daemon=True)
+        self._process.start()
+        sender.close()  # the child's copy is the only one left: its end is the pipe's end
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The job's result (waiting for the process to send it)."""
+        if self._process is not None:
+            try:
+                data = self._receiver.recv_bytes()
+            except EOFError:  # the job failed (the process printed why)
+                data = None
+            self._end()
+            if data is None:
+                raise RuntimeError("a background job of the index build failed (its error is above)")
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                self._result = {name: arrays[name] for name in arrays.files}
+        return self._result
+
+    def _end(self) -> None:
+        self._receiver.close()
+        self._process.join()
+        self._process = None
+
+    def __enter__(self) -> "Background":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._process is not None:  # the block failed before asking: the result will not be needed
+            self._process.terminate()
+            self._end()
+
+
+def _send(job: Callable[[], dict[str, np.ndarray]], sender) -> None:
+    """Run a Background job (in its process) and send its arrays as npz bytes."""
+    data = io.BytesIO()
+    np.savez(data, **job())
+    sender.send_bytes(data.getbuffer())

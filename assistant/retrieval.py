@@ -3,12 +3,14 @@
 same space scikit-learn's TruncatedSVD finds), and their fusion into one ranking.
 
 BM25 and TF-IDF keep a passages x terms scipy CSC matrix of precomputed weights, so a query costs
-the postings of its own terms, not a pass over the corpus; LSA keeps two small dense arrays.
-scikit-learn and rank_bm25 are used when fitting only; scoring is plain numpy/scipy.
+the postings of its own terms, not a pass over the corpus; LSA keeps two small dense arrays. Both
+are fitted from one passages x terms count matrix, computed with numpy at once (no loop over the
+passages). scikit-learn is used when fitting only; scoring is plain numpy/scipy.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -53,6 +55,32 @@ class Columns:
         return sparse.csc_matrix((self.data, self.indices, self.indptr), shape=self.shape)
 
 
+@dataclass(frozen=True)
+class TermCounts:
+    """How often each term occurs in each passage: what BM25 and TF-IDF are fitted from."""
+
+    matrix: object  # passages x terms scipy CSR matrix of float64 counts, sorted columns (as CountVectorizer makes it)
+    first_seen: np.ndarray  # the term ids in the order they first occur, passage after passage, word after word
+
+    @classmethod
+    def of_ids(cls, term_ids: np.ndarray, doc_lengths: np.ndarray, n_terms: int) -> "TermCounts":
+        """From every passage's term ids in one array, passage after passage, and each passage's
+        number of terms."""
+        from scipy import sparse
+
+        rows = np.repeat(np.arange(len(doc_lengths)), doc_lengths)
+        matrix = sparse.csr_matrix((np.ones(len(term_ids)), (rows, term_ids)), shape=(len(doc_lengths), n_terms))
+        matrix.sum_duplicates()
+        terms, first = np.unique(term_ids, return_index=True)
+        return cls(matrix, terms[np.argsort(first)])
+
+
+def term_counts(docs: list[list[str]], vocabulary: dict[str, int]) -> TermCounts:
+    """The TermCounts of analysed passages (each a list of terms of the vocabulary)."""
+    ids = np.fromiter((vocabulary[t] for doc in docs for t in doc), dtype=np.int64)
+    return TermCounts.of_ids(ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs)), len(vocabulary))
+
+
 def _query_vector(query_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     counts = Counter(query_ids)
     ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -68,23 +96,27 @@ class Bm25Retriever:
         self.epsilon = epsilon
 
     def fit(self, docs: list[list[str]], vocabulary: dict[str, int]) -> "Bm25Retriever":
-        from rank_bm25 import BM25Okapi  # the reference for idf, its floor and avgdl
+        return self.fit_counts(term_counts(docs, vocabulary))
 
-        reference = BM25Okapi(docs, k1=self.k1, b=self.b, epsilon=self.epsilon)
-        self.idf_ = np.zeros(len(vocabulary))
-        for term, value in reference.idf.items():
-            self.idf_[vocabulary[term]] = value
-        rows, cols, vals = [], [], []
-        for d, doc in enumerate(docs):
-            norm = self.k1 * (1 - self.b + self.b * len(doc) / reference.avgdl)
-            for term, tf in Counter(doc).items():
-                t = vocabulary[term]
-                rows.append(d)
-                cols.append(t)
-                vals.append(self.idf_[t] * tf * (self.k1 + 1) / (tf + norm))
-        from scipy import sparse
-
-        self.weights_ = Columns.of(sparse.csc_matrix((vals, (rows, cols)), shape=(len(docs), len(vocabulary))))
+    def fit_counts(self, counts: TermCounts) -> "Bm25Retriever":
+        """rank_bm25's idf, its floor for negative ones (epsilon x the mean idf) and its avgdl,
+        operation for operation, so every weight is the same to the last bit."""
+        matrix = counts.matrix
+        n_docs = matrix.shape[0]
+        doc_lengths = np.asarray(matrix.sum(axis=1)).ravel()
+        avgdl = int(doc_lengths.sum()) / n_docs
+        df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        idf_of_df = {d: math.log(n_docs - d + 0.5) - math.log(d + 0.5) for d in np.unique(df).tolist()}
+        idf = np.array([idf_of_df[d] for d in df.tolist()], dtype=np.float64)
+        # rank_bm25 adds the idfs up one by one in the order the terms first occur (a float sum depends on it)
+        mean_idf = float(np.cumsum(idf[counts.first_seen])[-1]) / len(idf)
+        self.idf_ = np.where(idf < 0, self.epsilon * mean_idf, idf)
+        rows = np.repeat(np.arange(n_docs), np.diff(matrix.indptr))
+        norm = self.k1 * (1 - self.b + self.b * doc_lengths / avgdl)
+        tf = matrix.data
+        weights = matrix.copy()
+        weights.data = self.idf_[matrix.indices] * tf * (self.k1 + 1) / (tf + norm[rows])
+        self.weights_ = Columns.of(weights)
         return self
 
     def scores(self, query_ids: list[int]) -> np.ndarray:
@@ -106,12 +138,15 @@ class TfidfRetriever:
         self.sublinear_tf = sublinear_tf
 
     def fit(self, docs: list[list[str]], vocabulary: dict[str, int]) -> "TfidfRetriever":
-        from sklearn.feature_extraction.text import TfidfVectorizer
+        return self.fit_counts(term_counts(docs, vocabulary))
 
-        vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, vocabulary=vocabulary,
-                                     sublinear_tf=self.sublinear_tf, norm="l2")
-        self.weights_ = Columns.of(vectorizer.fit_transform(docs))
-        self.idf_ = vectorizer.idf_
+    def fit_counts(self, counts: TermCounts) -> "TfidfRetriever":
+        """What TfidfVectorizer.fit_transform gives for the same passages and vocabulary."""
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        transformer = TfidfTransformer(sublinear_tf=self.sublinear_tf, norm="l2")
+        self.weights_ = Columns.of(transformer.fit_transform(counts.matrix))
+        self.idf_ = transformer.idf_
         return self
 
     def query_weights(self, query_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -153,6 +188,15 @@ class LsaRetriever:
             _, _, vt = randomized_svd(matrix.tocsr(), n, n_iter=5, random_state=0)
             self.components_ = vt
         self.docs_ = _unit_rows(np.asarray(matrix @ self.components_.T))
+        return self
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The fitted space (what the index saves): the components and the passages' unit vectors."""
+        return {"components": self.components_, "docs": self.docs_}
+
+    def use_arrays(self, components: np.ndarray, docs: np.ndarray) -> "LsaRetriever":
+        """Take a space fitted elsewhere (saved, or fitted in another process)."""
+        self.components_, self.docs_ = components, docs
         return self
 
     def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:

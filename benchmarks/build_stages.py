@@ -6,14 +6,16 @@ The command is the package's own CLI entry point (assistant.cli.main), unchanged
 functions the build calls are wrapped so their wall time adds up per stage. A stage the code no
 longer has is skipped, so this keeps working while the build is reorganised. STAGES.json is
 rewritten as each stage starts and ends (naming the one running), so a build killed for taking
-too long still says where it was. Stages do not overlap: a stage called inside another (the intent
-model analysing its examples) counts in the outer one.
+too long still says where it was. Only the process that runs the command records (a stage run
+in forked workers counts as the parent's wait for them). Stages do not overlap: a stage called
+inside another (the intent model analysing its examples) counts in the outer one.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import resource
 import sys
 import time
@@ -26,13 +28,23 @@ sys.path.insert(0, str(ROOT))
 STAGES = (
     ("assistant.index", "load_guides", "read guides"),
     ("assistant.index", "build_passages", "clean + split passages"),
+    ("assistant.index", "stop_words", "stop words (imports scikit-learn)"),
     ("assistant.index", "_known_words", "spelling dictionary / known words"),
+    ("assistant.index", "_stem_table", "stem tables"),
     ("assistant.index", "stem_table", "stem tables"),
-    ("assistant.index", "Analyzer.terms", "analyse passages (Analyzer.terms)"),
+    ("assistant.index", "everyday_stems", "everyday words' stems"),
+    ("assistant.index", "_analyse_passages", "analyse passages + count terms"),
+    ("assistant.index", "Analyzer.terms", "analyse passages + count terms"),
     ("assistant.retrieval", "Bm25Retriever.fit", "BM25 fit"),
+    ("assistant.retrieval", "Bm25Retriever.fit_counts", "BM25 fit"),
     ("assistant.retrieval", "TfidfRetriever.fit", "TF-IDF fit"),
+    ("assistant.retrieval", "TfidfRetriever.fit_counts", "TF-IDF fit"),
     ("assistant.retrieval", "LsaRetriever.fit", "LSA fit"),
+    ("assistant.parallel", "Background.result", "LSA fit (waiting for the process fitting it)"),
     ("assistant.router", "IntentRouter.fit", "intent model fit"),
+    ("assistant.index", "faq_vectors", "FAQ questions in the intent model's space"),
+    ("assistant.index", "intent_masks", "intent lifts (pattern search over the passages)"),
+    ("assistant.index", "lift_matches", "intent lifts (pattern search over the passages)"),
     ("assistant.index", "fingerprint", "fingerprint"),
     ("assistant.index", "save", "save files"),
     ("assistant.pipeline", "Assistant.__init__", "assistant set-up after the build (safety rules, wiring)"),
@@ -43,6 +55,7 @@ class Recorder:
     def __init__(self, out: Path):
         self.out = out
         self.started = time.perf_counter()
+        self.pid = os.getpid()
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
         self.running: list[str] = []
@@ -58,10 +71,12 @@ class Recorder:
 
     def wrap(self, name: str, fn):
         def timed(*args, **kwargs):
+            if os.getpid() != self.pid:  # a worker or background process of the build: its time is the parent's wait
+                return fn(*args, **kwargs)
             if self.running:  # inside another stage (e.g. the intent model analysing its examples): counted there
                 return fn(*args, **kwargs)
             self.running.append(name)
-            noisy = name == "analyse passages (Analyzer.terms)"  # once per passage: too often to write
+            noisy = fn.__name__ == "terms"  # once per passage: too often to write
             if not noisy:
                 self.write()
             started = time.perf_counter()
