@@ -202,7 +202,7 @@ class SafetyRules:
             return "negated"
         if at is not None and self._clause_has(tokens, at, self.hypothetical_cues):
             return "hypothetical"
-        if rule.can_pass and self._has(sentence, self.past_cues) and not self._has(sentence, self.ongoing_cues):
+        if rule.can_pass and self._says_over(sentence):
             return "past"
         return "active"
 
@@ -270,7 +270,13 @@ class SafetyRules:
     def recovery_said(self, text: str) -> bool:
         """Whether a text says a condition is over ("she's fine now") and not that it goes on."""
         tokens = tuple(self.analyzer.stem_sequence(text))
-        return self._has(tokens, self.past_cues) and not self._has(tokens, self.ongoing_cues)
+        return self._says_over(tokens)
+
+    def _says_over(self, tokens: tuple[str, ...]) -> bool:
+        """Whether words say a condition is over ("all better now") and none that it goes on
+        ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none."""
+        over = any(not self._negated(tokens, i) for cue in self.past_cues for i in self._find(tokens, cue))
+        return over and not self._has(tokens, self.ongoing_cues)
 
     @property
     def passing(self) -> frozenset[str]:

@@ -48,6 +48,14 @@ def test_pain_shown_during_the_massage_is_a_condition_unless_another_explains_it
     assert rules.match("she didn't flinch once") == []
 
 
+def test_a_recovery_said_with_a_negation_leaves_the_condition_in_force(rules):
+    """'hasn't cleared up' is no recovery, and 'not recovered from the flu' does not negate the flu."""
+    assert [m.id for m in rules.match("her rash hasnt cleared up, can i massage her back")] == ["skin_problems"]
+    assert [m.id for m in rules.match("she has not recovered from the flu, can i massage her")] == ["fever_infection"]
+    assert rules.match("her rash has cleared up, can i massage her back") == []
+    assert rules.match("she is not pregnant") == []
+
+
 def test_beside_the_spine_is_technique_on_it_is_a_caution(rules):
     """The guides teach pressure on the sides of the spine and warn against pressing on it."""
     assert rules.match("can i use my thumbs on either side of her spine") == []
