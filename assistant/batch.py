@@ -1,5 +1,6 @@
 """Batch answering of FAQ files: questions in (txt, csv, jsonl, or stdin), one record out per
-question, in input order, streamed (constant memory), as jsonl, csv or a Markdown FAQ.
+question, in input order, as jsonl, csv or a Markdown FAQ; streamed (constant memory but for the
+answers kept to repeat) on one core, or answered by --jobs forked processes.
 
 A bad row (empty, too long, undecodable, missing column, broken JSON) becomes a record with an
 `error` field; nothing is lost or duplicated. `--compare` marks answers that changed since an
@@ -204,42 +205,122 @@ def answer_row(assistant: Assistant, row: Row, mode: str | None, k: int | None,
     """The one output record of an input row; never raises (but for Ctrl-C). With a conversation
     (rows sharing a `conversation` value), the row is a turn of it: the record says which
     conditions are held after it and what it carried from earlier turns."""
-    record = {"line": row.line, **row.extra}
     if row.error:
-        return {**record, "question": row.question, "error": row.error}
-    question = row.question or ""
+        return {"line": row.line, **row.extra, "question": row.question, "error": row.error}
+    return record_of(row, answer_of(assistant, row.question or "", mode, k, conversation))
+
+
+def answer_of(assistant: Assistant, question: str, mode: str | None, k: int | None,
+              conversation: Conversation | None = None) -> dict:
+    """The answer fields of a record (or its question and error); never raises (but for Ctrl-C)."""
     try:
         answer = assistant.ask(question, conversation, mode=mode, k=k)
     except QuestionError as exc:  # empty or too long: pipeline.check_question says which
         shown = question[:80] + "..." if len(question) > MAX_QUESTION_CHARS else question
-        return {**record, "question": shown, "error": str(exc)}
+        return {"question": shown, "error": str(exc)}
     except Exception as exc:  # a bug costs this row, not the batch
         if os.environ.get("MASSAGE_QA_DEBUG"):
             raise
-        return {**record, "question": question[:200], "error": f"internal error: {type(exc).__name__}: {exc}"}
+        return {"question": question[:200], "error": f"internal error: {type(exc).__name__}: {exc}"}
     answered = answer.to_dict()
     held = conversation.in_force() if conversation is not None else {r.id for r in answer.route.rules}
     answered.update(held_conditions=sorted(held), carried=answer.route.carried)
+    return answered
+
+
+def record_of(row: Row, answered: dict) -> dict:
+    """A row's record: its line, its own fields, then the answer's."""
     # an answer field the program adds later must not meet an input field of the same name
-    record = {("input_" + key if key in answered else key): value for key, value in record.items() if key != "line"}
-    return {"line": row.line, **record, **answered}
+    extra = {("input_" + key if key in answered else key): value for key, value in row.extra.items() if key != "line"}
+    return {"line": row.line, **extra, **answered}
+
+
+def _talk(row: Row) -> str | None:
+    """The conversation a readable row is a turn of (None: it stands alone)."""
+    talk = row.extra.get(CONVERSATION_FIELD)
+    return None if row.error or talk in (None, "") else str(talk)
+
+
+def _same_question(row: Row) -> str:
+    return " ".join((row.question or "").split())
 
 
 def answer_rows(assistant: Assistant, rows: Iterable[Row], mode: str | None = None, k: int | None = None,
-                previous: dict[str, tuple] | None = None) -> Iterator[dict]:
-    """One record per row, in order; with `previous` (from load_previous) each answered record
-    says whether it `changed`."""
-    conversations: dict[str, Conversation] = {}
-    for row in rows:
-        talk = row.extra.get(CONVERSATION_FIELD)
-        conversation = None
-        if talk not in (None, "") and not row.error:
-            conversation = conversations.setdefault(str(talk), Conversation())
-        record = answer_row(assistant, row, mode, k, conversation)
+                previous: dict[str, tuple] | None = None, jobs: int = 1) -> Iterator[dict]:
+    """One record per row, in order. A question asked again outside a conversation (white space
+    aside) is answered once; `jobs` > 1 answers in that many forked processes (the rows are read
+    first). With `previous` (from load_previous) each answered record says whether it `changed`."""
+    records = _records_in_processes(assistant, list(rows), mode, k, jobs) if jobs > 1 else _records(assistant, rows, mode, k)
+    for record in records:
         record.setdefault(CONVERSATION_FIELD, None)
         if previous is not None and "error" not in record:
             record["changed"] = previous.get(str(record.get("question"))) != fingerprint_of(record)
         yield record
+
+
+# How many distinct answers a one-process batch keeps to repeat (the oldest go first).
+REMEMBERED_ANSWERS = 10_000
+
+
+def _records(assistant: Assistant, rows: Iterable[Row], mode: str | None, k: int | None) -> Iterator[dict]:
+    conversations: dict[str, Conversation] = {}
+    answered: dict[str, dict] = {}
+    for row in rows:
+        talk = _talk(row)
+        if row.error or talk is not None:
+            yield answer_row(assistant, row, mode, k, conversations.setdefault(talk, Conversation()) if talk else None)
+            continue
+        key = _same_question(row)
+        if key not in answered:
+            if len(answered) >= REMEMBERED_ANSWERS:
+                del answered[next(iter(answered))]
+            answered[key] = answer_of(assistant, row.question or "", mode, k)
+        yield record_of(row, dict(answered[key]))
+
+
+# What forked workers answer from: set in the parent just before the pool forks (never sent).
+_WORK: tuple | None = None
+
+
+def _answer_unit(unit: list[int]) -> list[tuple[int, dict]]:
+    """The answers of one unit of rows: one question, or every turn of one conversation in order."""
+    assistant, rows, mode, k = _WORK
+    conversation = Conversation() if _talk(rows[unit[0]]) is not None else None
+    return [(i, answer_of(assistant, rows[i].question or "", mode, k, conversation)) for i in unit]
+
+
+def _records_in_processes(assistant: Assistant, rows: list[Row], mode: str | None, k: int | None,
+                          jobs: int) -> Iterator[dict]:
+    """The records of `rows` answered by `jobs` forked processes: each distinct question outside
+    a conversation and each conversation is one unit of work; records come back in input order."""
+    import multiprocessing
+
+    global _WORK
+    units: dict[str, list[int]] = {}
+    first_of: dict[int, int] = {}  # row -> the row whose answer it shares
+    for i, row in enumerate(rows):
+        if row.error:
+            continue
+        talk = _talk(row)
+        unit = units.setdefault(f"talk:{talk}" if talk is not None else f"question:{_same_question(row)}", [])
+        if talk is not None or not unit:
+            unit.append(i)
+        first_of[i] = i if talk is not None else unit[0]
+    _WORK = (assistant, rows, mode, k)
+    answers: dict[int, dict] = {}
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            work = list(units.values())
+            for done in _progress(pool.imap_unordered(_answer_unit, work, chunksize=max(1, len(work) // (jobs * 8))),
+                                  len(work)):
+                answers.update(done)
+    finally:
+        _WORK = None
+    for i, row in enumerate(rows):
+        if row.error:
+            yield answer_row(assistant, row, mode, k)
+        else:
+            yield record_of(row, dict(answers[first_of[i]]))
 
 
 def fingerprint_of(record: dict) -> tuple:
@@ -358,16 +439,16 @@ class MarkdownWriter:
 WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "md": MarkdownWriter}
 
 
-def _progress_rows(rows: Iterator[Row]):
-    """Rows with prompt-toolkit's progress bar on stderr when stderr is a terminal."""
+def _progress(items: Iterable, total: int | None = None):
+    """Items with prompt-toolkit's progress bar on stderr when stderr is a terminal."""
     if not sys.stderr.isatty():
-        yield from rows
+        yield from items
         return
     from prompt_toolkit.output import create_output
     from prompt_toolkit.shortcuts import ProgressBar
 
     with ProgressBar(title="answering", output=create_output(stdout=sys.stderr)) as bar:
-        yield from bar(rows)
+        yield from bar(items, total=total)
 
 
 # -- the command ----------------------------------------------------------------------
@@ -432,7 +513,9 @@ def _write_records(assistant: Assistant, args, stream, kind: str, out_format: st
     """Answer every row of the input into the writer, counting what happened."""
     meta = {"corpus_fingerprint": assistant.index.manifest["fingerprint"], "version": __version__}
     writer = CsvWriter(out, meta, varying=kind == "jsonl") if out_format == "csv" else WRITERS[out_format](out, meta)
-    for record in answer_rows(assistant, _progress_rows(READERS[kind](stream)), args.mode, args.k, previous):
+    jobs = args.jobs or os.cpu_count() or 1
+    rows = READERS[kind](stream)
+    for record in answer_rows(assistant, rows if jobs > 1 else _progress(rows), args.mode, args.k, previous, jobs):
         if "error" in record:
             counts["errors"] += 1
         else:

@@ -56,6 +56,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per core) to 256, got {value}")
+    return value
+
+
 def _text(words: list[str]) -> str:
     """Words of the command line as one text; bytes that were not UTF-8 become U+FFFD."""
     return " ".join(words).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -98,6 +108,9 @@ def build_parser() -> Parser:
     p.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     p.add_argument("--format", choices=("jsonl", "csv", "md"), help="output format (default: from OUT's suffix, else jsonl)")
     p.add_argument("--input-format", choices=("txt", "csv", "jsonl"), help="input format (default: from the file's suffix)")
+    p.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                   help="answer in N processes (0: one per core; default 1). Rows sharing a 'conversation' "
+                        "stay in one process, in order")
     p.add_argument("--compare", metavar="PREVIOUS", help="an earlier jsonl output: mark answers that changed since")
 
     p = sub.add_parser("eval", parents=[common, as_json], help="measure retrieval, routing, safety and answers on labelled questions")

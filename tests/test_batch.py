@@ -194,3 +194,45 @@ def test_csv_cells_a_spreadsheet_would_run_are_neutralised(assistant, tmp_path):
     assert first["esc"] == "red" and second["note"] == "'=1"
     for row in (first, second):
         assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values() if v), row
+
+
+def test_a_question_asked_again_is_answered_once_and_alike(cli, tmp_path, monkeypatch):
+    from assistant.pipeline import Assistant
+
+    asked = []
+    real_ask = Assistant.ask
+    monkeypatch.setattr(Assistant, "ask", lambda self, q, *a, **kw: asked.append(q) or real_ask(self, q, *a, **kw))
+    faq = tmp_path / "faq.txt"
+    faq.write_text("what oil should I use?\nhow often?\nwhat  oil should I use? \nwhat oil should I use?\n", "utf-8")
+    out = cli("batch", str(faq))
+    assert out.returncode == 0, out.stderr
+    records = _records(out.stdout)
+    assert [r["line"] for r in records] == [1, 2, 3, 4]
+    assert records[0]["answer"] == records[2]["answer"] == records[3]["answer"]
+    assert len(asked) == 2
+
+
+def test_jobs_answer_in_processes_exactly_as_one_process_does(cli, tmp_path):
+    """Conversations stay whole and in order, repeats and bad rows keep their place."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(json.dumps(r) for r in [
+        {"question": "my wife is pregnant, what oil should i use", "conversation": "a"},
+        {"question": "what oil should i use"},
+        {"question": "and how long?", "conversation": "a"},
+        {"question": ""},
+        {"question": "what oil should i use"},
+        {"question": "how often can i do it", "conversation": "b"},
+        {"question": "what about her neck?", "conversation": "b"}]) + "\n", "utf-8")
+    one, two = cli("batch", str(rows)), cli("batch", str(rows), "--jobs", "2")
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert _records(two.stdout) == _records(one.stdout)
+    answered = [r for r in _records(two.stdout) if "line" in r]
+    assert len(answered) == 7 and "error" in answered[3]
+    assert [r["held_conditions"] for r in answered[:3]] == [["pregnancy"], [], ["pregnancy"]]
+
+
+def test_a_bad_jobs_value_is_a_one_line_error(cli, tmp_path):
+    faq = tmp_path / "faq.txt"
+    faq.write_text("what oil should I use?\n", "utf-8")
+    out = cli("batch", str(faq), "--jobs", "many")
+    assert out.returncode == 2 and "--jobs" in out.stderr and "Traceback" not in out.stderr
