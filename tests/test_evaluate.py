@@ -117,4 +117,5 @@ def test_the_summary_reports_every_set_held_half_first(assistant, capsys, monkey
     rows = [line.split()[:2] for line in capsys.readouterr().out.splitlines() if line.startswith(("questions", "dialogues"))]
     assert rows == [["questions-second.jsonl", "held"], ["questions-second.jsonl", "tune"],
                     ["dialogues.jsonl", "held"], ["dialogues.jsonl", "tune"],
-                    ["dialogues-extra.jsonl", "held"], ["dialogues-extra.jsonl", "tune"]]
+                    ["dialogues-extra.jsonl", "held"], ["dialogues-extra.jsonl", "tune"],
+                    ["dialogues-third.jsonl", "held"], ["dialogues-third.jsonl", "tune"]]
