@@ -88,6 +88,9 @@ def shipped_corpus_dir() -> Path:
 MAX_GUIDE_BYTES = 2_000_000
 
 
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f]")  # control characters but for white space (\t \n \v \f \r)
+
+
 def _decode(data: bytes) -> tuple[str | None, str]:
     """(text, note) of a guide file's bytes, or (None, why it is not text). Offsets stay those of
     the characters: a UTF-8 byte-order mark becomes a space; Windows-1252 (Latin-1) is one byte
@@ -116,7 +119,7 @@ def _decode(data: bytes) -> tuple[str | None, str]:
         note = (f"not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}): read as Windows-1252/Latin-1; "
                 f"save it as UTF-8 if its accents look wrong")
     sample = text[:4096]
-    if sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v") > len(sample) // 20:
+    if len(_CONTROL.findall(sample)) > len(sample) // 20:
         return None, "binary, not text"
     if text.startswith("\ufeff"):
         text = " " + text[1:]  # keep offsets: the byte-order mark becomes white space

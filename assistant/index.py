@@ -2,34 +2,44 @@
 notice when it is stale (corpus, data files, index settings or package version changed).
 
 Files in the index folder (nothing here is pickled; nothing can run code when loaded), each named
-by its build's generation (passages.<generation>.json), so a build that dies half-way leaves the
+by its build's generation (passage_table.<generation>.npy), so a build that dies half-way leaves the
 files the manifest names untouched:
   manifest.json   fingerprint, version, counts, and the file, size and sha256 of each part (written last)
   .lock           flock'd while the index is built (exclusive) or read (shared)
-  passages.json   passages with offsets and sentence spans
+  passage_texts.npy, passage_text_ends.npy       every passage's text, one UTF-8 byte array,
+                  and where each text ends in it
+  passage_strings.npy, passage_string_ends.npy   the same for every passage's id, guide, title,
+                  section, group and sentence texts
+  passage_table.npy, sentence_spans.npy          each passage's offsets and first string and
+                  sentence; each sentence's offsets
   analysis.json   stop words, spelling dictionary, stem table, vocabulary
-  bm25.npz, tfidf.npz, tfidf_idf.npy, bm25_idf.npy   the retrievers' weights
-  lsa.npz                                            the latent space (TruncatedSVD of the TF-IDF matrix)
-  router.json, router.npz                            the intent model
+  bm25_*.npy, tfidf_*.npy, faq_*.npy   the retrievers' weights and the FAQ vectors (column matrices:
+                  data, indices, indptr), bm25_idf.npy, tfidf_idf.npy
+  lsa_components.npy, lsa_docs.npy     the latent space (TruncatedSVD of the TF-IDF matrix)
+  router.json, router.npz, lifts.npz   the intent model; the passages each intent lifts
+The .npy files are memory-mapped when loaded: opening an index reads (and checks) its files, but
+builds nothing from them except the analysis tables; a passage is made when it is asked for.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
+import math
+import mmap
 import os
 import re
 import string
 import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence, overload
 
 import numpy as np
 
@@ -47,12 +57,18 @@ from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 3  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation
+FORMAT = 4  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
+# 4: passages and matrices as memory-mappable .npy files
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
-FILES = ("passages.json", "analysis.json", "bm25.npz", "bm25_idf.npy", "tfidf.npz", "tfidf_idf.npy", "lsa.npz", "faq.npz",
-         "lifts.npz",
-         "router.json", "router.npz")
+STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
+MATRICES = ("bm25", "tfidf", "faq")  # each saved as <name>_data.npy, <name>_indices.npy, <name>_indptr.npy
+MAPPED = ("passage_texts.npy", "passage_text_ends.npy", "passage_strings.npy", "passage_string_ends.npy",
+          "passage_table.npy", "sentence_spans.npy",
+          *(f"{m}_{part}.npy" for m in MATRICES for part in ("data", "indices", "indptr")),
+          "bm25_idf.npy", "tfidf_idf.npy", "lsa_components.npy", "lsa_docs.npy")
+FILES = ("analysis.json", "lifts.npz", "router.json", "router.npz", *MAPPED)
+FORMER_FILES = ("passages.json", "bm25.npz", "tfidf.npz", "lsa.npz", "faq.npz")  # format 3's, removed by a new build
 
 
 class IndexError_(Exception):
@@ -63,7 +79,7 @@ class IndexError_(Exception):
 class Index:
     """Passages, the analyzer that made their terms, both retrievers and the intent model."""
 
-    passages: list[Passage]
+    passages: Sequence[Passage]  # a list when built; StoredPassages when loaded
     analyzer: Analyzer
     vocabulary: dict[str, int]
     bm25: Bm25Retriever
@@ -77,6 +93,12 @@ class Index:
     # passage, empty unless it answers a FAQ question), and the passages each intent (and sense) lifts
     faq: Columns | None = None
     lifts: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @functools.cached_property
+    def passage_numbers(self) -> dict[str, int]:
+        """Each passage's number (its row in the score arrays) by its id, made when first asked for."""
+        ids = self.passages.ids() if isinstance(self.passages, StoredPassages) else [p.id for p in self.passages]
+        return {pid: i for i, pid in enumerate(ids)}
 
     def query_ids(self, text: str) -> list[int]:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
@@ -126,7 +148,7 @@ class Index:
         """Hits from scores already computed by `score`."""
         if boost is not None:
             scores = scores * boost
-        return [Hit(self.passages[i], rank, float(scores[i]), {name: float(s[i]) for name, s in parts.items()})
+        return [Hit(self.passages[int(i)], rank, float(scores[i]), {name: float(s[i]) for name, s in parts.items()})
                 for rank, i in enumerate(top_k(scores, k), start=1)]
 
 
@@ -423,6 +445,152 @@ def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str
     return masks
 
 
+# -- passages as arrays -----------------------------------------------------------------
+PASSAGE_STRINGS = 5  # id, guide, title, section, group; then the passage's sentence texts
+
+
+class Strings(Sequence[str]):
+    """Strings kept as one UTF-8 byte buffer (a memory-mapped file) and the offset where each one
+    ends: a string is decoded when it is asked for."""
+
+    def __init__(self, data: mmap.mmap | bytes, ends: np.ndarray, offset: int = 0):
+        self.data = data
+        self.ends = ends
+        self.offset = offset  # where the first string starts in data (after a .npy header)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            return self.run(start, stop) if step == 1 else [self[j] for j in range(start, stop, step)]
+        i = range(len(self))[i]  # an IndexError past the end, as a list raises
+        return self.run(i, i + 1)[0]
+
+    def run(self, first: int, stop: int) -> list[str]:
+        """The strings first .. stop - 1."""
+        if stop <= first:
+            return []
+        bounds = self.ends[first - 1 if first else 0:stop].tolist()
+        if not first:
+            bounds.insert(0, 0)
+        at = self.offset
+        return [self.data[at + start:at + end].decode("utf-8") for start, end in zip(bounds, bounds[1:])]
+
+    def candidates(self, key: str) -> Iterator[int]:
+        """The numbers of the strings a search for a string finds a match starting in, in order:
+        every string holding it (and any a match starts in and runs on from into the next). The
+        search starts again at the next string after each one found."""
+        needle, base = key.encode("utf-8"), self.offset
+        at = self.data.find(needle, base)
+        while at >= 0:
+            i = int(self.ends.searchsorted(at - base, side="right"))
+            if i >= len(self.ends):
+                return
+            yield i
+            at = self.data.find(needle, base + int(self.ends[i]))
+
+
+class StoredPassages(Sequence[Passage]):
+    """The passages of a loaded index, each made from the arrays when it is first asked for (a
+    question touches a few of a corpus's passages; opening the index makes none). Going through
+    them all makes them all, once."""
+
+    def __init__(self, texts: Strings, strings: Strings, table: np.ndarray, spans: np.ndarray):
+        self.texts = texts  # each passage's text
+        self.strings = strings  # each passage's PASSAGE_STRINGS and its sentences' texts
+        self.table = table  # per passage: start, end, its first string, its first sentence
+        self.spans = spans  # per sentence: start, end
+        self._made: dict[int, Passage] = {}
+        self._all: list[Passage] | None = None
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+
+    def __getitem__(self, i):
+        if self._all is not None:
+            return self._all[i]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # an IndexError past the end, as a list raises
+        passage = self._made.get(i)
+        if passage is None:
+            passage = self._made[i] = self._make(i)
+        return passage
+
+    def __iter__(self) -> Iterator[Passage]:
+        if self._all is None:
+            self._all = [self._made.get(i) or self._make(i) for i in range(len(self))]
+            self._made.clear()
+        return iter(self._all)
+
+    def _make(self, i: int) -> Passage:
+        start, end, first_string, first_sentence = self.table[i].tolist()
+        stop_sentence = int(self.table[i + 1, 3]) if i + 1 < len(self.table) else len(self.spans)
+        pid, guide, title, section, group, *texts = self.strings.run(
+            first_string, first_string + PASSAGE_STRINGS + stop_sentence - first_sentence)
+        spans = self.spans[first_sentence:stop_sentence].tolist()
+        return Passage(pid, guide, title, section, self.texts[i], start, end,
+                       tuple(Span(s, e, t) for (s, e), t in zip(spans, texts)), group)
+
+    def holding(self, keys: list[str]) -> Iterator[Passage]:
+        """The passages whose text holds every key, in order: the stored texts are searched for
+        the first key, and only the texts it is found in are read."""
+        for i in self.texts.candidates(keys[0]):
+            text = self.texts[i]
+            if all(k in text for k in keys):
+                yield self[i]
+
+    def ids(self) -> list[str]:
+        """Every passage's id (without making the passages)."""
+        return [self.strings[first] for first in self.table[:, 2].tolist()]
+
+
+def passages_holding(passages: Sequence[Passage], keys: Iterable[str]) -> Iterator[Passage]:
+    """The passages whose text holds every one of the keys (strings), in order; a loaded index's
+    found without making the others (StoredPassages.holding)."""
+    keys = sorted(set(keys), key=len, reverse=True)
+    if isinstance(passages, StoredPassages) and keys:
+        return passages.holding(keys)
+    return (p for p in passages if all(k in p.text for k in keys))
+
+
+def passage_strings(passages: Iterable[Passage]) -> Iterator[str]:
+    """What StoredPassages.strings holds, passage after passage."""
+    for p in passages:
+        yield from (p.id, p.guide, p.title, p.section, p.group)
+        yield from (s.text for s in p.sentences)
+
+
+def _utf8_ends(strings: Iterable[str]) -> np.ndarray:
+    """Where each string ends in the strings' UTF-8 bytes, one after the other."""
+    return np.cumsum(np.fromiter((len(t.encode("utf-8")) for t in strings), dtype=np.int64))
+
+
+def passage_arrays(passages: Sequence[Passage]) -> dict[str, np.ndarray]:
+    """The arrays StoredPassages reads, but for the string bytes themselves, by file name."""
+    counts = np.fromiter((len(p.sentences) for p in passages), dtype=np.int64, count=len(passages))
+    first_sentence = np.cumsum(counts) - counts
+    first_string = first_sentence + PASSAGE_STRINGS * np.arange(len(passages), dtype=np.int64)
+    bounds = np.fromiter((n for p in passages for n in (p.start, p.end)), dtype=np.int64, count=2 * len(passages))
+    spans = np.fromiter((n for p in passages for s in p.sentences for n in (s.start, s.end)), dtype=np.int64)
+    return {"passage_text_ends.npy": _utf8_ends(p.text for p in passages),
+            "passage_string_ends.npy": _utf8_ends(passage_strings(passages)),
+            "passage_table.npy": np.column_stack([bounds.reshape(-1, 2), first_string, first_sentence]),
+            "sentence_spans.npy": spans.reshape(-1, 2)}
+
+
 # -- save / load ----------------------------------------------------------------------
 # Writers hold an exclusive flock on this file (readers a shared one), so two builds into one
 # folder never mix their files, and a reader never sees a half-written index.
@@ -434,7 +602,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> str:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
-        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        digest = _sha256(tmp)
         os.replace(tmp, path)
         return digest
     finally:
@@ -442,20 +610,14 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> str:
             tmp.unlink()
 
 
+def _sha256(path: Path) -> str:
+    """The sha256 of a file, read a block at a time."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def _save_json(path: Path, obj) -> str:
     return _atomic_write(path, lambda p: p.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8"))
-
-
-def _save_json_list(path: Path, items: Iterable) -> str:
-    """A JSON list written item by item, the same bytes _save_json writes: a large corpus's
-    passages never sit in memory whole as one string (nor as one list of dicts)."""
-    def write(p: Path) -> None:
-        with open(p, "w", encoding="utf-8") as fh:
-            fh.write("[")
-            for i, item in enumerate(items):
-                fh.write((", " if i else "") + json.dumps(item, ensure_ascii=False))
-            fh.write("]")
-    return _atomic_write(path, write)
 
 
 def _save_npy(path: Path, array: np.ndarray) -> str:
@@ -465,10 +627,16 @@ def _save_npy(path: Path, array: np.ndarray) -> str:
     return _atomic_write(path, write)
 
 
-def _save_npz_sparse(path: Path, matrix: Columns) -> str:
-    """A Columns matrix in scipy's save_npz layout (so either can read it)."""
-    return _save_npz(path, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
-                     shape=np.array(matrix.shape), format=np.array(b"csc"))
+def _save_utf8(path: Path, strings: Iterable[str], size: int) -> str:
+    """Strings' UTF-8 bytes, one after the other, as a .npy byte array of `size` bytes (written
+    string by string: a large corpus's texts never sit in memory twice)."""
+    def write(p: Path) -> None:
+        with open(p, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+                                                      "fortran_order": False, "shape": (size,)})
+            for text in strings:
+                fh.write(text.encode("utf-8"))
+    return _atomic_write(path, write)
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> str:
@@ -500,36 +668,40 @@ def save(index: Index, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     generation = f"{int(time.time() * 1000):x}{os.getpid():x}"
     path = {name: folder / generation_name(name, generation) for name in FILES}
-    passages = (dict(p.to_dict(), sentences=[[s.start, s.end, s.text] for s in p.sentences]) for p in index.passages)
     a = index.analyzer
     r = index.router
-    digests = {
-        "passages.json": _save_json_list(path["passages.json"], passages),
+    arrays = passage_arrays(index.passages)
+    sizes = {name: int(arrays[ends][-1]) if len(arrays[ends]) else 0 for name, ends in STRING_FILES.items()}
+    arrays.update({"bm25_idf.npy": index.bm25.idf_, "tfidf_idf.npy": index.tfidf.idf_,
+                   "lsa_components.npy": index.lsa.components_, "lsa_docs.npy": index.lsa.docs_})
+    for name, matrix in (("bm25", index.bm25.weights_), ("tfidf", index.tfidf.weights_), ("faq", index.faq)):
+        arrays.update({f"{name}_data.npy": matrix.data, f"{name}_indices.npy": matrix.indices,
+                       f"{name}_indptr.npy": matrix.indptr})
+    digests = {name: _save_npy(path[name], array) for name, array in arrays.items()}
+    digests.update({
+        "passage_texts.npy": _save_utf8(path["passage_texts.npy"], (p.text for p in index.passages),
+                                        sizes["passage_texts.npy"]),
+        "passage_strings.npy": _save_utf8(path["passage_strings.npy"], passage_strings(index.passages),
+                                          sizes["passage_strings.npy"]),
         "analysis.json": _save_json(path["analysis.json"], {
             "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
             "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get)}),
-        "bm25.npz": _save_npz_sparse(path["bm25.npz"], index.bm25.weights_),
-        "bm25_idf.npy": _save_npy(path["bm25_idf.npy"], index.bm25.idf_),
-        "tfidf.npz": _save_npz_sparse(path["tfidf.npz"], index.tfidf.weights_),
-        "tfidf_idf.npy": _save_npy(path["tfidf_idf.npy"], index.tfidf.idf_),
-        "lsa.npz": _save_npz(path["lsa.npz"], **index.lsa.arrays()),
         "router.json": _save_json(path["router.json"], {"classes": r.classes_, "C": r.C,
                                                         "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
         "router.npz": _save_npz(path["router.npz"], idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
-        "faq.npz": _save_npz_sparse(path["faq.npz"], index.faq),
         # keys like "oil_choice/" and "off:posture/giver" are not valid npz names: stored in order with the key list
         "lifts.npz": _save_npz(path["lifts.npz"], keys=np.array(sorted(index.lifts), dtype=str),
                                masks=np.array([index.lifts[k] for k in sorted(index.lifts)], dtype=bool).reshape(
                                    len(index.lifts), len(index.passages))),
-    }
+    })
     files = {name: {"file": path[name].name, "size": path[name].stat().st_size, "sha256": digests[name]} for name in FILES}
     _save_json(folder / "manifest.json", dict(index.manifest, files=files))
     remove_other_generations(folder, {p.name for p in path.values()})
 
 
 def remove_other_generations(folder: Path, keep: set[str]) -> None:
-    """Index files of earlier generations (and of the unversioned format before them)."""
-    for name in FILES:
+    """Index files of earlier generations (and of the formats before them)."""
+    for name in FILES + FORMER_FILES:
         stem, _, suffix = name.partition(".")
         for old in list(folder.glob(f"{stem}.*{suffix}")) + [folder / name]:
             if old.name not in keep and old.is_file():
@@ -547,23 +719,111 @@ def read_manifest(folder: Path) -> dict | None:
     return manifest if isinstance(manifest, dict) else None
 
 
-def _read_verified(folder: Path, manifest: dict) -> dict[str, bytes]:
-    """The bytes of every index file, each checked against its size and sha256 in the manifest."""
+def _verified_files(folder: Path, manifest: dict) -> dict[str, Path]:
+    """Where every index file is, each checked against its size and sha256 in the manifest (the
+    files hashed two at a time: hashing lets go of the interpreter's lock)."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(files.get(name), dict) for name in FILES):
         raise IndexError_("manifest.json has no checksums")
-    data = {}
+    paths = {}
     for name in FILES:
         stored = files[name].get("file", name)
         if not isinstance(stored, str) or Path(stored).name != stored or stored.startswith("."):
             raise IndexError_(f"manifest.json names {name} oddly ({stored!r})")
+        paths[name] = folder / stored
+
+    def check(name: str) -> str:
         try:
-            data[name] = (folder / stored).read_bytes()
+            if paths[name].stat().st_size != files[name].get("size") or _sha256(paths[name]) != files[name].get("sha256"):
+                return f"{name} does not match its checksum"
         except OSError as exc:
-            raise IndexError_(f"{name} cannot be read ({exc.strerror or type(exc).__name__})") from None
-        if len(data[name]) != files[name].get("size") or hashlib.sha256(data[name]).hexdigest() != files[name].get("sha256"):
-            raise IndexError_(f"{name} does not match its checksum")
-    return data
+            return f"{name} cannot be read ({exc.strerror or type(exc).__name__})"
+        return ""
+
+    with ThreadPoolExecutor(2) as pool:
+        problem = next((p for p in pool.map(check, FILES) if p), "")
+    if problem:
+        raise IndexError_(problem)
+    return paths
+
+
+def _open_npy(path: Path) -> tuple[mmap.mmap, int, np.dtype, tuple[int, ...]]:
+    """A .npy file memory-mapped read-only: (the map, where the array starts in it, its dtype and
+    shape), read with numpy's own header functions (an array of objects is refused)."""
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(fh)
+        if fortran_order or dtype.hasobject:
+            raise ValueError("not an array the index saves")
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), fh.tell(), dtype, shape
+
+
+def _mapped(path: Path, dtype: type, ndim: int) -> np.ndarray:
+    """A .npy file's array, memory-mapped read-only: of the dtype and number of dimensions the
+    index saves, and whole (a short file raises ValueError)."""
+    data, offset, stored, shape = _open_npy(path)
+    if stored != dtype or len(shape) != ndim:
+        raise ValueError("not the array the index saves")
+    count = math.prod(shape)
+    return np.frombuffer(data, dtype=stored, count=count, offset=offset).reshape(shape) if count else np.zeros(shape, stored)
+
+
+def _mapped_bytes(path: Path) -> tuple[mmap.mmap, int, int]:
+    """A .npy byte array memory-mapped read-only: (the map, where the bytes start, how many)."""
+    data, offset, dtype, shape = _open_npy(path)
+    if dtype != np.uint8 or len(shape) != 1 or offset + shape[0] > len(data):
+        raise ValueError("not the array the index saves")
+    return data, offset, shape[0]
+
+
+def _read_parts(paths: dict[str, Path]) -> tuple[dict, dict[str, np.ndarray], dict[str, tuple[mmap.mmap, int, int]]]:
+    """(the JSON files' contents by name, every array by file name, or file:key in an .npz, the
+    byte arrays of the passages' strings); a file a parser cannot read raises IndexError_ naming it."""
+    kinds = {"passage_table.npy": (np.int64, 2), "sentence_spans.npy": (np.int64, 2),
+             "lsa_components.npy": (np.float64, 2), "lsa_docs.npy": (np.float64, 2)}
+    documents, arrays, blobs = {}, {}, {}
+    name = ""
+    try:
+        for name in ("analysis.json", "router.json"):
+            documents[name] = json.loads(paths[name].read_bytes())
+        for name in STRING_FILES:
+            blobs[name] = _mapped_bytes(paths[name])
+        for name in (n for n in MAPPED if n not in blobs):
+            dtype, ndim = kinds.get(name, (np.float64 if name.endswith(("_data.npy", "_idf.npy")) else np.int64, 1))
+            arrays[name] = _mapped(paths[name], dtype, ndim)
+        for name, keys in (("router.npz", ("idf", "coef", "intercept")), ("lifts.npz", ("keys", "masks"))):
+            with np.load(paths[name], allow_pickle=False) as z:
+                arrays.update({f"{name}:{k}": z[k] for k in keys})
+    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile) as exc:
+        raise IndexError_(f"{name} cannot be read ({type(exc).__name__})") from None
+    return documents, arrays, blobs
+
+
+def _columns(arrays: dict[str, np.ndarray], name: str, rows: int) -> Columns:
+    """A saved column matrix of `rows` rows, checked to be one (its pointers and row numbers in range)."""
+    data, indices, indptr = (arrays[f"{name}_{part}.npy"] for part in ("data", "indices", "indptr"))
+    if (len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != len(data) or len(indices) != len(data)
+            or np.any(np.diff(indptr) < 0) or (len(indices) and (indices.min() < 0 or indices.max() >= rows))):
+        raise IndexError_(f"{name}_indptr.npy does not fit {name}_indices.npy")
+    return Columns(data, indices, indptr, (rows, len(indptr) - 1))
+
+
+def _stored_passages(arrays: dict[str, np.ndarray], blobs: dict[str, tuple[mmap.mmap, int, int]],
+                     count: int) -> StoredPassages:
+    """The passages' arrays, checked to hold `count` passages and all their strings."""
+    table, spans = arrays["passage_table.npy"], arrays["sentence_spans.npy"]
+    strings = {}
+    for name, ends_name in STRING_FILES.items():
+        (data, offset, size), ends = blobs[name], arrays[ends_name]
+        if len(ends) and int(ends[-1]) != size:
+            raise IndexError_(f"{ends_name} does not fit {name}")
+        strings[name] = Strings(data, ends, offset)
+    texts, others = strings["passage_texts.npy"], strings["passage_strings.npy"]
+    if (table.shape != (count, 4) or spans.shape[1:] != (2,) or len(texts) != count
+            or len(others) != PASSAGE_STRINGS * count + len(spans)):
+        raise IndexError_("passage_table.npy does not fit the passages' strings")
+    return StoredPassages(texts, others, table, spans)
 
 
 def load(folder: Path, config: Config) -> Index:
@@ -573,42 +833,25 @@ def load(folder: Path, config: Config) -> Index:
     manifest = read_manifest(folder)
     if not manifest or manifest.get("format") != FORMAT:
         raise IndexError_("no index, or one in another format")
-    data = _read_verified(folder, manifest)
-    # reading the files: what a damaged file makes a parser raise is IndexError_ naming the file
-    # (building the objects from what was read comes after, so a bug there is not taken for damage)
-    name = "passages.json"
+    documents, arrays, blobs = _read_parts(_verified_files(folder, manifest))
+    # building the objects from what was read: a file a parser read but whose contents are not
+    # what the index saves is IndexError_ too
     try:
-        raw = json.loads(data[name])
-        passages = [Passage(d["id"], d["guide"], d["title"], d["section"], d["text"], d["start"], d["end"],
-                            tuple(Span(s, e, t) for s, e, t in d["sentences"]), d.get("group", "")) for d in raw]
-        name = "analysis.json"
-        an = json.loads(data[name])
+        an, rj = documents["analysis.json"], documents["router.json"]
         stops, dictionary, stems = frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"])
         vocabulary = {t: i for i, t in enumerate(an["vocabulary"])}
-        arrays = {}
-        for name in ("bm25.npz", "tfidf.npz", "faq.npz"):
-            with np.load(io.BytesIO(data[name]), allow_pickle=False) as z:
-                if bytes(z["format"]) != b"csc":
-                    raise ValueError("not a column matrix")
-                arrays[name] = Columns(z["data"], z["indices"].astype(np.int64), z["indptr"].astype(np.int64),
-                                       tuple(int(n) for n in z["shape"]))
-        for name in ("bm25_idf.npy", "tfidf_idf.npy"):
-            arrays[name] = np.load(io.BytesIO(data[name]), allow_pickle=False)
-        for name, keys in (("lsa.npz", ("components", "docs")), ("router.npz", ("idf", "coef", "intercept")),
-                           ("lifts.npz", ("keys", "masks"))):
-            with np.load(io.BytesIO(data[name]), allow_pickle=False) as z:
-                arrays.update({f"{name}:{k}": z[k] for k in keys})
-        name = "router.json"
-        rj = json.loads(data[name])
         router_vocabulary, classes, C = {f: i for i, f in enumerate(rj["vocabulary"])}, rj["classes"], rj["C"]
-    except (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile) as exc:
-        raise IndexError_(f"{name} cannot be read ({type(exc).__name__})") from None
-    bm25, tfidf = arrays["bm25.npz"], arrays["tfidf.npz"]
-    lsa_components, lsa_docs = arrays["lsa.npz:components"], arrays["lsa.npz:docs"]
-    faq, lift_keys, lift_masks = arrays["faq.npz"], arrays["lifts.npz:keys"], arrays["lifts.npz:masks"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise IndexError_(f"analysis.json or router.json holds something else ({type(exc).__name__})") from None
+    count = manifest.get("passages")
+    passages = _stored_passages(arrays, blobs, count if isinstance(count, int) else -1)
+    bm25, tfidf, faq = (_columns(arrays, name, len(passages)) for name in MATRICES)
+    lsa_components, lsa_docs = arrays["lsa_components.npy"], arrays["lsa_docs.npy"]
+    lift_keys, lift_masks = arrays["lifts.npz:keys"], arrays["lifts.npz:masks"]
     if (bm25.shape != (len(passages), len(vocabulary)) or tfidf.shape != bm25.shape
-            or faq.shape[0] != len(passages) or lift_masks.shape != (len(lift_keys), len(passages))
-            or lsa_docs.shape[:1] != (len(passages),) or lsa_components.shape[1:2] != (len(vocabulary),)):
+            or lift_masks.shape != (len(lift_keys), len(passages)) or lsa_docs.shape[:1] != (len(passages),)
+            or lsa_components.shape[1:2] != (len(vocabulary),) or lsa_docs.shape[1] != lsa_components.shape[0]
+            or arrays["bm25_idf.npy"].shape != (len(vocabulary),) or arrays["tfidf_idf.npy"].shape != (len(vocabulary),)):
         raise IndexError_("index arrays do not match its passages")
     analyzer = Analyzer(stops, dictionary, stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
     bm25_retriever = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon)

@@ -25,6 +25,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
                          "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u2010": "-",
                          "\u2011": "-", "\u00a0": " ", "\u2026": "..."})
 _DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
+_ASCII_DROPPED = str.maketrans("", "", "^`")  # the ASCII characters of _DROP_CATEGORIES
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
 _BOUNDARY = "|"
 
@@ -41,6 +42,8 @@ def _contractions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 def normalise(text: str) -> str:
     """Unicode NFKC, straight quotes and hyphens, no emoji or symbols, lowercase."""
+    if text.isascii():  # NFKC and the quotes leave ASCII as it is; of it only ^ and ` are symbols dropped
+        return text.translate(_ASCII_DROPPED).lower()
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROP_CATEGORIES)
     return text.lower()
@@ -180,18 +183,25 @@ class Analyzer:
 
     def __post_init__(self) -> None:
         self._thesaurus, self._longest, self._shorthand, self._age_units = _load_thesaurus()
+        self._phrase_starts = frozenset(k[0] for k in self._thesaurus if len(k) > 1)
+        self._single_words = {k[0]: v for k, v in self._thesaurus.items() if len(k) == 1}
         self._stemmer = None
         # what queries add: bounded, and never written into the index's own tables
         self._unknown_stems: dict[str, str] = {}
         self._corrections: dict[str, str] = {}
-        # words by their first and by their second letter: a slip keeps one of them (a swap of the
-        # two is caught on its own), so a correction compares a word with those words only, not
-        # with the whole dictionary (which grows with the corpus)
-        self._by_letter: dict[tuple[int, str, int], list[str]] = {}
+
+    @functools.cached_property
+    def _by_letter(self) -> dict[tuple[int, str, int], list[str]]:
+        """The dictionary's words by their first and by their second letter (and length): a slip
+        keeps one of them (a swap of the two is caught on its own), so a correction compares a word
+        with those words only, not with the whole dictionary (which grows with the corpus). Made
+        for the first word that needs correcting, not when an index is opened."""
+        by_letter: dict[tuple[int, str, int], list[str]] = {}
         for w in sorted(self.dictionary):
             for at in (0, 1):
                 if len(w) > at:
-                    self._by_letter.setdefault((at, w[at], len(w)), []).append(w)
+                    by_letter.setdefault((at, w[at], len(w)), []).append(w)
+        return by_letter
 
     # -- the steps -------------------------------------------------------
     def stem(self, word: str) -> str:
@@ -253,9 +263,14 @@ class Analyzer:
                    for suffix in ("s", "es", "ed", "d", "ing", "ly"))
 
     def _apply_thesaurus(self, seq: list[str]) -> list[str]:
-        out: list[str] = []
-        i = 0
-        while i < len(seq):
+        """The words with the thesaurus's phrases replaced, the longest first, left to right. Longer
+        phrases are tried only where a phrase of several words starts; between, word by word."""
+        single, out, i = self._single_words, [], 0
+        for start in [k for k, w in enumerate(seq) if w in self._phrase_starts]:
+            if start < i:
+                continue  # within a phrase already replaced
+            out.extend([x for w in seq[i:start] for x in single.get(w, (w,))])
+            i = start
             for n in range(min(self._longest, len(seq) - i), 0, -1):
                 replacement = self._thesaurus.get(tuple(seq[i:i + n]))
                 if replacement is not None:
@@ -265,6 +280,7 @@ class Analyzer:
             else:
                 out.append(seq[i])
                 i += 1
+        out.extend([x for w in seq[i:] for x in single.get(w, (w,))])
         return out
 
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
@@ -272,12 +288,14 @@ class Analyzer:
         spelled = [full for w in words(text, boundaries=boundaries) for full in self._shorthand.get(w, [w])]
         # a person's age ("my 15 year old son") is no topic: "15" would meet "10 to 15 minutes"
         spelled = [w for w, after in zip(spelled, spelled[1:] + [""]) if not (w.isdigit() and after in self._age_units)]
-        return self._apply_thesaurus([w if w == _BOUNDARY else self.correct(w) for w in spelled])
+        known = self.dictionary
+        return self._apply_thesaurus([w if w == _BOUNDARY or w in known else self.correct(w) for w in spelled])
 
     # -- what the rest of the package uses --------------------------------
     def terms(self, text: str) -> list[str]:
         """Index terms: canonical words minus stop words, stemmed."""
-        return [self.stem(w) for w in self.canonical_words(text) if w not in self.stop_words]
+        stems, stops = self.stems, self.stop_words
+        return [stems.get(w) or self.stem(w) for w in self.canonical_words(text) if w not in stops]
 
     def stem_sequence(self, text: str) -> list[str]:
         """Every word stemmed, stop words and clause boundaries ("|") kept: for phrase rules."""
@@ -360,10 +378,22 @@ def _everyday_stems(cache_dir: str | None) -> dict[str, str]:
 _LIST_MARK = re.compile(r"^\s*(?:[\u2022\u2023\u25aa\u25cf\u2013\u2014*\-]\s+|\d{1,2}[.)]\s+|(?:Ans|A)\s*[:;]\s*)")
 
 
+_SENTENCE_ENDS = ".?!"  # Punkt's sentence-ending marks (nltk's PunktLanguageVars.sent_end_chars)
+
+
 def punkt_tokenizer():
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
     return PunktSentenceTokenizer()
+
+
+def _line_sentences(line: str, tokenizer) -> Iterable[tuple[int, int]]:
+    """Punkt's sentence spans of a line. A line with no sentence-ending mark is one sentence
+    without its trailing white space, as Punkt finds it, found without asking Punkt."""
+    if any(mark in line for mark in _SENTENCE_ENDS):
+        return tokenizer.span_tokenize(line)
+    end = len(line.rstrip())
+    return [(0, end)] if end else []
 
 
 def sentence_spans(text: str, start: int, end: int, tokenizer=None) -> Iterator[tuple[int, int]]:
@@ -376,7 +406,7 @@ def sentence_spans(text: str, start: int, end: int, tokenizer=None) -> Iterator[
         lead = _LIST_MARK.match(line)
         skip = lead.end() if lead else len(line) - len(line.lstrip())
         body = line[skip:]
-        for s, e in tokenizer.span_tokenize(body):
+        for s, e in _line_sentences(body, tokenizer):
             # emoji bullets and other symbols in front of a sentence are not part of it
             while s < e and not (body[s].isalnum() or body[s] in "\"'(\u201c\u2018"):
                 s += 1

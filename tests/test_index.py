@@ -13,7 +13,7 @@ from assistant.index import build, load, open_index, save
 
 
 def stored(folder, name: str):
-    """Where the manifest says an index file (by its name: "passages.json") is stored."""
+    """Where the manifest says an index file (by its name: "passage_strings.npy") is stored."""
     return folder / json.loads((folder / "manifest.json").read_text("utf-8"))["files"][name]["file"]
 
 def test_index_files_hold_no_pickle(index_dir):
@@ -41,6 +41,7 @@ def test_loaded_index_answers_like_the_built_one(corpus_copy, tmp_path):
     for q in ["what oil", "how often should I do it", "pregnant wife"]:
         assert [(h.passage.id, round(h.score, 12)) for h in built.search(q)] == \
                [(h.passage.id, round(h.score, 12)) for h in loaded.search(q)]
+    assert list(loaded.passages) == built.passages and loaded.passages[-3:] == built.passages[-3:]
     assert not [p for p in (tmp_path / "ix").iterdir() if p.name.endswith(".tmp")]
 
 
@@ -61,7 +62,7 @@ def test_stale_missing_and_damaged_indexes_are_rebuilt_with_one_notice(tiny_copy
     assert rebuilt and "out of date" in notices[-1]
     assert any("warm towels" in p.text for p in index.passages)
 
-    stored(folder, "bm25.npz").write_bytes(b"not an npz")
+    stored(folder, "bm25_data.npy").write_bytes(b"not an npy")
     _, _, rebuilt = open_index(corpus_copy, folder, config, notify=notices.append)
     assert rebuilt and "damaged" in notices[-1]
 
@@ -125,28 +126,31 @@ def test_every_index_file_has_a_checksum_in_the_manifest(saved):
 
 
 def test_a_changed_passage_text_is_caught_and_rebuilt_never_quoted(saved, fake_build):
-    passages = stored(saved, "passages.json")
-    text = passages.read_text("utf-8")
-    assert "coconut oil" in text
-    passages.write_text(text.replace("coconut oil", "cyanide oil"), "utf-8")  # same size, other words
-    with pytest.raises(IndexError_, match="passages.json does not match its checksum"):
+    passages = stored(saved, "passage_strings.npy")
+    data = passages.read_bytes()
+    assert b"coconut oil" in data
+    passages.write_bytes(data.replace(b"coconut oil", b"cyanide oil"))  # same size, other words
+    with pytest.raises(IndexError_, match="passage_strings.npy does not match its checksum"):
         load(saved, load_config())
     notices = []
     index, _, rebuilt = open_index(CORPUS, saved, load_config(), notify=notices.append)
-    assert rebuilt and fake_build and notices == [f"index in {saved} is damaged (passages.json does not match its checksum); rebuilding"]
-    assert "cyanide" not in stored(saved, "passages.json").read_text("utf-8")
+    assert rebuilt and fake_build and notices == [f"index in {saved} is damaged (passage_strings.npy does not match its checksum); rebuilding"]
+    assert b"cyanide" not in stored(saved, "passage_strings.npy").read_bytes()
     assert load(saved, load_config())  # sound again
 
 
-@pytest.mark.parametrize("name", ["bm25_idf.npy", "bm25.npz", "lsa.npz", "router.npz", "analysis.json"])
+@pytest.mark.parametrize("name", ["bm25_idf.npy", "bm25_data.npy", "lsa_docs.npy", "passage_table.npy", "router.npz",
+                                  "analysis.json"])
 def test_a_flipped_byte_is_caught_without_numpy_s_advice(saved, name):
     _flip(stored(saved, name))
     with pytest.raises(IndexError_, match=f"{name} does not match its checksum"):
         load(saved, load_config())
 
 
-@pytest.mark.parametrize("name, damage", [("bm25.npz", lambda b: b.replace(b"PK\x05\x06", b"PK\x05\x07")),
+@pytest.mark.parametrize("name, damage", [("router.npz", lambda b: b.replace(b"PK\x05\x06", b"PK\x05\x07")),
                                           ("tfidf_idf.npy", lambda b: b"\x00" + b[1:]),
+                                          ("bm25_indptr.npy", lambda b: b[:-8]),
+                                          ("passage_text_ends.npy", lambda b: b[:-8]),
                                           ("router.json", lambda b: b[: len(b) // 2])])
 def test_a_damaged_file_whose_checksum_was_updated_is_still_one_line(saved, name, damage):
     """Even past the checksum (a manifest rewritten by hand), a broken file is named, not a traceback."""
@@ -182,8 +186,33 @@ def test_two_rebuilds_at_once_always_leave_a_valid_index(saved, index, monkeypat
     assert not list(saved.glob(".*.tmp"))
 
 
+def test_a_loaded_index_finds_the_passages_holding_words_without_a_pass_over_them(saved):
+    from assistant.index import passages_holding
+
+    loaded = load(saved, load_config())
+    every = list(load(saved, load_config()).passages)
+    for keys in (["oil"], ["oil", "coconut"], ["pregnan", "massage", "the"], ["\u00e9"], ["no such words"], ["a"], []):
+        assert list(passages_holding(every, keys)) == [p for p in every if all(k in p.text for k in keys)]
+        if keys:
+            assert list(passages_holding(loaded.passages, keys)) == list(passages_holding(every, keys))
+    assert loaded.passage_numbers == {p.id: i for i, p in enumerate(every)}
+    assert loaded.passages._all is None  # found and numbered without making every passage
+    assert list(passages_holding(loaded.passages, [])) == every
+
+
+def test_an_index_of_the_former_format_is_rebuilt_and_its_files_removed(saved, fake_build):
+    former = [saved / "passages.1a2b.json", saved / "bm25.1a2b.npz", saved / "lsa.npz"]
+    for path in former:
+        path.write_bytes(b"[]")
+    manifest = read_manifest(saved)
+    (saved / "manifest.json").write_text(json.dumps(dict(manifest, format=3)), "utf-8")
+    notices = []
+    _, _, rebuilt = open_index(CORPUS, saved, load_config(), notify=notices.append)
+    assert rebuilt and fake_build and "damaged" in notices[0] and not any(p.exists() for p in former)
+
+
 def test_a_killed_build_leaves_no_temporary_files_after_the_next(saved, fake_build):
-    stale = [saved / ".passages.json.99999.tmp", saved / ".lsa.npz.12345.tmp"]
+    stale = [saved / ".passage_strings.npy.99999.tmp", saved / ".lsa_docs.npy.12345.tmp"]
     for path in stale:
         path.write_bytes(b"half written")
     open_index(CORPUS, saved, load_config(), rebuild=True)
@@ -235,12 +264,12 @@ def test_a_corpus_with_no_passages_is_a_one_line_error(tmp_path):
 def test_a_build_killed_half_way_leaves_the_old_index_usable(saved, index, monkeypatch):
     import assistant.index as index_module
 
-    before = {name: stored(saved, name).read_bytes() for name in ("passages.json", "lsa.npz")}
+    before = {name: stored(saved, name).read_bytes() for name in ("passage_strings.npy", "lsa_docs.npy")}
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # as if the process died while writing the arrays
 
-    monkeypatch.setattr(index_module, "_save_npz", killed)
+    monkeypatch.setattr(index_module, "_save_npz", killed)  # after the .npy files, before the manifest
     with pytest.raises(KeyboardInterrupt):
         index_module.save(index, saved)
     monkeypatch.undo()
@@ -248,7 +277,7 @@ def test_a_build_killed_half_way_leaves_the_old_index_usable(saved, index, monke
     assert [p.id for p in loaded.passages] == [p.id for p in index.passages]
     assert {name: stored(saved, name).read_bytes() for name in before} == before
     index_module.save(index, saved)  # the next build leaves one generation of files
-    assert len(list(saved.glob("passages.*.json"))) == 1 and load(saved, load_config())
+    assert len(list(saved.glob("passage_strings.*.npy"))) == 1 and load(saved, load_config())
 
 
 def test_a_build_on_every_core_makes_the_same_index(tiny_copy):

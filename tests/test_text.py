@@ -138,3 +138,19 @@ def test_shorthand_people_type_is_spelled_out(index):
     # "after" is a stop word, so spelling correction leaves "aftr" alone; the aftercare phrase needs it
     assert a.canonical_words("what do i do aftr the massage") == a.canonical_words("what do i do after the massage")
     assert a.stem("pregnant") in a.terms("shes preg")
+
+
+def test_sentences_are_punkt_s_whether_or_not_a_line_ends_one():
+    """A line with no sentence-ending mark is split without Punkt, to the same spans."""
+    from assistant.text import sentence_spans
+
+    text = "  Warm the oil first  \n- Use long strokes. Then knead\nAns: yes \n   \n\u2022 \U0001F33F Breathe slowly\n"
+    spans = list(sentence_spans(text, 0, len(text)))
+    assert spans == [(2, 20), (25, 42), (43, 53), (59, 62), (72, 86)]
+    assert [text[s:e] for s, e in spans] == ["Warm the oil first", "Use long strokes.", "Then knead", "yes", "Breathe slowly"]
+
+
+def test_plain_ascii_is_normalised_like_any_text():
+    assert normalise("Caret^ and `back` TICKS") == "caret and back ticks"
+    assert normalise("caf\u00e9 \u201cdeep\u201d") == "caf\u00e9 \"deep\""
+
