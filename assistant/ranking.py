@@ -25,7 +25,6 @@ class Retriever:
         self.intents = intents
         self.config = config
         self._lifts: dict[str, np.ndarray] = {}  # intent/sense -> score multipliers
-        self._position = {p.id: i for i, p in enumerate(index.passages)}
 
     def rank(self, route: Route, mode: str, k: int, lifts: bool = True) -> Ranking:
         """The ranking behind a route's answer (`lifts=False`: the index's own ranking)."""
@@ -103,7 +102,7 @@ class Retriever:
         passages = [p for p, _ in warning]
         found = {h.passage.id: h for h in hits}
         top = [Hit(p, rank, 2.0 - rank / (len(warning) + 1),
-                   {name: float(s[self._position[p.id]]) for name, s in parts.items()}, reason)
+                   {name: float(s[self.index.passage_numbers[p.id]]) for name, s in parts.items()}, reason)
                for rank, (p, reason) in enumerate(warning, start=1)]
         rest = [h for h in hits if h.passage not in passages][: max(0, k - len(top))]
         shown = top + [Hit(h.passage, len(top) + i, h.score, h.scores) for i, h in enumerate(rest, start=1)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.index import passages_holding
 from assistant.schema import Passage, Quote, RuleMatch
 from assistant.text import Analyzer, find_loose, loose_with_offsets
 
@@ -60,10 +61,7 @@ def locate(quote: str, passages: list[Passage]) -> tuple[Passage, str] | None:
     holding every word of the quote are read closely (quote style and white space aside: words are
     the same either way), so locating the rules' quotes costs substring searches, not a pass per
     character of every passage."""
-    keys = sorted(set(_WORD.findall(quote)), key=len, reverse=True)
-    for p in passages:
-        if not all(k in p.text for k in keys):
-            continue
+    for p in passages_holding(passages, _WORD.findall(quote)):
         found = find_loose(quote, loose_with_offsets(p.text))
         if found:
             return p, p.text[found[0]:found[1]]
