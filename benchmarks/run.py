@@ -3,7 +3,7 @@
 What it measures, for each corpus size (synthetic markdown guides from benchmarks/corpus_gen.py,
 seeded; the passage count is the one the index's manifest reports):
   build    `massage-qa index --rebuild --corpus DIR --index-dir DIR2` in a subprocess: wall time,
-           peak RSS (polled from /proc over the process tree), time per build stage
+           peak memory (PSS polled from /proc over the process tree: shared pages count once), time per build stage
            (benchmarks/build_stages.py), index size on disk. A build past --build-timeout is
            killed and recorded as "did not finish in N s" with the stage it was in.
   serve    in a fresh process on the built index: Assistant.open time, index.search(q, mode, 10)
@@ -85,14 +85,18 @@ def machine() -> dict:
 
 
 def tree_rss_kb(pid: int) -> int:
-    """Current RSS of a process and all its descendants, in kB (0 once it is gone)."""
+    """Current memory of a process and all its descendants, in kB (0 once it is gone): their
+    proportional set sizes, so pages a forked worker shares with its parent count once (their
+    RSS summed would count them in every process); RSS where the kernel gives no PSS."""
     total = 0
     stack = [pid]
     while stack:
         p = stack.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += next((int(l.split()[1]) for l in status.splitlines() if l.startswith("VmRSS")), 0)
+            rollup = Path(f"/proc/{p}/smaps_rollup")
+            status = rollup.read_text() if rollup.exists() else Path(f"/proc/{p}/status").read_text()
+            key = "Pss:" if rollup.exists() else "VmRSS"
+            total += next((int(l.split()[1]) for l in status.splitlines() if l.startswith(key)), 0)
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError):
@@ -128,7 +132,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 # -- one corpus size ----------------------------------------------------------------------------
 def build(corpus: Path, index_dir: Path, work: Path, timeout: float, tag: str, sparse_lsa: bool = False) -> dict:
-    """`massage-qa index --rebuild` (through build_stages.py) with its stages, peak RSS and size."""
+    """`massage-qa index --rebuild` (through build_stages.py) with its stages, peak memory and size."""
     stages = work / f"stages-{tag}.json"
     stages.unlink(missing_ok=True)
     cmd = [PY, str(BENCH / "build_stages.py"), str(stages), "index", "--rebuild", "--corpus", str(corpus),
@@ -299,7 +303,7 @@ def worker_failure(r: dict, stage: str) -> str:
 
 
 def size_rows(results: dict, timeout: float) -> list[str]:
-    head = ("| passages (target / manifest) | guides | `index --rebuild` | peak RSS | sparse-LSA stand-in build, peak RSS | index on disk | open | "
+    head = ("| passages (target / manifest) | guides | `index --rebuild` | peak memory (PSS) | sparse-LSA stand-in build, peak memory | index on disk | open | "
             "bm25 p50/p95 | tfidf p50/p95 | hybrid p50/p95 | first ask | ask p50/p95 | batch | measured on |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for tag, r in results.items():
