@@ -51,14 +51,15 @@ except ImportError:  # Windows: no locking
 from assistant import __version__
 from assistant.config import APP_NAME, Config
 from assistant.corpus import CorpusError, Guide, build_passages, is_faq_question, load_guides, shipped_corpus_dir
+from assistant.datafiles import load as load_data
 from assistant.parallel import Background, map_chunks
 from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 4  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
-# 4: passages and matrices as memory-mappable .npy files
+FORMAT = 5  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
+# 4: passages and matrices as memory-mappable .npy files; 5: the names of people and body areas are known words
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
 STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
@@ -218,6 +219,10 @@ def _known_words(analyzer: Analyzer, passages: list[Passage], workers: int = 1) 
     dictionary.update(analyzer.thesaurus_words())
     for text in trigger_texts():
         dictionary.update(words(text))
+    # the names the message stage knows people and body areas by ("missus", "hubby") are words, not slips
+    language = load_data("language.toml")
+    for table in ("people", "areas"):
+        dictionary.update(w for phrases in language[table].values() for phrase in phrases for w in words(phrase))
     known = set(dictionary)
     for spec in load_intents().values():
         for example in spec.examples + spec.cues:

@@ -246,13 +246,16 @@ class Analyzer:
         # a correction more than two letters longer or shorter is beyond the edit-distance limit below
         pool = sorted({w for at in (0, 1) for n in range(len(word) - 2, len(word) + 3)
                        for w in self._by_letter.get((at, word[at], n), ())})
-        close = swapped + difflib.get_close_matches(word, pool, n=3, cutoff=self.spell_cutoff)
+        # a longer word may hold two slips ("excema"), which difflib rates below the cutoff a
+        # one-slip short word needs
+        cutoff = self.spell_cutoff if len(word) <= 5 else self.spell_cutoff - 0.05
+        close = swapped + difflib.get_close_matches(word, pool, n=3, cutoff=cutoff)
         # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
         # stop word is only made from a word of five letters or more, with one slip ("offen" ->
         # "often", but "town" is not "own" and "weather" is not "whether")
         close = [c for c in close
                  if (c not in self.stop_words or len(word) >= 5)
-                 and edit_distance(word, c) <= (1 if len(word) <= 6 or c in self.stop_words else 2)]
+                 and edit_distance(word, c) <= (1 if len(word) <= 5 or c in self.stop_words else 2)]
         corrected = close[0] if close else word
         _remember(self._corrections, word, corrected)
         return corrected
