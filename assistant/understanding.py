@@ -78,11 +78,7 @@ class Understander:
         query = f"{carried} {message.text}" if carried else (
             message.text if not message.focus else f"{message.focus} {message.text}")
         top_score = self.index.best_lexical(query)
-        if (conversation and not carried and top_score < cfg.router_abstain_score and conversation.state.topic.question
-                and asks_anything(message.text) and not self.named_out_of_scope(message.text)
-                and not self.intents.has_role(first.intent, "not_covered")):
-            # mid-conversation, a question the guides' words do not meet ("so what should i actually
-            # do") is read with the topic in hand rather than refused
+        if conversation and not carried and self.reads_with_topic(message, conversation, first, top_score):
             carried = conversation.state.topic.question
             predicted = self.predict(message, carried, first)
             query = f"{carried} {message.text}"
@@ -129,6 +125,15 @@ class Understander:
         said = [(message.text, mentioned)] if len(sentences) == 1 else [(s, self.safety.mentions(s)) for s in sentences]
         return conversation.next_state(message, person, said, self.safety.recovery_said(message.text),
                                        self.safety.passing)
+
+    def reads_with_topic(self, message: Message, conversation: Conversation, first: Prediction,
+                         top_score: float) -> bool:
+        """Mid-conversation, a question the guides' words do not meet ("so what should i actually
+        do") is read with the topic in hand rather than refused, unless it names or is taken for a
+        topic they do not cover."""
+        return (bool(conversation.state.topic.question) and top_score < self.config.router_abstain_score
+                and asks_anything(message.text) and not self.named_out_of_scope(message.text)
+                and not self.intents.has_role(first.intent, "not_covered"))
 
     def first_guess(self, message: Message) -> Prediction:
         intent, confidence, oos = self.index.router.predict_with(message.asked, self.out_of_scope)
