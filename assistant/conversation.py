@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import Message, people_in, receives_massage, speaks_in_third_person, speaks_of_someone_else
+from assistant.message import Message, people_in, speaks_in_third_person, speaks_of_someone_else
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -80,7 +80,7 @@ class Conversation:
     def person_of(self, message: Message) -> str:
         """Who a message is about: the last person its question names, else the last it names at
         all, else the one spoken of before."""
-        if receives_massage(message.asked):
+        if message.receives:
             return "self"
         asked = people_in(message.asked)
         told = people_in(message.text)
@@ -131,10 +131,9 @@ class Conversation:
         # "i" is the one typing only in a message about nobody else ("i read that massage cures
         # chronic pain" in a message about dad is about dad)
         others = [p for p in people_in(message.text) if p != "self"]
-        receiver_is_self = receives_massage(message.asked)
         for sentence, mentions in said:
             named = people_in(sentence)
-            if receiver_is_self and not speaks_in_third_person(sentence):
+            if message.receives and not speaks_in_third_person(sentence):
                 named = ["self"]  # "i'm pregnant, can my husband give me a back rub": the husband gives it
             # "i have a fever" is about the one typing; "no fever, i checked" is not
             about_self = not others and people_in(sentence, first_person_is_self=True) == ["self"]

@@ -36,6 +36,8 @@ class Message:
     people: tuple[str, ...] = ()  # the people it names, in order ("wife", "mum", "self")
     areas: tuple[str, ...] = ()  # the body areas it names, in order ("lower back", "neck")
     corrects: bool = False  # it corrects what was said before ("wait no, it's my son who...")
+    asks: bool = True  # it asks something (a question mark, a question word, a request)
+    receives: bool = False  # what it asks has the one typing massaged ("can my husband give me a back rub")
 
     @property
     def asked(self) -> str:
@@ -166,7 +168,8 @@ def speaks_in_third_person(text: str) -> bool:
 
 
 def asks_anything(text: str) -> bool:
-    """Whether a message asks something: a question mark, or a sentence opening with a question word."""
+    """Whether a message asks something: a question mark, or a sentence opening (after fillers such as
+    "btw") with a question word, another auxiliary or a request ("tell me...")."""
     pats = patterns()
     return "?" in text or any(pats.asks.match(s.strip()) for s in pats.sentence_end.split(text) if s.strip())
 
@@ -223,4 +226,4 @@ def read_message(text: str, config: Config) -> Message:
     return Message(question, focus if focus != question else "", tuple(parts) if len(parts) >= 2 else (),
                    bool(pats.follow_up.match(question)), bool(pats.pronoun.search(question)), sentences,
                    tuple(pats.people.find(question)), tuple(pats.areas.find(question)),
-                   bool(pats.correction.search(question)))
+                   bool(pats.correction.search(question)), asks_anything(question), receives_massage(asked))

@@ -16,7 +16,7 @@ import numpy as np
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
-from assistant.message import Message, asks_anything, read_message
+from assistant.message import Message, read_message
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.safety import stated as stated_now  # the mentions that state a condition now
@@ -132,7 +132,7 @@ class Understander:
         do") is read with the topic in hand rather than refused, unless it names or is taken for a
         topic they do not cover."""
         return (bool(conversation.state.topic.question) and top_score < self.config.router_abstain_score
-                and asks_anything(message.text) and not self.named_out_of_scope(message.text)
+                and message.asks and not self.named_out_of_scope(message.text)
                 and not self.intents.has_role(first.intent, "not_covered"))
 
     def first_guess(self, message: Message) -> Prediction:
@@ -159,7 +159,7 @@ class Understander:
             return SAFETY
         if not any(ch.isalnum() for ch in message.text):
             return SMALLTALK  # "👍", "?!": nothing asked
-        if predicted.intent == self.smalltalk and not asks_anything(message.text):
+        if predicted.intent == self.smalltalk and not message.asks:
             return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
         if leans and not self.named_out_of_scope(message.text) and top_score > 0:
             return RETRIEVAL
@@ -168,7 +168,7 @@ class Understander:
             return SMALLTALK
         if self.named_out_of_scope(message.text):
             return ABSTAIN
-        if talking and not asks_anything(message.text) and (
+        if talking and not message.asks and (
                 top_score < cfg.router_abstain_score or self.intents.has_role(predicted.intent, "not_covered")):
             return SMALLTALK
         if top_score < cfg.router_abstain_score:
