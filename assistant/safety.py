@@ -85,6 +85,11 @@ class Rule:
     beside: frozenset[str] = frozenset()  # stems placing what is asked next to the thing, not on it
     reactions: tuple[tuple[str, ...], ...] = ()  # the condition shown during the massage (read when none is stated)
 
+    def mention(self, matched: str, status: str, sure: bool) -> RuleMatch:
+        """This rule as a message mentions it: the words that matched, how it was meant."""
+        return RuleMatch(self.id, self.condition, self.verdict, self.quotes[0].text, self.quotes, matched,
+                         self.body_excludes, status, self.scope, sure)
+
 
 def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
     """The mentions that state a condition as holding now or ask about one (not negated, not past)."""
@@ -145,20 +150,21 @@ class SafetyRules:
         self._named = {t[0] for r in self.rules for t in r.triggers if len(t) == 1}
 
     def _negated(self, tokens: tuple[str, ...], at: int) -> bool:
-        for j in range(at - 1, max(-1, at - 1 - self.negation_window), -1):
-            tok = tokens[j]
-            if tok in self.clause_breaks or tok in self.negation_blockers:
-                return False
-            if tok in self.negation_cues:
-                return True
-        return False
+        return self._said_before(tokens, at, self.negation_cues, self.negation_blockers)
 
     def _beside(self, tokens: tuple[str, ...], at: int, rule: Rule) -> bool:
         """Whether a word just before the trigger (same clause) puts what is asked beside it."""
+        return self._said_before(tokens, at, rule.beside)
+
+    def _said_before(self, tokens: tuple[str, ...], at: int, cues: frozenset[str] | set[str],
+                     blockers: frozenset[str] | set[str] = frozenset()) -> bool:
+        """Whether one of the cues stands within negation_window words before position `at`, in
+        the same clause and with none of the blockers between."""
         for j in range(at - 1, max(-1, at - 1 - self.negation_window), -1):
-            if tokens[j] in self.clause_breaks:
+            tok = tokens[j]
+            if tok in self.clause_breaks or tok in blockers:
                 return False
-            if tokens[j] in rule.beside:
+            if tok in cues:
                 return True
         return False
 
@@ -245,8 +251,7 @@ class SafetyRules:
             status, text, at = next(((st, t, i) for st, t, i in statuses if st != "negated"), statuses[0])
             # "not sure if she's pregnant", "she might have a fever": in force, but said as a maybe
             sure = at is None or not self._clause_has(tokens, at, self.uncertain_cues)
-            found.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, text,
-                                   rule.body_excludes, status, rule.scope, sure))
+            found.append(rule.mention(text, status, sure))
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])
@@ -260,9 +265,8 @@ class SafetyRules:
             hits = [(i, text) for i, text in hits if not self._negated(tokens, i)]
             if hits:
                 at, text = hits[0]
-                out.append(RuleMatch(rule.id, rule.condition, rule.verdict, rule.quotes[0].text, rule.quotes, text,
-                                     rule.body_excludes, self._status(rule, tokens, sentence_of(at), at), rule.scope,
-                                     not self._clause_has(tokens, at, self.uncertain_cues)))
+                out.append(rule.mention(text, self._status(rule, tokens, sentence_of(at), at),
+                                        not self._clause_has(tokens, at, self.uncertain_cues)))
         return out
 
     def recovery_said(self, text: str) -> bool:
