@@ -242,6 +242,7 @@ def _talk(row: Row) -> str | None:
 
 
 def _same_question(row: Row) -> str:
+    """A row's question with its white space normalised, as the assistant reads it (check_question)."""
     return " ".join((row.question or "").split())
 
 

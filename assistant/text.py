@@ -128,6 +128,10 @@ def edit_distance(a: str, b: str) -> int:
 
 _INFLECTIONS = ("ings", "ing", "edly", "ed", "es", "s", "ly")
 CACHE_LIMIT = 4096  # words remembered per analyzer cache: a long batch of odd words never grows memory
+# A typed word this long may hold two slips ("excema" for "eczema"), matched at a cutoff this much
+# lower; a shorter word one slip ("bloke" stays itself rather than becoming "broke").
+TWO_SLIPS_FROM_LENGTH = 6
+TWO_SLIPS_CUTOFF_DROP = 0.05
 
 
 def _remember(cache: dict[str, str], key: str, value: str) -> None:
@@ -246,16 +250,17 @@ class Analyzer:
         # a correction more than two letters longer or shorter is beyond the edit-distance limit below
         pool = sorted({w for at in (0, 1) for n in range(len(word) - 2, len(word) + 3)
                        for w in self._by_letter.get((at, word[at], n), ())})
+        two_slips = len(word) >= TWO_SLIPS_FROM_LENGTH
         # a longer word may hold two slips ("excema"), which difflib rates below the cutoff a
         # one-slip short word needs
-        cutoff = self.spell_cutoff if len(word) <= 5 else self.spell_cutoff - 0.05
+        cutoff = self.spell_cutoff - TWO_SLIPS_CUTOFF_DROP if two_slips else self.spell_cutoff
         close = swapped + difflib.get_close_matches(word, pool, n=3, cutoff=cutoff)
         # a typo is one slip in a short word, two in a long one ("single" is not "shingles"); a
         # stop word is only made from a word of five letters or more, with one slip ("offen" ->
         # "often", but "town" is not "own" and "weather" is not "whether")
         close = [c for c in close
                  if (c not in self.stop_words or len(word) >= 5)
-                 and edit_distance(word, c) <= (1 if len(word) <= 5 or c in self.stop_words else 2)]
+                 and edit_distance(word, c) <= (2 if two_slips and c not in self.stop_words else 1)]
         corrected = close[0] if close else word
         _remember(self._corrections, word, corrected)
         return corrected
