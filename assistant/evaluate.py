@@ -354,12 +354,6 @@ def summary(r: dict) -> dict:
             "risk_coverage": r["risk_coverage"], "questions": r["questions"]}
 
 
-def default_questions(assistant: Assistant) -> Path:
-    from assistant.corpus import shipped_corpus_dir
-
-    return shipped_corpus_dir() / "questions.jsonl"
-
-
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -404,7 +398,7 @@ def run_eval(args, open_assistant) -> int:
     if args.questions:
         path = Path(args.questions)
     else:
-        path = shipped_corpus_dir() / "questions.jsonl"
+        path = shipped_corpus_dir() / QUESTION_SETS[0]
         if not _same_file(corpus, shipped_corpus_dir()):
             return error(f"the shipped questions are labelled on the shipped guides, not on {corpus}; "
                          f"give questions labelled on these guides with --questions FILE")
