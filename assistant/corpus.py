@@ -186,6 +186,22 @@ def _guide_files(folder: Path) -> list[str]:
         raise CorpusError(f"corpus folder {folder} cannot be read ({exc.strerror or exc})") from None
 
 
+def corpus_stamp(folder: Path) -> dict[str, list[int]]:
+    """The size and modification time (ns) of every file of a corpus folder load_guides reads (its
+    guides and manifest.json): an index built from the same stamp is known to be fresh without
+    reading the guides again. CorpusError when the folder cannot be used."""
+    folder = Path(folder)
+    stamp: dict[str, list[int]] = {}
+    for name in _guide_files(folder):
+        if name == MANIFEST or (Path(name).suffix.lower() in GUIDE_SUFFIXES and not name.startswith(".")):
+            try:
+                info = os.stat(folder / name)
+                stamp[name] = [info.st_size, info.st_mtime_ns]
+            except OSError:
+                stamp[name] = [-1, -1]  # a broken link: load_guides says so
+    return stamp
+
+
 def _read_guide(path: Path) -> tuple[str | None, str]:
     """(text, note) of a guide file, or (None, why it cannot be used)."""
     try:

@@ -4,7 +4,9 @@ notice when it is stale (corpus, data files, index settings or package version c
 Files in the index folder (nothing here is pickled; nothing can run code when loaded), each named
 by its build's generation (passage_table.<generation>.npy), so a build that dies half-way leaves the
 files the manifest names untouched:
-  manifest.json   fingerprint, version, counts, and the file, size and sha256 of each part (written last)
+  manifest.json   fingerprint, version, counts, the size and modification time of every corpus file
+                  it was built from, and the file, size, modification time and sha256 of each part
+                  (written last)
   .lock           flock'd while the index is built (exclusive) or read (shared)
   passage_texts.npy, passage_text_ends.npy       every passage's text, one UTF-8 byte array,
                   and where each text ends in it
@@ -12,7 +14,7 @@ files the manifest names untouched:
                   section, group and sentence texts
   passage_table.npy, sentence_spans.npy          each passage's offsets and first string and
                   sentence; each sentence's offsets
-  analysis.json   stop words, spelling dictionary, stem table, vocabulary
+  analysis.json   stop words, spelling dictionary, stem table, vocabulary, where each safety quote stands
   bm25_*.npy, tfidf_*.npy, faq_*.npy   the retrievers' weights and the FAQ vectors (column matrices:
                   data, indices, indptr), bm25_idf.npy, tfidf_idf.npy
   lsa_components.npy, lsa_docs.npy     the latent space (TruncatedSVD of the TF-IDF matrix)
@@ -50,7 +52,8 @@ except ImportError:  # Windows: no locking
 
 from assistant import __version__
 from assistant.config import APP_NAME, Config
-from assistant.corpus import CorpusError, Guide, build_passages, is_faq_question, load_guides, shipped_corpus_dir
+from assistant.corpus import (CorpusError, Guide, build_passages, corpus_stamp, is_faq_question, load_guides,
+                             shipped_corpus_dir)
 from assistant.datafiles import load as load_data
 from assistant.parallel import Background, map_chunks
 from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
@@ -58,8 +61,9 @@ from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 5  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
-# 4: passages and matrices as memory-mappable .npy files; 5: the names of people and body areas are known words
+FORMAT = 6  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
+# 4: passages and matrices as memory-mappable .npy files; 5: the names of people and body areas are known words;
+# 6: the safety quotes located at build (analysis.json quote_places)
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
 STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
@@ -94,6 +98,9 @@ class Index:
     # passage, empty unless it answers a FAQ question), and the passages each intent (and sense) lifts
     faq: Columns | None = None
     lifts: dict[str, np.ndarray] = field(default_factory=dict)
+    # where each safety rule's quote stands ([passage number, start, end]; None where the corpus lacks it)
+    quote_places: dict[str, list[int] | None] | None = None
+    _lexical_memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def passage_numbers(self) -> dict[str, int]:
@@ -104,7 +111,8 @@ class Index:
     def query_ids(self, text: str) -> list[int]:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
 
-    def score(self, text: str, mode: str = "hybrid", semantic: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def score(self, text: str, mode: str = "hybrid", semantic: bool = True, k: int | None = None,
+              boost: np.ndarray | None = None, keep: Iterable[int] = ()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Every passage's score for a query under a mode, and each retriever's own scores.
 
         Hybrid: the lexical score (BM25 scaled by its best possible value, blended with the TF-IDF
@@ -114,25 +122,45 @@ class Index:
         term weighs as much as the rarest known one), so "best sushi in town" does not look like
         a good match because one common word is known; that scale is the same for every passage:
         it changes the confidence (the best "lexical" score), never the ranking.
+
+        With k, the latent space's cosine is computed only for the passages that can still be among
+        the k best once scaled by `boost` (and for those numbered in `keep`): a passage whose
+        lexical score plus the most the latent space can add stays below the k-th best lexical
+        score cannot. The others keep their lexical score (and an "lsa" of 0): the k best are
+        exactly those of the full scores, at a small share of the cost on a large corpus.
         """
-        terms = self.analyzer.terms(text)
-        ids = [i for i in (self.vocabulary.get(t) for t in terms) if i is not None]
-        parts: dict[str, np.ndarray] = {}
-        if mode in ("bm25", "hybrid"):
-            parts["bm25"] = self.bm25.scores(ids)
-        if mode in ("tfidf", "hybrid"):
-            parts["tfidf"] = self.tfidf.scores(ids)
+        terms, ids, lexical_parts = self._lexical(text)
+        parts: dict[str, np.ndarray] = {name: lexical_parts[name] for name in ("bm25", "tfidf") if mode in (name, "hybrid")}
         if mode == "hybrid":
-            known = float(np.sum(self.tfidf.idf_[ids])) if ids else 0.0
-            unknown = (len(terms) - len(ids)) * float(self.tfidf.idf_.max())
-            coverage = known / (known + unknown) if known + unknown > 0 else 0.0
-            lexical = coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight)
-            parts["lexical"] = lexical
+            lexical = parts["lexical"] = lexical_parts["lexical"]
             if semantic and self.semantic_weight > 0 and ids:
-                parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids))
-                return lexical + self.semantic_weight * float(lexical.max()) * parts["lsa"], parts
+                most = self.semantic_weight * float(lexical.max())  # the latent space adds at most this
+                within = None if k is None else _can_reach_top(lexical, most, k, boost, keep)
+                parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids), within)
+                return lexical + most * parts["lsa"], parts
             return lexical, parts
         return parts[mode], parts
+
+    def _lexical(self, text: str) -> tuple[list[str], list[int], dict[str, np.ndarray]]:
+        """A query's terms, their ids and its BM25, TF-IDF and fused lexical scores (read-only):
+        remembered for the last few queries, as a question is scored by the understanding stage
+        and again by retrieval."""
+        remembered = self._lexical_memo.get(text)
+        if remembered is not None:
+            return remembered
+        terms = self.analyzer.terms(text)
+        ids = [i for i in (self.vocabulary.get(t) for t in terms) if i is not None]
+        parts = {"bm25": self.bm25.scores(ids), "tfidf": self.tfidf.scores(ids)}
+        known = float(np.sum(self.tfidf.idf_[ids])) if ids else 0.0
+        unknown = (len(terms) - len(ids)) * float(self.tfidf.idf_.max())
+        coverage = known / (known + unknown) if known + unknown > 0 else 0.0
+        parts["lexical"] = coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight)
+        for array in parts.values():
+            array.flags.writeable = False
+        if len(self._lexical_memo) >= 4:
+            self._lexical_memo.pop(next(iter(self._lexical_memo)))
+        self._lexical_memo[text] = terms, ids, parts
+        return terms, ids, parts
 
     def best_lexical(self, text: str) -> float:
         """The best lexical hybrid score of any passage for a query: how well the guides' words
@@ -142,7 +170,7 @@ class Index:
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
         """The k best passages with a positive score (a zero-score passage is never returned)."""
-        return self.rank(*self.score(text, mode), k, boost)
+        return self.rank(*self.score(text, mode, k=k, boost=boost), k, boost)
 
     def rank(self, scores: np.ndarray, parts: dict[str, np.ndarray], k: int = 10,
              boost: np.ndarray | None = None) -> list[Hit]:
@@ -151,6 +179,21 @@ class Index:
             scores = scores * boost
         return [Hit(self.passages[int(i)], rank, float(scores[i]), {name: float(s[i]) for name, s in parts.items()})
                 for rank, i in enumerate(top_k(scores, k), start=1)]
+
+
+def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray | None,
+                   keep: Iterable[int]) -> np.ndarray | None:
+    """The numbers of the passages whose score (lexical + up to `most`, times the boost) can reach
+    the k-th best lexical score (times the boost), and of `keep`; None when that is nearly all of them."""
+    low = lexical if boost is None else lexical * boost
+    high = lexical + most if boost is None else (lexical + most) * boost
+    if k <= 0 or np.count_nonzero(low) < k:
+        return None
+    kth = float(np.partition(low, len(low) - k)[len(low) - k])
+    within = np.flatnonzero(high >= kth)
+    if within.size > len(lexical) // 2:
+        return None
+    return np.union1d(within, np.fromiter(keep, dtype=np.int64))
 
 
 # -- where things are -----------------------------------------------------------------
@@ -192,13 +235,21 @@ def default_index_dir(corpus_dir: Path) -> Path:
 
 
 # -- fingerprint --------------------------------------------------------------------
-def fingerprint(guides: list[Guide], config: Config) -> str:
+def settings_fingerprint(config: Config) -> str:
+    """What an index depends on besides the guides: its format, the package version, the index
+    settings and the data files."""
     h = hashlib.sha256()
     h.update(f"format={FORMAT} version={__version__}\n".encode())
     h.update(json.dumps(config.index_settings(), sort_keys=True).encode())
     data = resources.files("assistant.data")
     for name in DATA_FILES:
         h.update(name.encode() + b"\0" + data.joinpath(name).read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint(guides: list[Guide], config: Config) -> str:
+    h = hashlib.sha256()
+    h.update(settings_fingerprint(config).encode())
     for g in guides:
         h.update(g.name.encode() + b"\0" + g.title.encode() + b"\0" + repr(g.outline).encode() + b"\0"
                  + repr((g.drop_lines, g.not_answers)).encode() + b"\0"
@@ -247,6 +298,8 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -
 
 
 def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
+    from assistant.safety import quote_places
+
     workers = build_workers(guides, config)
     passages = build_passages(guides, config.passages_max_words, workers)
     analyzer, vocabulary, bm25, tfidf = _fit_lexical(passages, config, workers)
@@ -268,8 +321,21 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         "guides": [{"name": g.name, "title": g.title, "not_answers": list(g.not_answers)} for g in guides],
         "passages": len(passages), "vocabulary": len(vocabulary),
     }
+    places = quote_places(passages, lambda quote: _holding_terms(bm25.weights_, vocabulary, analyzer.terms(quote)))
     return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
-                 config.retrieval_semantic_weight, faq, lifts)
+                 config.retrieval_semantic_weight, faq, lifts, places)
+
+
+def _holding_terms(weights: Columns, vocabulary: dict[str, int], terms: list[str]) -> list[int]:
+    """The passages holding every one of the terms, in order (their posting lists intersected)."""
+    ids = [vocabulary.get(t) for t in dict.fromkeys(terms)]
+    if not ids or None in ids:
+        return []
+    rows = None
+    for i in sorted(ids, key=lambda i: weights.indptr[i + 1] - weights.indptr[i]):
+        column = weights.indices[weights.indptr[i]:weights.indptr[i + 1]]
+        rows = column if rows is None else np.intersect1d(rows, column, assume_unique=True)
+    return rows.tolist()
 
 
 def _fit_lexical(passages: list[Passage], config: Config, workers: int
@@ -549,26 +615,26 @@ class StoredPassages(Sequence[Passage]):
         return Passage(pid, guide, title, section, self.texts[i], start, end,
                        tuple(Span(s, e, t) for (s, e), t in zip(spans, texts)), group)
 
-    def holding(self, keys: list[str]) -> Iterator[Passage]:
-        """The passages whose text holds every key, in order: the stored texts are searched for
-        the first key, and only the texts it is found in are read."""
+    def holding(self, keys: list[str]) -> Iterator[tuple[int, Passage]]:
+        """The passages whose text holds every key, with their numbers, in order: the stored
+        texts are searched for the first key, and only the texts it is found in are read."""
         for i in self.texts.candidates(keys[0]):
             text = self.texts[i]
             if all(k in text for k in keys):
-                yield self[i]
+                yield i, self[i]
 
     def ids(self) -> list[str]:
         """Every passage's id (without making the passages)."""
         return [self.strings[first] for first in self.table[:, 2].tolist()]
 
 
-def passages_holding(passages: Sequence[Passage], keys: Iterable[str]) -> Iterator[Passage]:
-    """The passages whose text holds every one of the keys (strings), in order; a loaded index's
-    found without making the others (StoredPassages.holding)."""
+def passages_holding(passages: Sequence[Passage], keys: Iterable[str]) -> Iterator[tuple[int, Passage]]:
+    """The passages whose text holds every one of the keys (strings), with their numbers, in
+    order; a loaded index's found without making the others (StoredPassages.holding)."""
     keys = sorted(set(keys), key=len, reverse=True)
     if isinstance(passages, StoredPassages) and keys:
         return passages.holding(keys)
-    return (p for p in passages if all(k in p.text for k in keys))
+    return ((n, p) for n, p in enumerate(passages) if all(k in p.text for k in keys))
 
 
 def passage_strings(passages: Iterable[Passage]) -> Iterator[str]:
@@ -690,7 +756,7 @@ def save(index: Index, folder: Path) -> None:
                                           sizes["passage_strings.npy"]),
         "analysis.json": _save_json(path["analysis.json"], {
             "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
-            "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get)}),
+            "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get), "quote_places": index.quote_places}),
         "router.json": _save_json(path["router.json"], {"classes": r.classes_, "C": r.C,
                                                         "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
         "router.npz": _save_npz(path["router.npz"], idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
@@ -699,7 +765,8 @@ def save(index: Index, folder: Path) -> None:
                                masks=np.array([index.lifts[k] for k in sorted(index.lifts)], dtype=bool).reshape(
                                    len(index.lifts), len(index.passages))),
     })
-    files = {name: {"file": path[name].name, "size": path[name].stat().st_size, "sha256": digests[name]} for name in FILES}
+    files = {name: {"file": path[name].name, "size": (info := path[name].stat()).st_size, "mtime_ns": info.st_mtime_ns,
+                    "sha256": digests[name]} for name in FILES}
     _save_json(folder / "manifest.json", dict(index.manifest, files=files))
     remove_other_generations(folder, {p.name for p in path.values()})
 
@@ -725,8 +792,9 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def _verified_files(folder: Path, manifest: dict) -> dict[str, Path]:
-    """Where every index file is, each checked against its size and sha256 in the manifest (the
-    files hashed two at a time: hashing lets go of the interpreter's lock)."""
+    """Where every index file is, each checked against its size and sha256 in the manifest; one
+    whose size and modification time are still those the build saw is not hashed again (the
+    others are hashed two at a time: hashing lets go of the interpreter's lock)."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(files.get(name), dict) for name in FILES):
         raise IndexError_("manifest.json has no checksums")
@@ -739,7 +807,12 @@ def _verified_files(folder: Path, manifest: dict) -> dict[str, Path]:
 
     def check(name: str) -> str:
         try:
-            if paths[name].stat().st_size != files[name].get("size") or _sha256(paths[name]) != files[name].get("sha256"):
+            info = paths[name].stat()
+            if info.st_size != files[name].get("size"):
+                return f"{name} does not match its checksum"
+            # a file as the build left it (same size and modification time) is not read again:
+            # hashing a large index at every open costs seconds (2 s for 3 GB at 1M passages)
+            if info.st_mtime_ns != files[name].get("mtime_ns") and _sha256(paths[name]) != files[name].get("sha256"):
                 return f"{name} does not match its checksum"
         except OSError as exc:
             return f"{name} cannot be read ({exc.strerror or type(exc).__name__})"
@@ -845,6 +918,10 @@ def load(folder: Path, config: Config) -> Index:
         an, rj = documents["analysis.json"], documents["router.json"]
         stops, dictionary, stems = frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"])
         vocabulary = {t: i for i, t in enumerate(an["vocabulary"])}
+        places = an["quote_places"]
+        if not isinstance(places, dict) or not all(
+                v is None or (isinstance(v, list) and len(v) == 3 and all(isinstance(n, int) for n in v)) for v in places.values()):
+            raise TypeError("quote_places")
         router_vocabulary, classes, C = {f: i for i, f in enumerate(rj["vocabulary"])}, rj["classes"], rj["C"]
     except (ValueError, KeyError, TypeError) as exc:
         raise IndexError_(f"analysis.json or router.json holds something else ({type(exc).__name__})") from None
@@ -869,9 +946,11 @@ def load(folder: Path, config: Config) -> Index:
                                       arrays["router.npz:coef"], arrays["router.npz:intercept"], C)
     if faq.shape[1] != len(router_vocabulary):
         raise IndexError_("index arrays do not match its intent model")
+    if any(v is not None and not (0 <= v[0] < len(passages) and 0 <= v[1] <= v[2]) for v in places.values()):
+        raise IndexError_("analysis.json places a safety quote outside the passages")
     return Index(passages, analyzer, vocabulary, bm25_retriever, tfidf_retriever, lsa, router, manifest,
                  config.retrieval_bm25_weight, config.retrieval_semantic_weight, faq,
-                 {str(k): m for k, m in zip(lift_keys, lift_masks)})
+                 {str(k): m for k, m in zip(lift_keys, lift_masks)}, places)
 
 
 @contextmanager
@@ -923,6 +1002,19 @@ def _try_load(folder: Path, expected: str, config: Config) -> tuple[Index | None
         return None, f"index in {folder} is damaged ({exc}); rebuilding"
 
 
+def _load_unchanged(folder: Path, stamp: dict[str, list[int]], settings: str, config: Config,
+                    notify: Callable[[str], None]) -> Index | None:
+    """The saved index when it was built from corpus files of the same size and modification time
+    and the same settings (no guide read again: at 1M passages reading and hashing them took 5 s),
+    else None."""
+    manifest = read_manifest(folder)
+    if not manifest or manifest.get("sources") != stamp or manifest.get("settings") != settings:
+        return None
+    with _locked(folder, False, notify):
+        index, _ = _try_load(folder, manifest.get("fingerprint"), config)
+    return index
+
+
 def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild: bool = False,
                notify: Callable[[str], None] = lambda message: None) -> tuple[Index, Path, bool]:
     """The index for a corpus, rebuilt first when missing, stale or damaged.
@@ -932,8 +1024,21 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
     for this run, with one notice; the build holds the folder's lock, so concurrent builds queue.
     """
     corpus_dir = Path(corpus_dir)
-    guides = load_guides(corpus_dir, notify=notify)  # a bad corpus fails before any index folder is touched
+    # taken before the guides are read (a guide changed while they are is seen next time); a bad
+    # corpus folder fails here, before any index folder is touched
+    stamp = corpus_stamp(corpus_dir)
     folder = Path(index_dir) if index_dir else default_index_dir(corpus_dir)
+    settings = settings_fingerprint(config)
+    if not rebuild:
+        index = _load_unchanged(folder, stamp, settings, config, notify)
+        if index is not None:
+            for note in index.manifest.get("notes", []):
+                notify(note)
+            return index, folder, False
+    notes: list[str] = []
+    guides = load_guides(corpus_dir, notify=notes.append)  # a bad corpus fails before any index folder is touched
+    for note in notes:
+        notify(note)
     expected = fingerprint(guides, config)
     reason = f"rebuilding the index in {folder}"
     if not rebuild:
@@ -953,6 +1058,7 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
         notify(reason)
         remove_stale_temporaries(folder)
         index = _build_checked(corpus_dir, config, guides)
+        index.manifest.update(sources=stamp, settings=settings, notes=notes)
         try:
             save(index, folder)
         except OSError as exc:

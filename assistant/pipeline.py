@@ -40,7 +40,7 @@ class Assistant:
         self.index_dir = index_dir
         self.rebuilt = rebuilt
         self.intents = load_intents()
-        self.safety = SafetyRules(index.analyzer, index.passages, strict=strict_rules)
+        self.safety = SafetyRules(index.analyzer, index.passages, strict=strict_rules, places=index.quote_places)
         self._wire(config)
 
     def _wire(self, config: Config) -> None:

@@ -30,8 +30,9 @@ class Retriever:
         """The ranking behind a route's answer (`lifts=False`: the index's own ranking)."""
         if route.route in ("abstain", "smalltalk"):
             return Ranking()
-        scores, parts = self.index.score(route.query, mode)
         boost, reasons = self.boost(route) if lifts else (None, [])
+        warnings = [self.index.passage_numbers[q.passage.id] for rule in route.rules for q in rule.quotes]
+        scores, parts = self.index.score(route.query, mode, k=k, boost=boost, keep=warnings)
         hits = self.index.rank(scores, parts, k, boost)
         if route.route != "safety":
             return Ranking(tuple(hits), tuple(hits), tuple(reasons))

@@ -199,13 +199,19 @@ class LsaRetriever:
         self.components_, self.docs_ = components, docs
         return self
 
-    def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Cosine (negative ones as 0) of each passage with a TF-IDF query vector given as (ids, weights)."""
+    def scores(self, ids: np.ndarray, weights: np.ndarray, within: np.ndarray | None = None) -> np.ndarray:
+        """Cosine (negative ones as 0) of each passage with a TF-IDF query vector given as (ids, weights);
+        with `within` (passage numbers), of those passages only, the others 0."""
+        out = np.zeros(self.docs_.shape[0])
         if ids.size == 0:
-            return np.zeros(self.docs_.shape[0])
+            return out
         z = self.components_[:, ids] @ weights
         norm = np.sqrt(np.sum(z ** 2))
-        return np.clip(self.docs_ @ (z / norm), 0.0, None) if norm > 0 else np.zeros(self.docs_.shape[0])
+        if norm > 0 and within is None:
+            return np.clip(self.docs_ @ (z / norm), 0.0, None)
+        if norm > 0:
+            out[within] = np.clip(self.docs_[within] @ (z / norm), 0.0, None)
+        return out
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

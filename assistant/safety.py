@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
 
 from assistant.index import passages_holding
 from assistant.schema import Passage, Quote, RuleMatch
@@ -56,16 +57,37 @@ def trigger_texts() -> list[str]:
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
-def locate(quote: str, passages: list[Passage]) -> tuple[Passage, str] | None:
-    """The first passage holding a quote, and the quote as the passage spells it. Only passages
-    holding every word of the quote are read closely (quote style and white space aside: words are
-    the same either way), so locating the rules' quotes costs substring searches, not a pass per
-    character of every passage."""
-    for p in passages_holding(passages, _WORD.findall(quote)):
-        found = find_loose(quote, loose_with_offsets(p.text))
-        if found:
-            return p, p.text[found[0]:found[1]]
-    return None
+def quote_texts() -> list[str]:
+    """Every rule's quotes, as data/safety.toml writes them."""
+    return [q for rule in _rules_doc().get("rules", []) for q in rule.get("quotes", [])]
+
+
+def locate(quote: str, passages: Sequence[Passage], first: Iterable[int] = ()) -> tuple[int, int, int] | None:
+    """Where a quote stands: (passage number, start, end in its text) in the first passage
+    holding it, quote style and white space aside. The passages numbered in `first` are read
+    before the others (a build names those holding every index term of the quote, so a quote the
+    corpus has is found without a pass over it); after them, only passages holding every word
+    of the quote are read closely: substring searches, not a pass per character."""
+    def found_in(n: int, p: Passage) -> tuple[int, int, int] | None:
+        at = find_loose(quote, loose_with_offsets(p.text))
+        return (n, at[0], at[1]) if at else None
+
+    keys = _WORD.findall(quote)
+    for n in first:
+        if all(k in passages[n].text for k in keys) and (place := found_in(n, passages[n])):
+            return place
+    return next((place for n, p in passages_holding(passages, keys) if (place := found_in(n, p))), None)
+
+
+def quote_places(passages: Sequence[Passage], candidates: Callable[[str], Iterable[int]] = lambda quote: ()
+                 ) -> dict[str, list[int] | None]:
+    """Every rule quote's place ([passage number, start, end]), None for one the corpus lacks:
+    found when the index is built, so opening it searches nothing."""
+    places: dict[str, list[int] | None] = {}
+    for quote in quote_texts():
+        place = locate(quote, passages, candidates(quote))
+        places[quote] = list(place) if place else None
+    return places
 
 
 @dataclass(frozen=True)
@@ -99,9 +121,12 @@ def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
 class SafetyRules:
     """The loaded rule set; `match(question)` gives the triggered rules, strictest first."""
 
-    def __init__(self, analyzer: Analyzer, passages: list[Passage], strict: bool = True):
+    def __init__(self, analyzer: Analyzer, passages: Sequence[Passage], strict: bool = True,
+                 places: dict[str, list[int] | None] | None = None):
         """strict: a quote missing from the corpus is an error (the shipped guides). Otherwise (another
-        corpus folder) the rules whose quotes it lacks are switched off and listed in `disabled`."""
+        corpus folder) the rules whose quotes it lacks are switched off and listed in `disabled`.
+        places: where the index found each quote when it was built (quote_places); a quote it
+        does not name is searched for."""
         doc = _rules_doc()
         self.analyzer = analyzer
         self.disclaimer: str = doc["disclaimer"]
@@ -124,11 +149,12 @@ class SafetyRules:
                     raise SafetyRuleError(f"safety rule {rid}: unknown verdict {verdict!r}")
                 quotes = []
                 for q in raw["quotes"]:
-                    found = locate(q, passages)
+                    found = places[q] if places is not None and q in places else locate(q, passages)
                     if found is None and strict:
                         raise SafetyRuleError(f"safety rule {rid}: quote not found in the corpus: {q[:60]!r}")
                     if found is not None:
-                        quotes.append(Quote(found[1], found[0]))
+                        n, start, end = found
+                        quotes.append(Quote(passages[n].text[start:end], passages[n]))
                 if len(quotes) < len(raw["quotes"]):
                     self.disabled.append(rid)
                     continue

@@ -67,6 +67,35 @@ def test_stale_missing_and_damaged_indexes_are_rebuilt_with_one_notice(tiny_copy
     assert rebuilt and "damaged" in notices[-1]
 
 
+def test_an_unchanged_corpus_is_not_read_again_and_a_touched_guide_is_checked_by_its_text(tiny_copy, tmp_path,
+                                                                                          monkeypatch):
+    config = load_config()
+    folder = tmp_path / "ix"
+    (tiny_copy / "empty.txt").write_text("")  # a skipped file is told at every open, as before
+    first: list[str] = []
+    open_index(tiny_copy, folder, config, notify=first.append)
+    read = []
+    real = index_module.load_guides
+    monkeypatch.setattr(index_module, "load_guides", lambda *a, **k: read.append(1) or real(*a, **k))
+    again: list[str] = []
+    index, _, rebuilt = open_index(tiny_copy, folder, config, notify=again.append)
+    assert not rebuilt and not read and again == [n for n in first if "empty.txt" in n] and len(again) == 1
+    assert index.search("oil")
+
+    os.utime(tiny_copy / "strokes.txt")  # touched, text unchanged: read and found fresh
+    _, _, rebuilt = open_index(tiny_copy, folder, config)
+    assert not rebuilt and read == [1]
+    (tiny_copy / "new-guide.txt").write_text("Warm Towels\n\nWarm the towels on a radiator before the massage so the "
+                                            "person stays cosy while you work on the back.\n", "utf-8")
+    index, _, rebuilt = open_index(tiny_copy, folder, config)
+    assert rebuilt and any(p.guide == "new-guide.txt" for p in index.passages)
+
+
+def test_an_index_file_touched_but_unchanged_is_hashed_and_still_loads(saved):
+    os.utime(stored(saved, "bm25_data.npy"), ns=(10**9, 10**9))
+    assert load(saved, load_config()).search("oil")
+
+
 def test_settings_and_package_version_are_part_of_the_fingerprint(corpus_copy):
     from assistant.corpus import load_guides
     from assistant.index import fingerprint
@@ -192,12 +221,12 @@ def test_a_loaded_index_finds_the_passages_holding_words_without_a_pass_over_the
     loaded = load(saved, load_config())
     every = list(load(saved, load_config()).passages)
     for keys in (["oil"], ["oil", "coconut"], ["pregnan", "massage", "the"], ["\u00e9"], ["no such words"], ["a"], []):
-        assert list(passages_holding(every, keys)) == [p for p in every if all(k in p.text for k in keys)]
+        assert list(passages_holding(every, keys)) == [(n, p) for n, p in enumerate(every) if all(k in p.text for k in keys)]
         if keys:
             assert list(passages_holding(loaded.passages, keys)) == list(passages_holding(every, keys))
     assert loaded.passage_numbers == {p.id: i for i, p in enumerate(every)}
     assert loaded.passages._all is None  # found and numbered without making every passage
-    assert list(passages_holding(loaded.passages, [])) == every
+    assert [p for _, p in passages_holding(loaded.passages, [])] == every
 
 
 def test_an_index_of_the_former_format_is_rebuilt_and_its_files_removed(saved, fake_build):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
 from assistant.index import index_text
 from assistant.retrieval import top_k
+from conftest import CORPUS
 
 QUERIES = [
     "what oil should I use", "how often", "oil oil oil", "knots shoulders knots", "zzzunknownword",
@@ -71,6 +74,23 @@ def test_the_semantic_part_never_outweighs_the_words(index):
         if "lsa" in parts:
             assert scores.max() <= parts["lexical"].max() * (1 + index.semantic_weight) + 1e-12
             assert int(np.argmax(parts["lexical"])) in top_k(scores, 3)
+
+
+def test_the_best_k_are_found_with_the_latent_space_read_for_the_passages_that_can_reach_them(index):
+    """Scoring with k reads the latent space only for the passages that can still be among the k
+    best (after a boost); the k best, and their scores, are those of scoring every passage."""
+    questions = [json.loads(line) for line in (CORPUS / "questions-lay.jsonl").open(encoding="utf-8")]
+    boosts = [None, np.where(np.arange(len(index.passages)) % 7 == 0, 1.6, 1.0)]
+    pruned = 0
+    for question in [q["question"] for q in questions] + QUERIES:
+        for boost in boosts:
+            full = index.rank(*index.score(question, "hybrid"), 10, boost)
+            scores, parts = index.score(question, "hybrid", k=10, boost=boost)
+            fast = index.rank(scores, parts, 10, boost)
+            assert [(h.passage.id, round(h.score, 12)) for h in fast] == \
+                   [(h.passage.id, round(h.score, 12)) for h in full], question
+            pruned += "lsa" in parts and np.count_nonzero(parts["lsa"]) < np.count_nonzero(index.score(question)[1]["lsa"])
+    assert pruned >= len(questions) // 4  # on most questions only some passages are read
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "bm25", "tfidf"])

@@ -83,6 +83,23 @@ def test_rule_quotes_are_verbatim_in_their_passages(rules):
             assert quote.text in quote.passage.text
 
 
+def test_the_quotes_placed_when_the_index_was_built_are_where_a_search_of_every_passage_finds_them(index, index_dir):
+    """The build narrows the search by the quote's terms; a full search finds the same places, and
+    the rules made from a loaded index (which search nothing) quote the same text."""
+    from assistant.config import load_config
+    from assistant.index import load
+    from assistant.safety import locate, quote_texts
+
+    every = list(index.passages)
+    expected = {q: list(place) if (place := locate(q, every)) else None for q in quote_texts()}
+    loaded = load(index_dir, load_config())
+    assert loaded.quote_places == index.quote_places == expected and None not in expected.values()
+    made = SafetyRules(loaded.analyzer, loaded.passages, places=loaded.quote_places)
+    searched = SafetyRules(index.analyzer, every)
+    assert [[q.text for q in r.quotes] for r in made.rules] == [[q.text for q in r.quotes] for r in searched.rules]
+    assert loaded.passages._all is None  # no pass over the passages
+
+
 def test_a_missing_quote_is_a_load_error(index):
     with pytest.raises(SafetyRuleError, match="quote not found"):
         SafetyRules(index.analyzer, index.passages[:3])
