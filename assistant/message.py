@@ -83,6 +83,7 @@ def _lexicon(table: dict[str, list[str]], possessive: bool = False) -> _Lexicon:
 class _Patterns:
     sentence_end: re.Pattern
     asks: re.Pattern
+    asks_within: re.Pattern
     refers_back: re.Pattern
     points_back: re.Pattern
     part_break: re.Pattern
@@ -108,6 +109,8 @@ def patterns() -> _Patterns:
     return _Patterns(
         sentence_end=re.compile(r"(?<=[.!?])\s+"),
         asks=re.compile(rf"^(?:(?:{fillers})[\s,]+)*(?:{question}|{_alternation(lang['also_asking'])})\b", flags),
+        asks_within=re.compile(rf"\b(?:{_alternation(lang['indirect_asking'])})\s+(?:(?:me|us|him|her|them)\s+)?"
+                               rf"(?:{_alternation(lang['indirect_question_words'])})\b", flags),
         refers_back=re.compile(rf"\b(?:{_alternation(lang['refers_back'])})\b", flags),
         points_back=re.compile(rf"\b(?:{_alternation(lang['points_back'])})\b", flags),
         part_break=re.compile(rf"\?\s+|[,;]?\s+\b(?:{joiners})\s+(?=(?:{question})\b)", flags),
@@ -168,10 +171,12 @@ def speaks_in_third_person(text: str) -> bool:
 
 
 def asks_anything(text: str) -> bool:
-    """Whether a message asks something: a question mark, or a sentence opening (after fillers such as
-    "btw") with a question word, another auxiliary or a request ("tell me...")."""
+    """Whether a message asks something: a question mark, a sentence opening (after fillers such as
+    "btw") with a question word, another auxiliary or a request ("tell me..."), or a question asked
+    inside a sentence ("he wants to know how to...")."""
     pats = patterns()
-    return "?" in text or any(pats.asks.match(s.strip()) for s in pats.sentence_end.split(text) if s.strip())
+    return ("?" in text or any(pats.asks.match(s.strip()) for s in pats.sentence_end.split(text) if s.strip())
+            or bool(pats.asks_within.search(text)))
 
 
 def check_question(question: str) -> str:

@@ -166,11 +166,11 @@ class Understander:
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK
-        if self.named_out_of_scope(message.text):
-            return ABSTAIN
         if talking and not message.asks and (
                 top_score < cfg.router_abstain_score or self.intents.has_role(predicted.intent, "not_covered")):
-            return SMALLTALK
+            return SMALLTALK  # a topic the guides lack, said in passing ("my cat just walked on the keyboard")
+        if self.named_out_of_scope(message.text):
+            return ABSTAIN
         if top_score < cfg.router_abstain_score:
             return ABSTAIN
         if self.scope is not None:

@@ -62,3 +62,14 @@ def test_a_long_message_is_routed_by_what_it_asks(assistant):
     route, _ = assistant.route(story)
     assert route.intent == "duration" and route.focus == "How long should I go for?"
     assert "minutes" in assistant.answer(*assistant.route(story)).sentences[0].text
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("he wants to know how to do the shoulders", True), ("wondering if coconut oil is ok", True),
+    ("not sure whether to use oil", True), ("can you tell me what to do first", True),
+    ("brb shes making tea", False), ("he knows what he likes", False), ("i know her back is sore", False),
+])
+def test_a_question_asked_inside_a_sentence_asks(text, asks):
+    from assistant.message import asks_anything
+
+    assert asks_anything(text) is asks

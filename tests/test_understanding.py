@@ -122,6 +122,11 @@ def test_an_aside_in_a_conversation_is_acknowledged_and_a_question_off_topic_ref
     assert aside.route.route == "smalltalk" and aside.route.reply == "aside"
     for question in ("btw whats the weather tomorrow", "write me a python script to sort a list"):
         assert assistant.ask(question, c).route.route == "abstain", question
+    # a topic the guides lack, named in passing, is an aside; asked about, even inside a sentence, refused
+    passing = assistant.ask("sorry my dog just jumped on the sofa", c)
+    assert passing.route.route == "smalltalk" and passing.route.reply == "aside"
+    for question in ("she also wants to know how to massage her dog", "can i do the same on my dog"):
+        assert assistant.ask(question, c).route.route == "abstain", question
 
 
 def test_mid_conversation_a_question_in_no_words_of_the_guides_is_read_with_the_topic(assistant):
