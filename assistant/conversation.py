@@ -96,7 +96,8 @@ class Conversation:
         words = len(message.text.split())
         return bool(self.state.topic.question) and words <= config.conversation_follow_up_max_words and (
             message.opens_like_follow_up
-            or (words <= config.conversation_pronoun_max_words and not states_condition and message.has_pronoun))
+            or (words <= config.conversation_pronoun_max_words and not states_condition and message.has_pronoun
+                and message.asks))  # "is it safe for her?"; "brb she's making tea" asks nothing
 
     def follow_up_of(self, message: Message, states_condition: bool, own_topic: bool, config: Config) -> str:
         """What a short follow-up takes from the topic ("" when it stands alone): the question

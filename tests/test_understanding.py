@@ -129,6 +129,18 @@ def test_an_aside_in_a_conversation_is_acknowledged_and_a_question_off_topic_ref
         assert assistant.ask(question, c).route.route == "abstain", question
 
 
+def test_an_aside_about_the_person_with_a_condition_does_not_repeat_the_warning(assistant):
+    """'she' in a message asking nothing is no follow-up: the aside is acknowledged, the condition
+    stays held for the next question."""
+    from assistant.conversation import Conversation
+
+    c = Conversation()
+    assistant.ask("my wife has a blood clot in her leg, can i do her back", c)
+    aside = assistant.ask("brb she's making tea", c)
+    assert aside.route.route == "smalltalk" and aside.route.reply == "aside" and not aside.route.rules
+    assert assistant.ask("is it ok for her?", c).route.held == ("blood_clots",)
+
+
 def test_mid_conversation_a_question_in_no_words_of_the_guides_is_read_with_the_topic(assistant):
     from assistant.conversation import Conversation
 
