@@ -62,12 +62,14 @@ def quote_texts() -> list[str]:
     return [q for rule in _rules_doc().get("rules", []) for q in rule.get("quotes", [])]
 
 
-def locate(quote: str, passages: Sequence[Passage], first: Iterable[int] = ()) -> tuple[int, int, int] | None:
+def locate(quote: str, passages: Sequence[Passage], first: Iterable[int] = (),
+           holding: Callable[[list[str]], Iterable[int]] | None = None) -> tuple[int, int, int] | None:
     """Where a quote stands: (passage number, start, end in its text) in the first passage
     holding it, quote style and white space aside. The passages numbered in `first` are read
     before the others (a build names those holding every index term of the quote, so a quote the
     corpus has is found without a pass over it); after them, only passages holding every word
-    of the quote are read closely: substring searches, not a pass per character."""
+    of the quote are read closely (`holding` numbers them; by default passages_holding):
+    substring searches, not a pass per character."""
     def found_in(n: int, p: Passage) -> tuple[int, int, int] | None:
         at = find_loose(quote, loose_with_offsets(p.text))
         return (n, at[0], at[1]) if at else None
@@ -76,16 +78,18 @@ def locate(quote: str, passages: Sequence[Passage], first: Iterable[int] = ()) -
     for n in first:
         if all(k in passages[n].text for k in keys) and (place := found_in(n, passages[n])):
             return place
-    return next((place for n, p in passages_holding(passages, keys) if (place := found_in(n, p))), None)
+    numbered = ((n, passages[n]) for n in holding(keys)) if holding else passages_holding(passages, keys)
+    return next((place for n, p in numbered if (place := found_in(n, p))), None)
 
 
-def quote_places(passages: Sequence[Passage], candidates: Callable[[str], Iterable[int]] = lambda quote: ()
-                 ) -> dict[str, list[int] | None]:
+def quote_places(passages: Sequence[Passage], candidates: Callable[[str], Iterable[int]] = lambda quote: (),
+                 holding: Callable[[list[str]], Iterable[int]] | None = None) -> dict[str, list[int] | None]:
     """Every rule quote's place ([passage number, start, end]), None for one the corpus lacks:
-    found when the index is built, so opening it searches nothing."""
+    found when the index is built, so opening it searches nothing. `candidates` and `holding`
+    as for locate."""
     places: dict[str, list[int] | None] = {}
     for quote in quote_texts():
-        place = locate(quote, passages, candidates(quote))
+        place = locate(quote, passages, candidates(quote), holding)
         places[quote] = list(place) if place else None
     return places
 
