@@ -62,7 +62,8 @@ SCHEMAS: dict[str, dict] = {
                       "leading_fillers": WORDS, "leans_on_previous": WORDS, "heading_function_words": WORDS,
                       "people": ("*", WORDS), "first_person": WORDS, "third_person": WORDS, "correction_cues": WORDS,
                       "areas": ("*", WORDS), "pronoun_people": ("*", WORDS),
-                      "pronoun_forms": ("*", WORDS), "self_naming": WORDS, "self_naming_determiners": WORDS, "receiving_verbs": WORDS},
+                      "pronoun_forms": ("*", WORDS), "self_naming": WORDS, "self_naming_determiners": WORDS, "receiving_verbs": WORDS,
+                      "address_forms": WORDS, "person_determiners": WORDS},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "safety.toml": ("disclaimer", "negation_cues", "negation_window", "negation_blockers", "clause_breaks",

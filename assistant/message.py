@@ -96,6 +96,8 @@ class _Patterns:
     correction: re.Pattern
     self_named: re.Pattern
     receives: re.Pattern
+    address_forms: frozenset[str]
+    determined: re.Pattern  # a determiner just before where a match ends
 
 
 @functools.cache
@@ -124,6 +126,8 @@ def patterns() -> _Patterns:
         # "i'm the husband", "i am her boyfriend": the one typing names themself
         self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
                               rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
+        address_forms=frozenset(lang["address_forms"]),
+        determined=re.compile(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$", flags),
         receives=re.compile(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
                             rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)", flags),
     )
@@ -154,10 +158,19 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     first_person_is_self, a text in the first person naming no one else is about "self" ("my back
     is sore"); otherwise "i" is taken for the one giving the massage."""
     pats = patterns()
-    named = ["self" if pats.self_named.search(text, max(0, at - 12), at) else name for at, name in pats.people.spans(text)]
+    named = ["self" if pats.self_named.search(text, max(0, at - 12), at) else name
+             for at, name in pats.people.spans(text)
+             if not _addresses_the_reader(text, at, pats)]
     if first_person_is_self and not named and pats.first_person.search(text) and not pats.third_person.search(text):
         return ["self"]
     return named
+
+
+def _addresses_the_reader(text: str, at: int, pats: _Patterns) -> bool:
+    """Whether the people word at `at` is said to the reader ("thanks mate") rather than naming
+    someone ("my mate"): a form of address with no determiner before it."""
+    word = text[at:].split(maxsplit=1)[0].lower().strip(".,!?;:'\"")
+    return word in pats.address_forms and not pats.determined.search(text, max(0, at - 12), at)
 
 
 def receives_massage(text: str) -> bool:

@@ -73,3 +73,14 @@ def test_a_question_asked_inside_a_sentence_asks(text, asks):
     from assistant.message import asks_anything
 
     assert asks_anything(text) is asks
+
+
+@pytest.mark.parametrize("text, people", [
+    ("brill thanks mate", []), ("cheers pal, that helped", []), ("hey bro how often should i do it", []),
+    ("my mate has a sore back", ["friend"]), ("me mate wants one too", ["friend"]), ("my sis is pregnant", ["sister"]),
+    ("my bloke wants me to walk on his back", ["partner"]), ("her grandpop is 90", ["grandad"]),
+])
+def test_a_form_of_address_is_no_person_but_a_determined_one_is(text, people):
+    from assistant.message import people_in
+
+    assert people_in(text) == people
