@@ -142,7 +142,8 @@ class SafetyRules:
         self.near_window = int(doc["near_window"])
         self.hypothetical_cues = tuple(s for s in (seq(t) for t in doc.get("hypothetical_cues", [])) if s)
         self.past_cues = tuple(s for s in (seq(t) for t in doc.get("past_cues", [])) if s)
-        self.ongoing_cues = tuple(s for s in (seq(t) for t in doc.get("ongoing_cues", [])) if s)
+        # matched as words, not stems: "recovering" goes on, "recovered" is over (both stem to "recov")
+        self.ongoing_cues = tuple(s for s in (tuple(analyzer.canonical_words(t)) for t in doc.get("ongoing_cues", [])) if s)
         self.uncertain_cues = tuple(s for s in (seq(t) for t in doc.get("uncertain_cues", [])) if s)
         rules = []
         self.disabled: list[str] = []
@@ -228,15 +229,17 @@ class SafetyRules:
                       if tokens[i] not in self._named and tokens[i] != "_" and pattern.fullmatch(word)]
         return found
 
-    def _status(self, rule: Rule, tokens: tuple[str, ...], sentence: tuple[str, ...], at: int | None) -> str:
+    def _status(self, rule: Rule, tokens: tuple[str, ...], sentence: tuple[tuple[str, ...], tuple[str, ...]],
+                at: int | None) -> str:
         """How a mention of a condition is meant: negated ("no fever"), hypothetical ("what if she
         were pregnant"), past ("broke it years ago, totally healed"; only for conditions that pass)
-        or active. A sentence that says it goes on ("still recovering") is active."""
+        or active. A sentence that says it goes on ("still recovering") is active. `sentence`: the
+        stems and the words of the sentence of the mention."""
         if at is not None and self._negated(tokens, at):
             return "negated"
         if at is not None and self._clause_has(tokens, at, self.hypothetical_cues):
             return "hypothetical"
-        if rule.can_pass and self._says_over(sentence):
+        if rule.can_pass and self._says_over(*sentence):
             return "past"
         return "active"
 
@@ -262,8 +265,12 @@ class SafetyRules:
             start = len(words)
             words += self.analyzer.canonical_words(sentence, boundaries=True)
             spans.append((start, len(words)))
-        tokens = tuple(self.analyzer.stem_words(words))
-        sentence_of = lambda i: tokens[slice(*next(sp for sp in spans if sp[0] <= i < sp[1]))]  # noqa: E731
+        tokens, canonical = tuple(self.analyzer.stem_words(words)), tuple(words)
+
+        def sentence_of(i: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            span = slice(*next(sp for sp in spans if sp[0] <= i < sp[1]))
+            return tokens[span], canonical[span]
+
         lowered = question.lower()
         found = []
         for rule in self.rules:
@@ -274,8 +281,9 @@ class SafetyRules:
                 if hit:
                     sentence = next(s for s in sentences if hit.group() in s.lower()) if any(
                         hit.group() in s.lower() for s in sentences) else question
-                    words_of = tuple(self.analyzer.stem_sequence(sentence))
-                    statuses.insert(0, (self._status(rule, words_of, words_of, None), hit.group(), None))
+                    said = tuple(self.analyzer.canonical_words(sentence, boundaries=True))
+                    stems = tuple(self.analyzer.stem_words(list(said)))
+                    statuses.insert(0, (self._status(rule, stems, (stems, said), None), hit.group(), None))
             if not statuses:
                 continue
             status, text, at = next(((st, t, i) for st, t, i in statuses if st != "negated"), statuses[0])
@@ -301,14 +309,15 @@ class SafetyRules:
 
     def recovery_said(self, text: str) -> bool:
         """Whether a text says a condition is over ("she's fine now") and not that it goes on."""
-        tokens = tuple(self.analyzer.stem_sequence(text))
-        return self._says_over(tokens)
+        said = tuple(self.analyzer.canonical_words(text, boundaries=True))
+        return self._says_over(tuple(self.analyzer.stem_words(list(said))), said)
 
-    def _says_over(self, tokens: tuple[str, ...]) -> bool:
+    def _says_over(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
         """Whether words say a condition is over ("all better now") and none that it goes on
-        ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none."""
+        ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none.
+        `tokens`: the stems of the words `said`."""
         over = any(not self._negated(tokens, i) for cue in self.past_cues for i in self._find(tokens, cue))
-        return over and not self._has(tokens, self.ongoing_cues)
+        return over and not self._has(said, self.ongoing_cues)
 
     @property
     def passing(self) -> frozenset[str]:

@@ -56,6 +56,13 @@ def test_a_recovery_said_with_a_negation_leaves_the_condition_in_force(rules):
     assert rules.match("she is not pregnant") == []
 
 
+def test_recovered_is_over_while_recovering_goes_on(rules):
+    """Both stem to 'recov': the words tell a recovery that is over from one that goes on."""
+    assert rules.match("she had covid a month ago but she's fully recovered now, how do i do her back") == []
+    assert [m.id for m in rules.match("she's recovering from the flu, can i do her back")] == ["fever_infection"]
+    assert [m.id for m in rules.match("she had flu but is not fully recovered")] == ["fever_infection"]
+
+
 def test_beside_the_spine_is_technique_on_it_is_a_caution(rules):
     """The guides teach pressure on the sides of the spine and warn against pressing on it."""
     assert rules.match("can i use my thumbs on either side of her spine") == []
