@@ -15,8 +15,9 @@ files the manifest names untouched:
   passage_table.npy, sentence_spans.npy          each passage's offsets and first string and
                   sentence; each sentence's offsets
   analysis.json   stop words, spelling dictionary, stem table, vocabulary, where each safety quote stands
-  bm25_*.npy, tfidf_*.npy, faq_*.npy   the retrievers' weights and the FAQ vectors (column matrices:
-                  data, indices, indptr), bm25_idf.npy, tfidf_idf.npy
+  bm25_*.npy, tfidf_*.npy, faq_*.npy   the retrievers' weights and the distinct FAQ questions' vectors
+                  (column matrices: data, indices, indptr), bm25_idf.npy, tfidf_idf.npy, faq_rows.npy
+                  (each passage's FAQ question)
   lsa_components.npy, lsa_docs.npy     the latent space (TruncatedSVD of the TF-IDF matrix)
   router.json, router.npz, lifts.npz   the intent model; the passages each intent lifts
 The .npy files are memory-mapped when loaded: opening an index reads (and checks) its files, but
@@ -61,9 +62,9 @@ from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 6  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
+FORMAT = 7  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
 # 4: passages and matrices as memory-mappable .npy files; 5: the names of people and body areas are known words;
-# 6: the safety quotes located at build (analysis.json quote_places)
+# 6: the safety quotes located at build (analysis.json quote_places); 7: FAQ vectors per distinct question (faq_rows.npy)
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
 STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
@@ -71,7 +72,7 @@ MATRICES = ("bm25", "tfidf", "faq")  # each saved as <name>_data.npy, <name>_ind
 MAPPED = ("passage_texts.npy", "passage_text_ends.npy", "passage_strings.npy", "passage_string_ends.npy",
           "passage_table.npy", "sentence_spans.npy",
           *(f"{m}_{part}.npy" for m in MATRICES for part in ("data", "indices", "indptr")),
-          "bm25_idf.npy", "tfidf_idf.npy", "lsa_components.npy", "lsa_docs.npy")
+          "bm25_idf.npy", "tfidf_idf.npy", "lsa_components.npy", "lsa_docs.npy", "faq_rows.npy")
 FILES = ("analysis.json", "lifts.npz", "router.json", "router.npz", *MAPPED)
 FORMER_FILES = ("passages.json", "bm25.npz", "tfidf.npz", "lsa.npz", "faq.npz")  # format 3's, removed by a new build
 
@@ -96,10 +97,11 @@ class Index:
     semantic_weight: float = 0.0
     # precomputed at build: the guides' FAQ questions in the intent model's space (one row per
     # passage, empty unless it answers a FAQ question), and the passages each intent (and sense) lifts
-    faq: Columns | None = None
+    faq: Columns | None = None  # the distinct FAQ questions x the intent model's features
     lifts: dict[str, np.ndarray] = field(default_factory=dict)
     # where each safety rule's quote stands ([passage number, start, end]; None where the corpus lacks it)
     quote_places: dict[str, list[int] | None] | None = None
+    faq_rows: np.ndarray | None = None  # each passage's row of `faq` (the FAQ question it answers; 0: none)
     _lexical_memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
@@ -314,7 +316,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         texts = [e for spec in intents.values() for e in spec.examples]
         labels = [spec.name for spec in intents.values() for _ in spec.examples]
         router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
-        faq = faq_vectors(router, passages)
+        faq, faq_rows = faq_vectors(router, passages)
         lifts = intent_masks(intents, passages, workers)
         lsa.use_arrays(**fitting.result())
     manifest = {
@@ -334,7 +336,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     places = quote_places(passages, lambda quote: _holding_terms(bm25.weights_, vocabulary, analyzer.terms(quote)),
                           holding)
     return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
-                 config.retrieval_semantic_weight, faq, lifts, places)
+                 config.retrieval_semantic_weight, faq, lifts, places, faq_rows)
 
 
 def _holding_terms(weights: Columns, vocabulary: dict[str, int], terms: list[str]) -> list[int]:
@@ -393,14 +395,15 @@ def _analyse_passages(analyzer: Analyzer, passages: list[Passage], workers: int)
     return vocabulary, TermCounts.of_ids(np.concatenate(ids), lengths, len(vocabulary))
 
 
-def faq_vectors(router: IntentRouter, passages: list[Passage]) -> Columns:
-    """Each passage's FAQ question in the intent model's space (an empty row for a passage that
-    answers none); a question many passages share is analysed once."""
+def faq_vectors(router: IntentRouter, passages: list[Passage]) -> tuple[Columns, np.ndarray]:
+    """The guides' distinct FAQ questions in the intent model's space (the first row, of "", empty),
+    and for each passage the row of the question it answers (0 for none). A question many passages
+    share is one row: a question's cosines are computed per FAQ question, not per passage."""
     questions = [p.section if is_faq_question(p.section) else "" for p in passages]
-    distinct = sorted(set(questions))
+    distinct = sorted(set(questions) | {""})
     row = {q: i for i, q in enumerate(distinct)}
     vectors = router.vectors(distinct).to_scipy().tocsr()  # "" -> an empty row
-    return Columns.of(vectors[[row[q] for q in questions]])
+    return Columns.of(vectors), np.fromiter((row[q] for q in questions), dtype=np.int64, count=len(questions))
 
 
 def build_workers(guides: list[Guide], config: Config) -> int:
@@ -779,7 +782,7 @@ def save(index: Index, folder: Path) -> None:
     r = index.router
     arrays = passage_arrays(index.passages)
     sizes = {name: int(arrays[ends][-1]) if len(arrays[ends]) else 0 for name, ends in STRING_FILES.items()}
-    arrays.update({"bm25_idf.npy": index.bm25.idf_, "tfidf_idf.npy": index.tfidf.idf_,
+    arrays.update({"bm25_idf.npy": index.bm25.idf_, "tfidf_idf.npy": index.tfidf.idf_, "faq_rows.npy": index.faq_rows,
                    "lsa_components.npy": index.lsa.components_, "lsa_docs.npy": index.lsa.docs_})
     for name, matrix in (("bm25", index.bm25.weights_), ("tfidf", index.tfidf.weights_), ("faq", index.faq)):
         arrays.update({f"{name}_data.npy": matrix.data, f"{name}_indices.npy": matrix.indices,
@@ -963,7 +966,11 @@ def load(folder: Path, config: Config) -> Index:
         raise IndexError_(f"analysis.json or router.json holds something else ({type(exc).__name__})") from None
     count = manifest.get("passages")
     passages = _stored_passages(arrays, blobs, count if isinstance(count, int) else -1)
-    bm25, tfidf, faq = (_columns(arrays, name, len(passages)) for name in MATRICES)
+    bm25, tfidf = (_columns(arrays, name, len(passages)) for name in ("bm25", "tfidf"))
+    faq_rows = arrays["faq_rows.npy"]
+    if faq_rows.shape != (len(passages),) or (len(faq_rows) and faq_rows.min() < 0):
+        raise IndexError_("faq_rows.npy does not match the passages")
+    faq = _columns(arrays, "faq", int(faq_rows.max()) + 1 if len(faq_rows) else 1)
     lsa_components, lsa_docs = arrays["lsa_components.npy"], arrays["lsa_docs.npy"]
     lift_keys, lift_masks = arrays["lifts.npz:keys"], arrays["lifts.npz:masks"]
     if (bm25.shape != (len(passages), len(vocabulary)) or tfidf.shape != bm25.shape
@@ -986,7 +993,7 @@ def load(folder: Path, config: Config) -> Index:
         raise IndexError_("analysis.json places a safety quote outside the passages")
     return Index(passages, analyzer, vocabulary, bm25_retriever, tfidf_retriever, lsa, router, manifest,
                  config.retrieval_bm25_weight, config.retrieval_semantic_weight, faq,
-                 {str(k): m for k, m in zip(lift_keys, lift_masks)}, places)
+                 {str(k): m for k, m in zip(lift_keys, lift_masks)}, places, faq_rows)
 
 
 @contextmanager

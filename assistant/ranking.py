@@ -82,7 +82,7 @@ class Retriever:
         if cfg.retrieval_faq_boost == 0 or not question:
             return intent_lift
         q_ids, q_weights = self.index.router.vector(question)
-        cosines = self.index.faq.dot(q_ids, q_weights)
+        cosines = self.index.faq.dot(q_ids, q_weights)[self.index.faq_rows]  # per FAQ question, then per passage
         if not (cosines > cfg.retrieval_faq_threshold).any():
             return intent_lift
         boost = np.ones(len(cosines)) if intent_lift is None else intent_lift
