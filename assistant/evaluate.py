@@ -27,7 +27,8 @@ from assistant.text import find_loose, loose_with_offsets
 SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the shipped corpus
 QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl")
 DIALOGUE_SET = "dialogues.jsonl"
-DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl")  # the later two written blind, after tuning began
+# the later three written blind, after tuning began
+DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl")
 MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
 RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
 
