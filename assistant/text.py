@@ -126,7 +126,7 @@ def edit_distance(a: str, b: str) -> int:
     return prev[len(b)]
 
 
-_INFLECTIONS = ("ings", "ing", "edly", "ed", "es", "s", "ly")
+_INFLECTIONS = ("ings", "ing", "edly", "ed", "es", "s", "ly", "er", "est")  # "er", "est": "gentler", "firmest"
 CACHE_LIMIT = 4096  # words remembered per analyzer cache: a long batch of odd words never grows memory
 # A typed word this long may hold two slips ("excema" for "eczema"), matched at a cutoff this much
 # lower; a shorter word one slip ("bloke" stays itself rather than becoming "broke").

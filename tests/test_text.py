@@ -19,6 +19,9 @@ def test_words_open_contractions():
     assert words("She isn't pregnant; he's fine, can't stop") == [
         "she", "is", "not", "pregnant", "he", "fine", "can", "not", "stop"]
     assert words("no fever, but sore", boundaries=True) == ["no", "fever", "|", "but", "sore"]
+    # typed without the apostrophe, as chat is: opened the same way (a word that is a word, "shed", is left alone)
+    assert words("hes fine, weve tried and itll help") == words("he's fine, we've tried and it'll help")
+    assert words("shed") == ["shed"]
 
 
 def test_thesaurus_maps_lay_words_to_the_guides_words(index):
@@ -69,6 +72,7 @@ def test_an_unseen_inflection_gets_the_stem_of_the_word_it_inflects(index):
     assert "kneadings" not in a.stems and a.stem("kneadings") == a.stem("knead")
     assert a.stem("lotioned") == a.stem("lotion")
     assert a.stem("zzyzx") == "zzyzx"  # a word no passage holds keeps itself: it matches nothing
+    assert a.stem("gentler") == a.stem("gentle") and a.stem("firmest") == a.stem("firm")
 
 
 def test_stop_words_are_scikit_learns_with_the_data_files_adjustments(index):
