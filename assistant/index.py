@@ -194,11 +194,10 @@ def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray |
         return None
     kth = float(np.partition(positive, positive.size - k)[positive.size - k])
     # the margin keeps a passage a rounding error would put a hair below the bound
-    within = np.flatnonzero(lexical >= kth - most - 1e-9) if boost is None else np.flatnonzero(
-        (lexical + most) * boost >= kth - 1e-9)
-    if within.size > len(lexical) // 2:
-        return None
-    return np.union1d(within, np.fromiter(keep, dtype=np.int64))
+    can = lexical >= kth - most - 1e-9 if boost is None else (lexical + most) * boost >= kth - 1e-9
+    can[np.fromiter(keep, dtype=np.int64)] = True  # (np.union1d would import numpy.ma: 15 ms of a cold start)
+    within = np.flatnonzero(can)
+    return None if within.size > len(lexical) // 2 else within
 
 
 # -- where things are -----------------------------------------------------------------

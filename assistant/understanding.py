@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import numpy as np
-
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
@@ -53,7 +51,7 @@ class Understander:
         # the learned scope decision (data/scope.json), when there is one and it is switched on
         self.scope = load_scope_model() if config.router_learned_scope else None
         self.scope_coef = self.scope.aligned(index.router.vocabulary_) if self.scope else None
-        self._reply_examples: list[tuple[str, tuple[np.ndarray, np.ndarray]]] | None = None
+        self._reply_examples: list[tuple[str, dict[int, float]]] | None = None
 
     def understand(self, message: Message, conversation: Conversation | None = None) -> Route:
         """The route of a message, with its parts' routes when it asks several things."""
@@ -254,13 +252,14 @@ class Understander:
         if not spec or not spec.replies:
             return ""
         router = self.index.router
-        if self._reply_examples is None:
-            self._reply_examples = [(kind, router.vector(e)) for kind, examples in spec.replies for e in examples]
+        if self._reply_examples is None:  # each example's vector as {feature: weight}
+            self._reply_examples = [(kind, dict(zip(*(a.tolist() for a in router.vector(e)))))
+                                    for kind, examples in spec.replies for e in examples]
         ids, weights = router.vector(text)
+        said = list(zip(ids.tolist(), weights.tolist()))
         best, kind = -1.0, spec.replies[0][0]
-        for name, (e_ids, e_weights) in self._reply_examples:
-            _, at_q, at_e = np.intersect1d(ids, e_ids, return_indices=True)
-            cosine = float(weights[at_q] @ e_weights[at_e])
+        for name, example in self._reply_examples:
+            cosine = sum(w * example.get(i, 0.0) for i, w in said)
             if cosine > best:
                 best, kind = cosine, name
         return kind
