@@ -112,16 +112,18 @@ def test_installed_wheel_finds_the_shipped_guides_without_the_checkout(tmp_path)
 
 def test_answering_questions_imports_neither_nltk_nor_scikit_learn(assistant, index_dir):
     """The cold start stays fast: stems and the intent model are precomputed into the index, and
-    nltk (about a second to import) is not needed even for typos and words the index never saw."""
+    nltk (about a second to import) is not needed even for typos and words the index never saw;
+    nor numpy.ma (np.unique and the set functions import it: 15 ms)."""
     script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from assistant.pipeline import Assistant
         a = Assistant.open(Path({str(CORPUS)!r}), Path({str(index_dir)!r}))
         for q in ["what oil should I use?", "he doesnt have a fever, how long should it last?", "how offen",
-                  "what oyl shud i use on her bak", "my grandad has a wonky hip and kneadings hurt him"]:
+                  "what oyl shud i use on her bak", "my grandad has a wonky hip and kneadings hurt him", "hello",
+                  "thanks!"]:
             a.ask(q)
-        print(sorted(m for m in ("nltk", "sklearn") if m in sys.modules))
+        print(sorted(m for m in ("nltk", "sklearn", "numpy.ma") if m in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
