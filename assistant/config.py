@@ -7,10 +7,11 @@ import os
 import tomllib
 import warnings
 from dataclasses import dataclass, fields, replace
-from importlib import resources
 from pathlib import Path
 
 import platformdirs
+
+from assistant.datafiles import DATA_DIR
 
 APP_NAME = "massage-qa"
 
@@ -150,7 +151,7 @@ def load_config(path: Path | None = None) -> Config:
     """Defaults, then the user's config file (if any) on top, checked: a wrong type or an
     out-of-range value is a ConfigError naming the file and setting; an unknown key, a
     ConfigWarning (the rest of the file still counts)."""
-    text = resources.files("assistant.data").joinpath("defaults.toml").read_text(encoding="utf-8")
+    text = (DATA_DIR / "defaults.toml").read_text(encoding="utf-8")
     values = _flatten(tomllib.loads(text), "defaults.toml")
     explicit = path is not None
     if path is None:

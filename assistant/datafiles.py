@@ -13,8 +13,12 @@ import json
 import math
 import re
 import tomllib
-from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
+
+# the shipped data files (a plain folder of the package: importlib.resources would import tempfile,
+# shutil, bz2, lzma and random on the way, 8 ms of a cold start)
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 class DataFileError(ValueError):
@@ -145,7 +149,7 @@ def load_model(name: str, names_key: str, names: tuple[str, ...], weights_key: s
     """A fitted model shipped as data/NAME (JSON; see fit_selector.py, fit_scope.py): None when
     there is none; DataFileError when its feature names (`names_key`, with as many `weights_key`
     weights) are not the code's, its threshold is not in (0, 1) or a weight is not a finite number."""
-    path = resources.files("assistant.data").joinpath(name)
+    path = DATA_DIR / name
     if not path.is_file():
         return None
     doc = json.loads(path.read_text("utf-8"))
@@ -157,7 +161,7 @@ def load_model(name: str, names_key: str, names: tuple[str, ...], weights_key: s
 
 
 def raw_bytes(name: str) -> bytes:
-    return resources.files("assistant.data").joinpath(name).read_bytes()
+    return (DATA_DIR / name).read_bytes()
 
 
 def check_all() -> list[str]:

@@ -40,7 +40,6 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, overload
 
@@ -55,6 +54,7 @@ from assistant import __version__
 from assistant.config import APP_NAME, Config
 from assistant.corpus import (CorpusError, Guide, build_passages, corpus_stamp, is_faq_question, load_guides,
                              shipped_corpus_dir)
+from assistant.datafiles import DATA_DIR
 from assistant.datafiles import load as load_data
 from assistant.parallel import Background, map_chunks
 from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
@@ -245,9 +245,8 @@ def settings_fingerprint(config: Config) -> str:
     h = hashlib.sha256()
     h.update(f"format={FORMAT} version={__version__}\n".encode())
     h.update(json.dumps(config.index_settings(), sort_keys=True).encode())
-    data = resources.files("assistant.data")
     for name in DATA_FILES:
-        h.update(name.encode() + b"\0" + data.joinpath(name).read_bytes())
+        h.update(name.encode() + b"\0" + (DATA_DIR / name).read_bytes())
     return h.hexdigest()
 
 

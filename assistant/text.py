@@ -16,9 +16,10 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
+
+from assistant.datafiles import DATA_DIR
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                          "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
@@ -144,7 +145,7 @@ def _remember(cache: dict[str, str], key: str, value: str) -> None:
 def everyday_words() -> frozenset[str]:
     """Everyday English words (data/english_words.txt, from SCOWL): never taken for a slip of a
     guide's word. Read on the first word the guides do not know."""
-    text = resources.files("assistant.data").joinpath("english_words.txt").read_text("utf-8")
+    text = (DATA_DIR / "english_words.txt").read_text("utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
