@@ -25,7 +25,7 @@ from assistant.text import Analyzer, squash
 
 # What the learned selector reads of a candidate sentence (data/selector.json names them in this order).
 FEATURES = ("overlap", "in_context", "heading", "cue", "passage", "inverse_rank", "first_in_passage", "position",
-            "faq_opening", "states_value", "leans_on_previous", "length", "about_question", "heuristic")
+            "faq_opening", "states_value", "leans_on_previous", "length", "about_question", "heuristic", "specificity")
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,10 @@ class Selector:
         self.guide_terms = functools.lru_cache(maxsize=16384)(lambda text: frozenset(analyzer.terms(text)))
         self.guide_not_answers = guide_not_answers or {}  # a guide's own (manifest.json "cleaning")
 
+    @functools.cached_property
+    def _max_weight(self) -> float:
+        return float(self.idf.max()) if len(self.idf) else 1.0
+
     def _weight(self, term: str) -> float:
         i = self.vocabulary.get(term)
         return float(self.idf[i]) if i is not None else 1.0
@@ -157,7 +161,10 @@ class Selector:
                             pos / max(1, len(p.sentences) - 1), float(faq_opening),
                             float(any(v.search(span.text) for v in values)),
                             float(bool(_leans_on_previous().match(span.text))), min(1.0, len(span.text.split()) / 40),
-                            sum(self._weight(t) for t in q_terms & terms) / weight, score)
+                            sum(self._weight(t) for t in q_terms & terms) / weight, score,
+                            # how rare its words are: a sentence of common words ("Many people use oil during a
+                            # massage for relaxation...") is true of many questions and answers none in particular
+                            weight / max(1, len(terms)) / self._max_weight)
                 out.append(Candidate(span.text, p, hit.rank, pos, score, features))
         if self.model is not None:
             out = [replace(c, score=self.model.probability(c.features)) for c in out]
