@@ -186,6 +186,11 @@ def _guide_files(folder: Path) -> list[str]:
         raise CorpusError(f"corpus folder {folder} cannot be read ({exc.strerror or exc})") from None
 
 
+def _is_guide_name(name: str) -> bool:
+    """Whether a corpus folder's entry is read as a guide (by its name: .txt or .md, not hidden)."""
+    return Path(name).suffix.lower() in GUIDE_SUFFIXES and not name.startswith(".")
+
+
 def corpus_stamp(folder: Path) -> dict[str, list[int]]:
     """The size and modification time (ns) of every file of a corpus folder load_guides reads (its
     guides and manifest.json): an index built from the same stamp is known to be fresh without
@@ -193,7 +198,7 @@ def corpus_stamp(folder: Path) -> dict[str, list[int]]:
     folder = Path(folder)
     stamp: dict[str, list[int]] = {}
     for name in _guide_files(folder):
-        if name == MANIFEST or (Path(name).suffix.lower() in GUIDE_SUFFIXES and not name.startswith(".")):
+        if name == MANIFEST or _is_guide_name(name):
             try:
                 info = os.stat(folder / name)
                 stamp[name] = [info.st_size, info.st_mtime_ns]
@@ -245,7 +250,7 @@ def load_guides(folder: Path, notify: Callable[[str], None] | None = None) -> li
     notes: list[str] = []  # told only when some guide is left (else the error says it)
     seen: dict[str, str] = {}  # text -> the guide that has it
     for name in entries:
-        if Path(name).suffix.lower() not in GUIDE_SUFFIXES or name.startswith("."):
+        if not _is_guide_name(name):
             continue
         text, note = _read_guide(folder / name)
         if text is not None and text in seen:
