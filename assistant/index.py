@@ -131,20 +131,21 @@ class Index:
         score cannot. The others keep their lexical score (and an "lsa" of 0): the k best are
         exactly those of the full scores, at a small share of the cost on a large corpus.
         """
-        terms, ids, lexical_parts = self._lexical(text)
-        parts: dict[str, np.ndarray] = {name: lexical_parts[name] for name in ("bm25", "tfidf") if mode in (name, "hybrid")}
-        if mode == "hybrid":
-            lexical = parts["lexical"] = lexical_parts["lexical"]
-            if semantic and self.semantic_weight > 0 and ids:
-                most = self.semantic_weight * float(lexical.max())  # the latent space adds at most this
-                within = None if k is None else _can_reach_top(lexical, most, k, boost, keep)
-                parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids), within)
-                return lexical + most * parts["lsa"], parts
-            return lexical, parts
-        return parts[mode], parts
+        if mode != "hybrid":  # one retriever's own scores (KeyError for a mode there is none of)
+            scores = {"bm25": self.bm25, "tfidf": self.tfidf}[mode].scores(self.query_ids(text))
+            return scores, {mode: scores}
+        ids, lexical_parts = self._lexical(text)
+        parts = dict(lexical_parts)  # bm25, tfidf, lexical (the remembered dict stays as it is)
+        lexical = parts["lexical"]
+        if semantic and self.semantic_weight > 0 and ids:
+            most = self.semantic_weight * float(lexical.max())  # the latent space adds at most this
+            within = None if k is None else _can_reach_top(lexical, most, k, boost, keep)
+            parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids), within)
+            return lexical + most * parts["lsa"], parts
+        return lexical, parts
 
-    def _lexical(self, text: str) -> tuple[list[str], list[int], dict[str, np.ndarray]]:
-        """A query's terms, their ids and its BM25, TF-IDF and fused lexical scores (read-only):
+    def _lexical(self, text: str) -> tuple[list[int], dict[str, np.ndarray]]:
+        """A query's term ids and its BM25, TF-IDF and fused lexical scores (read-only):
         remembered for the last few queries, as a question is scored by the understanding stage
         and again by retrieval."""
         remembered = self._lexical_memo.get(text)
@@ -161,8 +162,8 @@ class Index:
             array.flags.writeable = False
         if len(self._lexical_memo) >= 4:
             self._lexical_memo.pop(next(iter(self._lexical_memo)))
-        self._lexical_memo[text] = terms, ids, parts
-        return terms, ids, parts
+        self._lexical_memo[text] = ids, parts
+        return ids, parts
 
     def best_lexical(self, text: str) -> float:
         """The best lexical hybrid score of any passage for a query: how well the guides' words
@@ -324,12 +325,12 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         "guides": [{"name": g.name, "title": g.title, "not_answers": list(g.not_answers)} for g in guides],
         "passages": len(passages), "vocabulary": len(vocabulary),
     }
-    joined: list[JoinedTexts] = []  # made only if a quote is not among the passages its terms name
+    texts: list[Strings] = []  # made only if a quote is not among the passages its terms name
 
     def holding(keys: list[str]) -> Iterator[int]:
-        if not joined:
-            joined.append(JoinedTexts([p.text for p in passages]))
-        return joined[0].holding(keys)
+        if not texts:
+            texts.append(Strings.of([p.text for p in passages]))
+        return texts[0].holding(keys)
 
     places = quote_places(passages, lambda quote: _holding_terms(bm25.weights_, vocabulary, analyzer.terms(quote)),
                           holding)
@@ -541,6 +542,12 @@ class Strings(Sequence[str]):
         self.ends = ends
         self.offset = offset  # where the first string starts in data (after a .npy header)
 
+    @classmethod
+    def of(cls, strings: list[str]) -> "Strings":
+        """Strings held in memory the way a saved index holds them (a build's passages, searched
+        by substring: a quote missing from a million passages is a few seconds, not 47)."""
+        return cls(b"".join(t.encode("utf-8") for t in strings), _utf8_ends(strings))
+
     def __len__(self) -> int:
         return len(self.ends)
 
@@ -578,6 +585,18 @@ class Strings(Sequence[str]):
                 return
             yield i
             at = self.data.find(needle, base + int(self.ends[i]))
+
+    def holding(self, keys: Iterable[str]) -> Iterator[int]:
+        """The numbers of the strings holding every key, in order: the bytes are searched for the
+        longest key, and only the strings it is found in are read."""
+        keys = sorted(set(keys), key=len, reverse=True)
+        if not keys:
+            yield from range(len(self))
+            return
+        for i in self.candidates(keys[0]):
+            text = self[i]
+            if all(k in text for k in keys):
+                yield i
 
 
 class StoredPassages(Sequence[Passage]):
@@ -630,39 +649,12 @@ class StoredPassages(Sequence[Passage]):
     def holding(self, keys: list[str]) -> Iterator[tuple[int, Passage]]:
         """The passages whose text holds every key, with their numbers, in order: the stored
         texts are searched for the first key, and only the texts it is found in are read."""
-        for i in self.texts.candidates(keys[0]):
-            text = self.texts[i]
-            if all(k in text for k in keys):
-                yield i, self[i]
+        for i in self.texts.holding(keys):
+            yield i, self[i]
 
     def ids(self) -> list[str]:
         """Every passage's id (without making the passages)."""
         return [self.strings[first] for first in self.table[:, 2].tolist()]
-
-
-class JoinedTexts:
-    """Texts joined into one string: those holding every one of some keys are found by a few
-    substring searches of it, not a Python step per text (a build's search for a quote that is
-    not in a million passages: 47 s by passage, a few seconds here)."""
-
-    def __init__(self, texts: list[str]):
-        self.text = "\0".join(texts)
-        self.ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1) - 1
-
-    def holding(self, keys: list[str]) -> Iterator[int]:
-        """The numbers of the texts holding every key, in order."""
-        keys = sorted(set(keys), key=len, reverse=True)
-        if not keys:
-            yield from range(len(self.ends))
-            return
-        at = self.text.find(keys[0])
-        while at >= 0:
-            i = int(self.ends.searchsorted(at, side="right"))
-            start = int(self.ends[i - 1]) + 1 if i else 0
-            text = self.text[start:int(self.ends[i])]
-            if all(k in text for k in keys):
-                yield i
-            at = self.text.find(keys[0], int(self.ends[i]) + 1)
 
 
 def passages_holding(passages: Sequence[Passage], keys: Iterable[str]) -> Iterator[tuple[int, Passage]]:

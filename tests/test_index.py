@@ -216,7 +216,7 @@ def test_two_rebuilds_at_once_always_leave_a_valid_index(saved, index, monkeypat
 
 
 def test_a_loaded_index_finds_the_passages_holding_words_without_a_pass_over_them(saved):
-    from assistant.index import JoinedTexts, passages_holding
+    from assistant.index import Strings, passages_holding
 
     loaded = load(saved, load_config())
     every = list(load(saved, load_config()).passages)
@@ -224,7 +224,7 @@ def test_a_loaded_index_finds_the_passages_holding_words_without_a_pass_over_the
         assert list(passages_holding(every, keys)) == [(n, p) for n, p in enumerate(every) if all(k in p.text for k in keys)]
         if keys:
             assert list(passages_holding(loaded.passages, keys)) == list(passages_holding(every, keys))
-        assert list(JoinedTexts([p.text for p in every]).holding(keys)) == \
+        assert list(Strings.of([p.text for p in every]).holding(keys)) == \
                [n for n, p in enumerate(every) if all(k in p.text for k in keys)]
     assert loaded.passage_numbers == {p.id: i for i, p in enumerate(every)}
     assert loaded.passages._all is None  # found and numbered without making every passage
