@@ -2,19 +2,25 @@
 that breaks it (an unknown or misspelt key, a wrong type, a regular expression that does not
 compile, a phrase listed twice) is an error at load naming the file and the entry.
 
-Regular expressions are compiled here, once (case-insensitive), so nothing compiles a pattern
-while a question is being answered. Each file is read once per process.
+Regular expressions are case-insensitive (patterns.Regex). A file read for the first time, or
+changed since, is checked whole: its patterns are compiled here, so a bad one is an error at load.
+A file exactly as an index build checked it (same sha256; the build keeps a snapshot, `trust`)
+is taken from that snapshot: no TOML to parse, and each pattern compiled when first needed. Each
+file is read once per process.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
 import tomllib
 from pathlib import Path
 from typing import Any, Callable
+
+from assistant.patterns import Regex, required_strings
 
 # the shipped data files (a plain folder of the package: importlib.resources would import tempfile,
 # shutil, bz2, lzma and random on the way, 8 ms of a cold start)
@@ -81,13 +87,16 @@ def _where(path: tuple[str, ...]) -> str:
     return "".join(p if p.startswith("[") or i == 0 else f".{p}" for i, p in enumerate(path)) if path else "(top level)"
 
 
-def _check(value: Any, spec: Any, path: tuple[str, ...], file: str) -> Any:
-    """The value as the program uses it (regexes compiled), or DataFileError."""
+def _check(value: Any, spec: Any, path: tuple[str, ...], file: str, needles: dict | None = None) -> Any:
+    """The value as the program uses it (patterns as Regex), or DataFileError. `needles`: given for
+    a file a build has checked, each pattern's required strings; its patterns compile when used."""
     if spec is REGEX:
         if not isinstance(value, str):
             raise DataFileError(f"{file}: {_where(path)} should be a regular expression string")
+        if needles is not None:
+            return Regex(value, needles.get(value))
         try:
-            return re.compile(value, re.IGNORECASE)
+            return Regex(value, compiled=re.compile(value, re.IGNORECASE))
         except re.error as exc:
             raise DataFileError(f"{file}: {_where(path)}: bad regular expression {value!r} ({exc})") from None
     if isinstance(spec, type):
@@ -106,12 +115,12 @@ def _check(value: Any, spec: Any, path: tuple[str, ...], file: str) -> Any:
                 raise DataFileError(f"{file}: {_where(path)}: {item!r} is listed twice")
             if key is not None:
                 seen.add(key)
-            out.append(_check(item, spec[0], path + (f"[{i}]",), file))
+            out.append(_check(item, spec[0], path + (f"[{i}]",), file, needles))
         return out
     if isinstance(spec, tuple):  # ("*", item spec): any keys
         if not isinstance(value, dict):
             raise DataFileError(f"{file}: {_where(path)} should be a table")
-        return {k: _check(v, spec[1], path + (k,), file) for k, v in value.items()}
+        return {k: _check(v, spec[1], path + (k,), file, needles) for k, v in value.items()}
     if isinstance(spec, dict):
         if not isinstance(value, dict):
             raise DataFileError(f"{file}: {_where(path)} should be a table")
@@ -123,7 +132,7 @@ def _check(value: Any, spec: Any, path: tuple[str, ...], file: str) -> Any:
         missing = [k for k in required if k not in value]
         if missing:
             raise DataFileError(f"{file}: {_where(path)}: missing {missing[0]!r}")
-        return {k: _check(v, spec[k], path + (k,), file) for k, v in value.items()}
+        return {k: _check(v, spec[k], path + (k,), file, needles) for k, v in value.items()}
     raise TypeError(f"bad schema spec {spec!r}")  # a programming error, not a data error
 
 
@@ -136,12 +145,64 @@ def parse(name: str, text: str) -> dict:
     return _check(doc, SCHEMAS[name], (), name)
 
 
+_TRUSTED: dict[str, Any] = {}  # an index build's snapshot (see trust)
+_READ: dict[str, tuple[str, Any]] = {}  # name -> (sha256, the TOML as parsed) of each file checked whole
+
+
 @functools.cache
 def load(name: str) -> dict:
     """A shipped data file, parsed and checked once per process. Treat the result as read-only."""
     if name not in SCHEMAS:
         raise KeyError(name)
-    return parse(name, raw_bytes(name).decode("utf-8"))
+    raw = raw_bytes(name)
+    digest = hashlib.sha256(raw).hexdigest()
+    known = _TRUSTED.get("files", {}).get(name)
+    if known is not None and known.get("sha256") == digest:
+        return _check(known["doc"], SCHEMAS[name], (), name, _TRUSTED["needles"])
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{name}: not valid TOML ({exc})") from None
+    checked = _check(doc, SCHEMAS[name], (), name)
+    _READ[name] = (digest, doc)
+    return checked
+
+
+def snapshot() -> dict:
+    """Every data file as checked whole in this process (loading those not loaded yet), with its
+    sha256 and each pattern's required strings: what an index build keeps for `trust`."""
+    for name in SCHEMAS:
+        load(name)
+    files = {name: {"sha256": digest, "doc": doc} for name, (digest, doc) in _READ.items()}
+    sources: set[str] = set()
+
+    def patterns(value: Any, spec: Any) -> None:
+        if spec is REGEX:
+            sources.add(value)
+        elif isinstance(spec, list):
+            for item in value:
+                patterns(item, spec[0])
+        elif isinstance(spec, tuple):
+            for item in value.values():
+                patterns(item, spec[1])
+        elif isinstance(spec, dict):
+            for key, item in value.items():
+                patterns(item, spec[key])
+
+    for name, entry in files.items():
+        patterns(entry["doc"], SCHEMAS[name])
+    return {"files": files, "needles": {p: strings for p in sorted(sources) if (strings := required_strings(p)) is not None}}
+
+
+def trust(shot: Any) -> None:
+    """Take the files of an index build's snapshot as checked: a file still byte for byte the
+    same loads from it (no TOML parse, no compiling up front). Anything else in `shot` is ignored."""
+    if (isinstance(shot, dict) and isinstance(shot.get("files"), dict) and isinstance(shot.get("needles"), dict)
+            and all(isinstance(e, dict) and isinstance(e.get("sha256"), str) and isinstance(e.get("doc"), dict)
+                    for e in shot["files"].values())
+            and all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in shot["needles"].values())):
+        _TRUSTED.clear()
+        _TRUSTED.update(shot)
 
 
 def load_model(name: str, names_key: str, names: tuple[str, ...], weights_key: str,

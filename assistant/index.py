@@ -33,11 +33,9 @@ import math
 import mmap
 import os
 import re
-import string
 import threading
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,15 +54,19 @@ from assistant.corpus import (CorpusError, Guide, build_passages, corpus_stamp, 
                              shipped_corpus_dir)
 from assistant.datafiles import DATA_DIR
 from assistant.datafiles import load as load_data
+from assistant.datafiles import snapshot as data_snapshot
+from assistant.datafiles import trust as trust_data
 from assistant.parallel import Background, map_chunks
+from assistant.patterns import lowercase_is_faithful, required_strings
 from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
 from assistant.router import INTENTS_FILE, IntentRouter, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 7  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
+FORMAT = 8  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
 # 4: passages and matrices as memory-mappable .npy files; 5: the names of people and body areas are known words;
-# 6: the safety quotes located at build (analysis.json quote_places); 7: FAQ vectors per distinct question (faq_rows.npy)
+# 6: the safety quotes located at build (analysis.json quote_places); 7: FAQ vectors per distinct question (faq_rows.npy);
+# 8: analysis.json keeps the data files as checked (data_files) and the safety phrases analysed (phrase_stems)
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt")
 STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
@@ -438,7 +440,7 @@ def lift_matches(intents, passages: list[Passage], workers: int = 1) -> np.ndarr
     def search(chunk: list[Passage]) -> np.ndarray:
         found = np.zeros((len(searches), len(chunk)), dtype=bool)
         for j, passage in enumerate(chunk):
-            lower = passage.text.lower() if _lowercase_is_faithful(passage.text) else None
+            lower = passage.text.lower() if lowercase_is_faithful(passage.text) else None
             for i, (pattern, required) in enumerate(searches):
                 if pattern is None or (lower is not None and required is not None and not any(r in lower for r in required)):
                     continue
@@ -449,62 +451,15 @@ def lift_matches(intents, passages: list[Passage], workers: int = 1) -> np.ndarr
 
 
 def _required_strings(patterns) -> frozenset[str] | None:
-    """Lowercase ASCII strings one of which every match of any of the patterns holds, read from
-    their parse trees; None when one of them requires none (it is then searched for everywhere)."""
-    try:
-        from re import _parser  # CPython's parse trees (3.11 on): without them every text is searched
-    except ImportError:
-        return None
+    """Lowercase ASCII strings one of which every match of any of the patterns holds (patterns.
+    required_strings); None when one of them requires none (it is then searched for everywhere)."""
     required: set[str] = set()
     for pattern in patterns:
-        strings = _required_in(_parser.parse(pattern.pattern, pattern.flags))
-        if not strings or not all(s.isascii() for s in strings):
+        strings = required_strings(pattern.pattern)
+        if strings is None:
             return None
-        required.update(s.lower() for s in strings)
+        required.update(strings)
     return frozenset(required)
-
-
-def _required_in(parsed) -> set[str] | None:
-    """Strings one of which any match of a parsed pattern (a sequence of re._parser items) holds:
-    a run of literal characters, or what a group, each branch of an alternation or a repeat that
-    occurs at least once requires; of those, the set whose shortest string is longest."""
-    from re._constants import BRANCH, LITERAL, MAX_REPEAT, MIN_REPEAT, SUBPATTERN
-
-    best: set[str] | None = None
-
-    def keep(strings: set[str] | None) -> None:
-        nonlocal best
-        if strings and (best is None or min(map(len, strings)) > min(map(len, best))):
-            best = strings
-
-    run = ""
-    for op, av in [*parsed, (None, None)]:
-        if op is LITERAL:
-            run += chr(av)
-            continue
-        keep({run} if run else None)
-        run = ""
-        if op is SUBPATTERN:
-            keep(_required_in(av[-1]))
-        elif op is BRANCH:
-            branches = [_required_in(branch) for branch in av[1]]
-            keep(None if None in branches else set().union(*branches))
-        elif op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1:
-            keep(_required_in(av[2]))
-    return best
-
-
-def _lowercase_is_faithful(text: str) -> bool:
-    """Whether what a case-blind pattern matches of an ASCII string in the text is in text.lower():
-    so unless a character of the text matches an ASCII one only when case is ignored (the Kelvin
-    sign "K" matches "k")."""
-    return text.isascii() or not any(_ascii_lookalike(ch) for ch in set(text) if not ch.isascii())
-
-
-@functools.cache
-def _ascii_lookalike(ch: str) -> bool:
-    """Whether a pattern ignoring case matches this (non-ASCII) character with an ASCII one."""
-    return any(re.fullmatch(re.escape(c), ch, re.IGNORECASE) for c in string.printable)
 
 
 def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str, np.ndarray]:
@@ -765,6 +720,8 @@ def generation_name(name: str, generation: str) -> str:
 def save(index: Index, folder: Path) -> None:
     """Write every file of a new generation atomically, then manifest.json (with the name, size
     and sha256 of every file), then remove the files of earlier generations."""
+    from assistant.safety import trigger_texts
+
     folder.mkdir(parents=True, exist_ok=True)
     generation = f"{int(time.time() * 1000):x}{os.getpid():x}"
     path = {name: folder / generation_name(name, generation) for name in FILES}
@@ -785,7 +742,10 @@ def save(index: Index, folder: Path) -> None:
                                           sizes["passage_strings.npy"]),
         "analysis.json": _save_json(path["analysis.json"], {
             "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
-            "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get), "quote_places": index.quote_places}),
+            "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get), "quote_places": index.quote_places,
+            # what opening the assistant would otherwise redo each time (a third of a cold start): the
+            # safety rules' phrases analysed, and the data files as checked (datafiles.trust)
+            "phrase_stems": {t: a.stem_sequence(t) for t in trigger_texts()}, "data_files": data_snapshot()}),
         "router.json": _save_json(path["router.json"], {"classes": r.classes_, "C": r.C,
                                                         "vocabulary": sorted(r.vocabulary_, key=r.vocabulary_.get)}),
         "router.npz": _save_npz(path["router.npz"], idf=r.idf_, coef=r.coef_, intercept=r.intercept_),
@@ -834,21 +794,32 @@ def _verified_files(folder: Path, manifest: dict) -> dict[str, Path]:
             raise IndexError_(f"manifest.json names {name} oddly ({stored!r})")
         paths[name] = folder / stored
 
-    def check(name: str) -> str:
+    to_hash = []
+    for name in FILES:
         try:
             info = paths[name].stat()
-            if info.st_size != files[name].get("size"):
-                return f"{name} does not match its checksum"
-            # a file as the build left it (same size and modification time) is not read again:
-            # hashing a large index at every open costs seconds (2 s for 3 GB at 1M passages)
-            if info.st_mtime_ns != files[name].get("mtime_ns") and _sha256(paths[name]) != files[name].get("sha256"):
-                return f"{name} does not match its checksum"
+        except OSError as exc:
+            raise IndexError_(f"{name} cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if info.st_size != files[name].get("size"):
+            raise IndexError_(f"{name} does not match its checksum")
+        # a file as the build left it (same size and modification time) is not read again:
+        # hashing a large index at every open costs seconds (2 s for 3 GB at 1M passages)
+        if info.st_mtime_ns != files[name].get("mtime_ns"):
+            to_hash.append(name)
+
+    def check(name: str) -> str:
+        try:
+            return "" if _sha256(paths[name]) == files[name].get("sha256") else f"{name} does not match its checksum"
         except OSError as exc:
             return f"{name} cannot be read ({exc.strerror or type(exc).__name__})"
-        return ""
 
-    with ThreadPoolExecutor(2) as pool:
-        problem = next((p for p in pool.map(check, FILES) if p), "")
+    if len(to_hash) > 1:
+        from concurrent.futures import ThreadPoolExecutor  # 11 ms to import (logging): only when hashing
+
+        with ThreadPoolExecutor(2) as pool:
+            problem = next((p for p in pool.map(check, to_hash) if p), "")
+    else:
+        problem = next((p for p in map(check, to_hash) if p), "")
     if problem:
         raise IndexError_(problem)
     return paths
@@ -945,6 +916,11 @@ def load(folder: Path, config: Config) -> Index:
     # what the index saves is IndexError_ too
     try:
         an, rj = documents["analysis.json"], documents["router.json"]
+        trust_data(an.get("data_files"))  # before anything below loads a data file
+        phrase_stems = an.get("phrase_stems", {})
+        if not isinstance(phrase_stems, dict) or not all(
+                isinstance(v, list) and all(isinstance(w, str) for w in v) for v in phrase_stems.values()):
+            raise TypeError("phrase_stems")
         stops, dictionary, stems = frozenset(an["stop_words"]), frozenset(an["dictionary"]), dict(an["stems"])
         vocabulary = {t: i for i, t in enumerate(an["vocabulary"])}
         places = an["quote_places"]
@@ -969,6 +945,7 @@ def load(folder: Path, config: Config) -> Index:
             or arrays["bm25_idf.npy"].shape != (len(vocabulary),) or arrays["tfidf_idf.npy"].shape != (len(vocabulary),)):
         raise IndexError_("index arrays do not match its passages")
     analyzer = Analyzer(stops, dictionary, stems, config.analysis_spell_min_length, config.analysis_spell_cutoff)
+    analyzer.remember_sequences(phrase_stems)
     bm25_retriever = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon)
     bm25_retriever.weights_, bm25_retriever.idf_ = bm25, arrays["bm25_idf.npy"]
     tfidf_retriever = TfidfRetriever(config.tfidf_sublinear_tf)

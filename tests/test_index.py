@@ -320,3 +320,14 @@ def test_a_build_on_every_core_makes_the_same_index(tiny_copy):
     assert spread.vocabulary == alone.vocabulary
     assert np.array_equal(spread.bm25.weights_.data, alone.bm25.weights_.data)
     assert spread.manifest["fingerprint"] == alone.manifest["fingerprint"]
+
+
+def test_the_safety_phrases_analysed_at_build_read_as_the_analyzer_reads_them(index):
+    import dataclasses
+
+    from assistant.safety import trigger_texts
+
+    fresh = dataclasses.replace(index.analyzer)  # the same tables, nothing remembered
+    texts = trigger_texts()
+    assert len(texts) > 1000
+    assert [index.analyzer.stem_sequence(t) for t in texts] == [fresh.stem_sequence(t) for t in texts]
