@@ -66,6 +66,14 @@ class CleaningRules:
     not_answers: tuple[re.Pattern, ...] = ()  # sentences kept for retrieval, never shown as an answer
     claims: tuple[re.Pattern, ...] = ()  # sentences promising a cure or a sure result: never shown either
 
+    def starts(self, kind: str) -> Callable[[str], re.Match | None]:
+        """Whether one of the patterns of a kind (cut_from, drop_lines, drop_sections) matches at
+        the start of a line: one alternation, one search a line (each line of every guide is read)."""
+        patterns = getattr(self, kind)
+        if not patterns:
+            return lambda line: None
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns), re.IGNORECASE).match
+
     @classmethod
     def load(cls) -> "CleaningRules":
         from assistant.datafiles import load
@@ -327,6 +335,7 @@ def classify_lines(text: str, rules: CleaningRules) -> list[Line]:
         lines.append((pos, pos + len(line), line))
         pos += len(line) + 1
     out: list[Line] = []
+    cuts, drops, drop_sections = rules.starts("cut_from"), rules.starts("drop_lines"), rules.starts("drop_sections")
     cut = False
     dropping_section = False
     kept_any = False  # a heading or content line came before (the first one is the title)
@@ -338,17 +347,17 @@ def classify_lines(text: str, rules: CleaningRules) -> list[Line]:
         lead = len(line) - len(line.lstrip())
         start, end = start + lead, start + lead + len(stripped)
         plain = _LEAD_SYMBOLS.sub("", stripped).strip() or stripped
-        if cut or any(p.match(plain) for p in rules.cut_from):
+        if cut or cuts(plain):
             cut = True
             out.append(Line(start, end, stripped, "removed"))
             continue
-        if any(p.match(plain) for p in rules.drop_lines) or _is_caption(plain, rules.caption_max_words):
+        if drops(plain) or _is_caption(plain, rules.caption_max_words):
             out.append(Line(start, end, stripped, "removed"))
             continue
         before = not lines[i - 1][2].strip() if i > 0 else True
         after = not lines[i + 1][2].strip() if i + 1 < len(lines) else True
         if not kept_any or (not _BULLET.match(stripped) and _is_heading(plain, before and after)):
-            dropping_section = any(p.match(_MD_HEADING.sub("", plain)) for p in rules.drop_sections)
+            dropping_section = bool(drop_sections(_MD_HEADING.sub("", plain)))
             out.append(Line(start, end, stripped, "removed" if dropping_section else "heading"))
         else:
             out.append(Line(start, end, stripped, "removed" if dropping_section else "content"))

@@ -88,15 +88,16 @@ def _where(path: tuple[str, ...]) -> str:
 
 
 def _check(value: Any, spec: Any, path: tuple[str, ...], file: str, needles: dict | None = None) -> Any:
-    """The value as the program uses it (patterns as Regex), or DataFileError. `needles`: given for
-    a file a build has checked, each pattern's required strings; its patterns compile when used."""
+    """The value as the program uses it (patterns compiled), or DataFileError. `needles`: given for
+    a file a build has checked, each pattern's required strings; its patterns are then Regex,
+    compiled when first used."""
     if spec is REGEX:
         if not isinstance(value, str):
             raise DataFileError(f"{file}: {_where(path)} should be a regular expression string")
         if needles is not None:
             return Regex(value, needles.get(value))
         try:
-            return Regex(value, compiled=re.compile(value, re.IGNORECASE))
+            return re.compile(value, re.IGNORECASE)  # checked whole: compiled now (a build's loops run it bare)
         except re.error as exc:
             raise DataFileError(f"{file}: {_where(path)}: bad regular expression {value!r} ({exc})") from None
     if isinstance(spec, type):

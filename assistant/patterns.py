@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 
 class Regex:
-    """A pattern compiled with re.IGNORECASE on first use. `needles`: lowercase strings one of
+    """A pattern compiled with re.IGNORECASE on first use (used like the re.Pattern it stands for). `needles`: lowercase strings one of
     which any match holds (None: unknown, the pattern is always run)."""
 
     __slots__ = ("pattern", "needles", "_compiled")
@@ -56,8 +56,9 @@ class Regex:
     def __getattr__(self, name: str):  # sub, split, findall, groups... as the compiled pattern has them
         return getattr(self.compiled, name)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Regex) and other.pattern == self.pattern
+    def __eq__(self, other: object) -> bool:  # the same pattern, compiled yet or not
+        return (isinstance(other, (Regex, re.Pattern)) and other.pattern == self.pattern
+                and other.flags & re.IGNORECASE == re.IGNORECASE)
 
     def __hash__(self) -> int:
         return hash(self.pattern)

@@ -408,10 +408,17 @@ def punkt_tokenizer():
     return PunktSentenceTokenizer()
 
 
+# the marks that end a line's last sentence, with any closing quotes or brackets after them
+_FINAL_MARKS = re.compile(r"(?:[.?!]|\.{2,})[\"'\u201d\u2019)\]]*\s*$")  # Punkt parts "Stop!!" and "x?!"
+
+
 def _line_sentences(line: str, tokenizer) -> Iterable[tuple[int, int]]:
-    """Punkt's sentence spans of a line. A line with no sentence-ending mark is one sentence
-    without its trailing white space, as Punkt finds it, found without asking Punkt."""
-    if any(mark in line for mark in _SENTENCE_ENDS):
+    """Punkt's sentence spans of a line. A line with no sentence-ending mark but at its end is
+    one sentence without its trailing white space, as Punkt finds it, found without asking Punkt
+    (Punkt is most of the time a build spends splitting)."""
+    final = _FINAL_MARKS.search(line)
+    head = line[:final.start()] if final else line
+    if any(mark in head for mark in _SENTENCE_ENDS):
         return tokenizer.span_tokenize(line)
     end = len(line.rstrip())
     return [(0, end)] if end else []

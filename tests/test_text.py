@@ -157,6 +157,26 @@ def test_sentences_are_punkt_s_whether_or_not_a_line_ends_one():
     assert [text[s:e] for s, e in spans] == ["Warm the oil first", "Use long strokes.", "Then knead", "yes", "Breathe slowly"]
 
 
+def test_a_line_split_without_punkt_is_split_as_punkt_splits_it(guides):
+    """Lines whose only sentence marks end them are one sentence without asking Punkt: the same
+    spans Punkt gives, on every line of the shipped guides and on lines made to be awkward."""
+    from assistant.text import _line_sentences, punkt_tokenizer
+
+    punkt = punkt_tokenizer()
+    lines = [line for g in guides.values() for line in g.text.split("\n") if line.strip()]
+    lines += ["Is it safe?", "Stop!!!", "Really?!  ", "He said \u201cstop.\u201d", "(See below.)", "Wait... what?",
+              "e.g. this one", "Dr. Smith. ", "3.5 kg of oil", "...", "Ends with a dot. \u201d", "One. Two.",
+              "Wait..", "x!?", "Hm?.", "So good!! ", "[Step 2.]"]
+    assert len(lines) > 300
+
+    class NoPunkt:
+        def span_tokenize(self, line):  # the shortcut did not apply: Punkt's spans
+            return punkt.span_tokenize(line)
+
+    for line in lines:
+        assert list(_line_sentences(line, NoPunkt())) == list(punkt.span_tokenize(line)), line
+
+
 def test_plain_ascii_is_normalised_like_any_text():
     assert normalise("Caret^ and `back` TICKS") == "caret and back ticks"
     assert normalise("caf\u00e9 \u201cdeep\u201d") == "caf\u00e9 \"deep\""
