@@ -49,7 +49,7 @@ class State:
     person: str = ""
     topic: Topic = Topic()
     conditions: tuple[tuple[str, tuple[Condition, ...]], ...] = ()  # (person, conditions), in order of mention
-    asked_now: tuple[RuleMatch, ...] = ()  # cautions about what was asked ("request" rules): this turn only
+    asked_now: tuple[RuleMatch, ...] = ()  # cautions about what was asked ("request" rules, hypotheticals): this turn only
 
     def of(self, person: str) -> tuple[Condition, ...]:
         return next((conds for who, conds in self.conditions if who == person), ())
@@ -144,6 +144,8 @@ class Conversation:
                     if rule.status in (IN_FORCE, "hypothetical"):
                         asked_now.append(rule)
                     continue
+                if rule.status == "hypothetical":
+                    asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 _apply(table.setdefault(holder, {}), rule, message.text)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"

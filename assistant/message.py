@@ -100,6 +100,9 @@ class _Patterns:
     determined: re.Pattern  # a determiner just before where a match ends
 
 
+_CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
+
+
 @functools.cache
 def patterns() -> _Patterns:
     """The language file's word lists as patterns, compiled once."""
@@ -120,8 +123,9 @@ def patterns() -> _Patterns:
         pronoun=re.compile(rf"\b(?:{_alternation(lang['pronouns'])})\b", flags),
         people=_lexicon(lang["people"], possessive=True),
         areas=_lexicon(lang["areas"]),
-        first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])})(?![\w'])", flags),
-        third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])})(?![\w'])", flags),
+        # a person's word with a contraction ("she's", "i've", "they'd") is that person's word
+        first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])}){_CONTRACTED}(?![\w'])", flags),
+        third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])}){_CONTRACTED}(?![\w'])", flags),
         correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b", flags),
         # "i'm the husband", "i am her boyfriend": the one typing names themself
         self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"

@@ -49,7 +49,17 @@ def test_a_hypothetical_condition_is_warned_about_once_and_not_held(assistant):
     c = Conversation()
     first = assistant.ask("what if she were pregnant, could i still massage her back", c)
     assert [r.id for r in first.route.rules] == ["pregnancy"]
-    assert c.in_force() == set()
+    assert c.in_force() == set() and [r.id for r in c.state.asked_now] == ["pregnancy"]  # this question only
+    assistant.ask("how long should i go for", c)
+    assert c.in_force() == set() and c.state.asked_now == ()
+
+
+@pytest.mark.parametrize("said", ["she's also got a peanut allergy so can i use almond oil",
+                                  "she\u2019s also got a peanut allergy so can i use almond oil"])
+def test_a_condition_said_with_a_contracted_she_is_hers_not_the_typists(assistant, said):
+    c = talk(assistant, "my partner's carrying twins, what can i safely do", said)
+    assert c.state.person == "partner" and c.in_force() == {"pregnancy", "allergies"}
+    assert "self" not in statuses(c)
 
 
 def test_a_new_person_starts_without_the_first_persons_conditions(assistant):

@@ -84,3 +84,16 @@ def test_a_form_of_address_is_no_person_but_a_determined_one_is(text, people):
     from assistant.message import people_in
 
     assert people_in(text) == people
+
+
+@pytest.mark.parametrize("text, third, first_is_self", [
+    ("she's got a rash so can i use oil", True, []),
+    ("they'd rather sit up, how do i do it", True, []),
+    ("i've got a rash, what oil should i use", False, ["self"]),
+    ("i'd like to do my own back", False, ["self"]),
+])
+def test_a_contracted_person_word_is_that_person_word(text, third, first_is_self):
+    from assistant.message import people_in, speaks_in_third_person
+
+    assert speaks_in_third_person(text) == third
+    assert people_in(text, first_person_is_self=True) == first_is_self
