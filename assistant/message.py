@@ -107,6 +107,7 @@ _CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
 def patterns() -> _Patterns:
     """The language file's word lists as patterns, compiled once."""
     lang = load("language.toml")
+    people_words = [p for phrases in lang["people"].values() for p in phrases]
     question = _alternation(lang["question_words"])
     fillers = _alternation(lang["leading_fillers"])
     joiners = _alternation(lang["part_joiners"])
@@ -126,7 +127,10 @@ def patterns() -> _Patterns:
         # a person's word with a contraction ("she's", "i've", "they'd") is that person's word
         first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])}){_CONTRACTED}(?![\w'])", flags),
         third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])}){_CONTRACTED}(?![\w'])", flags),
-        correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b", flags),
+        # a cue ("wait no", "my bad"), or a cleft naming who it really is ("it's my son who has the fever")
+        correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b|\bit(?:['\u2019]s|\s+is|\s+was)\s+"
+                              rf"(?:actually\s+|really\s+)?(?:my|his|her|our|their)\s+(?:{_alternation(people_words)})s?\s+"
+                              rf"(?:who|that)\b", flags),
         # "i'm the husband", "i am her boyfriend": the one typing names themself
         self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
                               rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
@@ -168,6 +172,17 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     if first_person_is_self and not named and pats.first_person.search(text) and not pats.third_person.search(text):
         return ["self"]
     return named
+
+
+_CLAUSE_BREAK = re.compile(r"\s*[,;]\s+|\s+but\s+", re.IGNORECASE)
+
+
+def clauses_by_person(sentence: str) -> list[str]:
+    """A sentence naming several people, cut into its clauses ("it's her mate who's expecting, my
+    sister isn't pregnant"), so that what each clause says is of the one it names; else the sentence."""
+    if len(people_in(sentence)) < 2:
+        return [sentence]
+    return [c for c in _CLAUSE_BREAK.split(sentence) if c.strip()]
 
 
 def _addresses_the_reader(text: str, at: int, pats: _Patterns) -> bool:

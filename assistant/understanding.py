@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
-from assistant.message import Message, read_message
+from assistant.message import Message, clauses_by_person, read_message
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.safety import stated as stated_now  # the mentions that state a condition now
@@ -119,8 +119,8 @@ class Understander:
         """The conversation's slots once this message is read (the conversation itself is not changed).
         `mentioned`: the whole message's mentions, which are its one sentence's when it has one."""
         person = conversation.person_of(message)
-        sentences = message.sentences or (message.text,)
-        said = [(message.text, mentioned)] if len(sentences) == 1 else [(s, self.safety.mentions(s)) for s in sentences]
+        units = [c for s in (message.sentences or (message.text,)) for c in clauses_by_person(s)]
+        said = [(message.text, mentioned)] if len(units) == 1 else [(u, self.safety.mentions(u)) for u in units]
         return conversation.next_state(message, person, said, self.safety.recovery_said(message.text),
                                        self.safety.passing)
 

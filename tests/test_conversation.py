@@ -89,6 +89,19 @@ def test_a_correction_moves_a_condition_to_the_person_it_belongs_to(assistant):
     assert statuses(c)["son"]["fever_infection"] == "active"
 
 
+@pytest.mark.parametrize("correction", ["my girlfriend's fine, it's my housemate who's burnt. how long should i massage her",
+                                        "oops, my housemate has the sunburn, my girlfriend's fine. how long should i massage her"])
+def test_a_correction_said_as_people_say_it_moves_the_condition(assistant, correction):
+    c = talk(assistant, "my gf has really bad sunburn on her back, can i give her a massage", correction)
+    assert statuses(c)["girlfriend"]["skin_problems"] == "withdrawn"
+    assert statuses(c)["flatmate"]["skin_problems"] == "active"
+
+
+def test_a_sentence_naming_two_people_gives_each_their_own_conditions(assistant):
+    c = talk(assistant, "my wife's back is fine but my son has a fever, can i massage him")
+    assert statuses(c) == {"son": {"fever_infection": "active"}}
+
+
 def test_a_reaction_during_the_massage_is_a_condition_stated_now(assistant):
     c = talk(assistant, "im massaging my girlfriends back now", "she says it hurts with a sharp pain when i press there")
     assert "severe_pain" in c.in_force()
