@@ -102,6 +102,14 @@ def test_a_sentence_naming_two_people_gives_each_their_own_conditions(assistant)
     assert statuses(c) == {"son": {"fever_infection": "active"}}
 
 
+@pytest.mark.parametrize("relative, person", [("stepdad", "dad"), ("mother-in-law", "mum"), ("half sister", "sister")])
+def test_step_and_in_law_relatives_are_people_of_their_own(assistant, relative, person):
+    c = talk(assistant, "my husband wants a back rub, how long for",
+             f"my {relative}'s round and wants one too but has a nasty chest infection at the mo")
+    assert c.state.person == person and c.in_force() == {"fever_infection"}
+    assert statuses(c).get("husband", {}) == {}
+
+
 def test_a_reaction_during_the_massage_is_a_condition_stated_now(assistant):
     c = talk(assistant, "im massaging my girlfriends back now", "she says it hurts with a sharp pain when i press there")
     assert "severe_pain" in c.in_force()
