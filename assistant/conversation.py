@@ -129,6 +129,7 @@ class Conversation:
                                                     for who, conds in state.conditions))
         table = {who: {c.rule.id: c for c in conds} for who, conds in state.conditions}
         asked_now: list[RuleMatch] = []
+        holders: set[str] = set()
         # "i" is the one typing only in a message about nobody else ("i read that massage cures
         # chronic pain" in a message about dad is about dad)
         others = [p for p in people_in(message.text) if p != "self"]
@@ -146,6 +147,7 @@ class Conversation:
                     continue
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
+                holders.add(holder)
                 _apply(table.setdefault(holder, {}), rule, message.text)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
@@ -155,6 +157,8 @@ class Conversation:
             for rid, cond in list(table.get(person, {}).items()):
                 if cond.status == IN_FORCE and rid in can_pass:
                     table[person][rid] = Condition(cond.rule, "past", message.text)
+        if not person and holders == {"self"}:
+            person = "self"  # "i react to loads of creams": a message naming no one, about the one typing
         return State(person, state.topic, tuple((who, tuple(conds.values())) for who, conds in table.items()),
                      tuple(asked_now))
 

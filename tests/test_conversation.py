@@ -110,6 +110,12 @@ def test_step_and_in_law_relatives_are_people_of_their_own(assistant, relative, 
     assert statuses(c).get("husband", {}) == {}
 
 
+def test_a_condition_of_the_one_typing_stays_in_force_when_no_one_was_named(assistant):
+    c = talk(assistant, "how do you massage your own shoulders",
+             "i'd like to use some oil but i react to loads of creams, what should i do", "ok and how often")
+    assert c.state.person == "self" and c.in_force() == {"allergies"}
+
+
 def test_a_reaction_during_the_massage_is_a_condition_stated_now(assistant):
     c = talk(assistant, "im massaging my girlfriends back now", "she says it hurts with a sharp pain when i press there")
     assert "severe_pain" in c.in_force()
