@@ -156,24 +156,29 @@ def load(name: str) -> dict:
     if name not in SCHEMAS:
         raise KeyError(name)
     raw = raw_bytes(name)
-    digest = hashlib.sha256(raw).hexdigest()
     known = _TRUSTED.get("files", {}).get(name)
-    if known is not None and known.get("sha256") == digest:
+    if known is not None and known.get("sha256") == hashlib.sha256(raw).hexdigest():
         return _check(known["doc"], SCHEMAS[name], (), name, _TRUSTED["needles"])
+    return _check_whole(name, raw)
+
+
+def _check_whole(name: str, raw: bytes) -> dict:
+    """A data file's bytes parsed and checked whole (patterns compiled), remembered for `snapshot`."""
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DataFileError(f"{name}: not valid TOML ({exc})") from None
     checked = _check(doc, SCHEMAS[name], (), name)
-    _READ[name] = (digest, doc)
+    _READ[name] = (hashlib.sha256(raw).hexdigest(), doc)
     return checked
 
 
 def snapshot() -> dict:
-    """Every data file as checked whole in this process (loading those not loaded yet), with its
-    sha256 and each pattern's required strings: what an index build keeps for `trust`."""
+    """Every data file checked whole (those this process took from a snapshot are read again),
+    with its sha256 and each pattern's required strings: what an index build keeps for `trust`."""
     for name in SCHEMAS:
-        load(name)
+        if name not in _READ:
+            _check_whole(name, raw_bytes(name))
     files = {name: {"sha256": digest, "doc": doc} for name, (digest, doc) in _READ.items()}
     sources: set[str] = set()
 

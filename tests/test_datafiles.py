@@ -70,3 +70,13 @@ def test_a_file_changed_since_the_build_is_checked_whole(fresh_loader, monkeypat
 def test_a_malformed_snapshot_is_not_trusted(fresh_loader, shot):
     fresh_loader.trust(shot)
     assert fresh_loader._TRUSTED == {}
+
+
+def test_a_build_after_loading_from_a_snapshot_still_keeps_every_file(fresh_loader):
+    shot = fresh_loader.snapshot()
+    fresh_loader._READ.clear()
+    fresh_loader.trust(shot)
+    fresh_loader.load.cache_clear()
+    for name in SCHEMAS:
+        fresh_loader.load(name)  # from the snapshot
+    assert fresh_loader.snapshot()["files"] == shot["files"]
