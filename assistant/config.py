@@ -63,6 +63,7 @@ class Config:
     answer_max_sentences: int
     answer_relative_cutoff: float
     answer_learned_selector: bool
+    answer_learned_order: bool
     answer_min_sentence_words: int
     answer_near_repeat: float
     answer_overlap_weight: float

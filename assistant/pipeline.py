@@ -51,6 +51,7 @@ class Assistant:
         selector = Selector(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents, config,
                             cleaning.not_answers + cleaning.claims, quotes,
                             load_selector_model() if config.answer_learned_selector else None,
+                            load_selector_model() if config.answer_learned_order else None,
                             {g["name"]: tuple(re.compile(p, re.IGNORECASE) for p in g.get("not_answers", ()))
                              for g in self.index.manifest.get("guides", [])})
         self.composer = Composer(selector, self.intents, config, self.safety.disclaimer)

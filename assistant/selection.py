@@ -83,7 +83,8 @@ class Selector:
 
     def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int], intents: Intents,
                  config: Config, not_answers: tuple[re.Pattern, ...], rule_quotes: frozenset[str],
-                 model: SelectorModel | None = None, guide_not_answers: dict[str, tuple[re.Pattern, ...]] | None = None):
+                 model: SelectorModel | None = None, order: SelectorModel | None = None,
+                 guide_not_answers: dict[str, tuple[re.Pattern, ...]] | None = None):
         self.analyzer = analyzer
         self.idf = idf
         self.vocabulary = vocabulary
@@ -93,6 +94,7 @@ class Selector:
         self.intents = intents
         self.cues = {name: {analyzer.stem(w) for w in spec.cues} for name, spec in intents.items()}
         self.model = model
+        self.order = order  # the hand-weighted choice, put in this model's order (the likeliest first)
         # the guides' sentences and headings come back question after question: their terms are
         # remembered (a bounded cache; a question's own terms are not)
         self.guide_terms = functools.lru_cache(maxsize=16384)(lambda text: frozenset(analyzer.terms(text)))
@@ -183,7 +185,8 @@ class Selector:
         """Up to `limit` good sentences; exact repeats across guides merge their citations, near
         repeats are dropped. With the learned model: every sentence it rates likely enough (at least
         one), the likeliest first, neighbours of one passage in their reading order; without: the
-        hand-weighted best, grouped by passage in document order."""
+        hand-weighted best, in the `order` model's order the same way, or else grouped by passage in
+        document order."""
         if self.model is not None:
             return self.select_learned(candidates, limit)
         cfg = self.config
@@ -221,10 +224,13 @@ class Selector:
         for c in leaning:
             if (c.passage.id, c.position - 1) in placed:
                 take(c)
-        first_seen: dict[str, int] = {}
-        for i, c in enumerate(chosen):
-            first_seen.setdefault(c.passage.id, i)
-        chosen.sort(key=lambda c: (first_seen[c.passage.id], c.position))
+        if self.order is not None:
+            chosen = _reading_order(sorted(chosen, key=lambda c: -self.order.probability(c.features)))
+        else:
+            first_seen: dict[str, int] = {}
+            for i, c in enumerate(chosen):
+                first_seen.setdefault(c.passage.id, i)
+            chosen.sort(key=lambda c: (first_seen[c.passage.id], c.position))
         return [Chosen(c.text, tuple(merged[squash(c.text).lower()])) for c in chosen]
 
     def select_learned(self, candidates: list[Candidate], limit: int) -> list[Chosen]:

@@ -115,3 +115,28 @@ def test_judgement_words_and_idioms_do_not_steer_the_answer(assistant):
     # "bad" met "free from any bad odor"; "for a second" met "press down for about two or three seconds"
     answer = assistant.ask("is it bad if i take my hands off her back for a second")
     assert "Both Hands Off" in answer.sentences[0].text
+
+
+def test_the_answer_opens_on_the_sentence_the_learned_model_rates_likeliest(assistant):
+    """The hand-weighted selector chooses; the learned model orders (config answer.learned_order):
+    the likeliest sentence first, unless it reads as a unit after a neighbour of its own passage."""
+    selector = assistant.composer.selector
+    assert selector.order is not None
+    checked = 0
+    for question in QUESTIONS[:40]:
+        route, ranking = assistant.route(question)
+        if route.route != "retrieval":
+            continue
+        candidates = selector.candidates(question, route.intent, ranking.retrieved, route.rules, route.sense)
+        chosen = selector.select(candidates, assistant.config.answer_max_sentences)
+        if len(chosen) < 2:
+            continue
+        by_text = {c.text: c for c in candidates}
+        shown = [by_text[c.text] for c in chosen]
+        best = max(shown, key=lambda c: selector.order.probability(c.features))
+        first = shown[0]
+        assert first is best or (first.passage.id == best.passage.id and first.position < best.position), question
+        checked += 1
+    assert checked >= 20
+    plain = assistant.with_settings(answer_learned_order=False)
+    assert plain.composer.selector.order is None
