@@ -6,7 +6,8 @@ For every labelled question of the tune half (by the same id split as `massage-q
 candidate sentences the assistant would choose from are labelled acceptable or not (sentence_eval's
 matching) and a logistic regression (scikit-learn) is fitted on their features. The threshold is
 the lowest probability at which the tune half's chosen sentences are at least `--precision`
-acceptable. The held half is never read here.
+acceptable. A second regression, on whether each is a key sentence, orders an answer's sentences
+(config answer.learned_order). The held half is never read here.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from assistant.selection import FEATURES
 from assistant.sentence_eval import SentenceJudge, load_sentence_labels
 
 
-def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of every tune candidate, whether it is acceptable, and whether it is a key sentence."""
     heuristic = assistant.with_settings()
     heuristic.composer.selector.model = None  # features as the hand-weighted selector computes them
-    rows, targets = [], []
+    rows, targets, keys = [], [], []
     for qid, label in labels.items():
         if not tune_half(qid) or not label.acceptable:
             continue
@@ -37,7 +39,8 @@ def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> t
         for c in heuristic.composer.selector.candidates(question, route.intent, ranking.retrieved, route.rules, route.sense):
             rows.append(c.features)
             targets.append(int(judge.among(c.text, label.acceptable)))
-    return np.array(rows), np.array(targets)
+            keys.append(int(judge.among(c.text, label.key)))
+    return np.array(rows), np.array(targets), np.array(keys)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
     assistant = Assistant.open()
     labels = load_sentence_labels(args.labels)
-    X, y = training_rows(assistant, labels, SentenceJudge(assistant.index.analyzer))
+    X, y, key = training_rows(assistant, labels, SentenceJudge(assistant.index.analyzer))
     model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+    # the order of an answer's sentences: how likely each is to be a key sentence (the direct answer)
+    order = LogisticRegression(C=1.0, max_iter=2000).fit(X, key)
     p = model.predict_proba(X)[:, 1]
     threshold = 0.5
     for t in np.arange(0.2, 0.9, 0.01):
@@ -59,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         if shown.any() and y[shown].mean() >= args.precision:
             threshold = float(t)
             break
-    doc = {"about": "Learned sentence selector: logistic regression over these features of a candidate sentence, "
-                    "fitted by assistant/fit_selector.py on the tune half of corpus/sentence-labels.jsonl.",
+    doc = {"about": "Learned sentence models: logistic regressions over these features of a candidate sentence, "
+                    "fitted by assistant/fit_selector.py on the tune half of corpus/sentence-labels.jsonl: coef, "
+                    "whether a sentence is acceptable (the learned chooser); order_coef, whether it is a key "
+                    "sentence (the order of an answer's sentences).",
            "features": list(FEATURES), "coef": [round(float(c), 6) for c in model.coef_[0]],
            "intercept": round(float(model.intercept_[0]), 6), "threshold": round(threshold, 2),
-           "fitted_on": {"candidates": int(len(y)), "acceptable": int(y.sum())}}
+           "order_coef": [round(float(c), 6) for c in order.coef_[0]],
+           "order_intercept": round(float(order.intercept_[0]), 6),
+           "fitted_on": {"candidates": int(len(y)), "acceptable": int(y.sum()), "key": int(key.sum())}}
     args.out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"{len(y)} tune candidates ({int(y.sum())} acceptable); threshold {threshold:.2f}; wrote {args.out}")
     for name, w in zip(FEATURES, model.coef_[0]):

@@ -24,7 +24,7 @@ from assistant.retrieval import MODES
 from assistant.router import load_intents
 from assistant.safety import SafetyRules
 from assistant.schema import Answer, Ranking, Route
-from assistant.selection import Selector, load_selector_model
+from assistant.selection import Selector, load_order_model, load_selector_model
 from assistant.understanding import Understander
 
 __all__ = ["Assistant", "Conversation", "QuestionError", "check_question", "MAX_QUESTION_CHARS"]
@@ -51,7 +51,7 @@ class Assistant:
         selector = Selector(self.index.analyzer, self.index.tfidf.idf_, self.index.vocabulary, self.intents, config,
                             cleaning.not_answers + cleaning.claims, quotes,
                             load_selector_model() if config.answer_learned_selector else None,
-                            load_selector_model() if config.answer_learned_order else None,
+                            load_order_model() if config.answer_learned_order else None,
                             {g["name"]: tuple(re.compile(p, re.IGNORECASE) for p in g.get("not_answers", ()))
                              for g in self.index.manifest.get("guides", [])})
         self.composer = Composer(selector, self.intents, config, self.safety.disclaimer)

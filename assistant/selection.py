@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant.config import Config
-from assistant.datafiles import load, load_model
+from assistant.datafiles import DataFileError, load, load_model
 from assistant.router import Intents, Sense
 from assistant.schema import Hit, Passage, RuleMatch
 from assistant.text import Analyzer, squash
@@ -56,12 +56,28 @@ class SelectorModel:
 
 
 @functools.cache
+def _selector_doc() -> dict | None:
+    return load_model("selector.json", "features", FEATURES, "coef",
+                      lambda d: d["coef"] + [d["intercept"]] + d.get("order_coef", []) + [d.get("order_intercept", 0.0)])
+
+
 def load_selector_model() -> SelectorModel | None:
     """The fitted selector shipped in data/selector.json (None when there is none)."""
-    doc = load_model("selector.json", "features", FEATURES, "coef", lambda d: d["coef"] + [d["intercept"]])
+    doc = _selector_doc()
     if doc is None:
         return None
     return SelectorModel(tuple(float(c) for c in doc["coef"]), float(doc["intercept"]), float(doc["threshold"]))
+
+
+def load_order_model() -> SelectorModel | None:
+    """The model that orders an answer's sentences (data/selector.json order_coef: how likely a
+    sentence is to be a key one, the direct answer); None when there is none."""
+    doc = _selector_doc()
+    if doc is None or "order_coef" not in doc:
+        return None
+    if len(doc["order_coef"]) != len(FEATURES):
+        raise DataFileError(f"selector.json: order_coef has {len(doc['order_coef'])} weights, not {len(FEATURES)}; refit it")
+    return SelectorModel(tuple(float(c) for c in doc["order_coef"]), float(doc["order_intercept"]), 0.5)
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,20 @@ def test_the_answer_opens_on_the_sentence_the_learned_model_rates_likeliest(assi
     assert checked >= 20
     plain = assistant.with_settings(answer_learned_order=False)
     assert plain.composer.selector.order is None
+
+
+@pytest.mark.parametrize("change", [{"order_coef": [1.0, 2.0]}, {"order_intercept": float("nan")}])
+def test_a_broken_order_model_is_refused_by_name(tmp_path, monkeypatch, change):
+    import assistant.datafiles as datafiles
+    import assistant.selection as selection
+
+    doc = json.loads((datafiles.DATA_DIR / "selector.json").read_text("utf-8"))
+    doc.update(change)
+    (tmp_path / "selector.json").write_text(json.dumps(doc), "utf-8")
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
+    selection._selector_doc.cache_clear()
+    try:
+        with pytest.raises(datafiles.DataFileError, match="selector.json"):
+            selection.load_order_model()
+    finally:
+        selection._selector_doc.cache_clear()
