@@ -159,7 +159,7 @@ class Index:
         known = float(np.sum(self.tfidf.idf_[ids])) if ids else 0.0
         unknown = (len(terms) - len(ids)) * float(self.tfidf.idf_.max())
         coverage = known / (known + unknown) if known + unknown > 0 else 0.0
-        parts["lexical"] = coverage * fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight)
+        parts["lexical"] = fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight, coverage)
         for array in parts.values():
             array.flags.writeable = False
         if len(self._lexical_memo) >= 4:
@@ -932,7 +932,14 @@ def load(folder: Path, config: Config) -> Index:
         raise IndexError_(f"analysis.json or router.json holds something else ({type(exc).__name__})") from None
     count = manifest.get("passages")
     passages = _stored_passages(arrays, blobs, count if isinstance(count, int) else -1)
-    bm25, tfidf = (_columns(arrays, name, len(passages)) for name in ("bm25", "tfidf"))
+    bm25 = _columns(arrays, "bm25", len(passages))
+    files = manifest["files"]
+    if (all(files[f"bm25_{p}.npy"].get("sha256") == files[f"tfidf_{p}.npy"].get("sha256") for p in ("indices", "indptr"))
+            and arrays["tfidf_data.npy"].shape == bm25.data.shape):
+        # one layout (both fitted from the same counts): checked once, and a question's columns found once
+        tfidf = Columns(arrays["tfidf_data.npy"], bm25.indices, bm25.indptr, bm25.shape)
+    else:
+        tfidf = _columns(arrays, "tfidf", len(passages))
     faq_rows = arrays["faq_rows.npy"]
     if faq_rows.shape != (len(passages),) or (len(faq_rows) and faq_rows.min() < 0):
         raise IndexError_("faq_rows.npy does not match the passages")

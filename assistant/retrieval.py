@@ -39,20 +39,36 @@ class Columns:
     def dot(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The matrix times a vector that is zero but for `weights` at columns `ids`."""
         ids = np.asarray(ids, dtype=np.int64)
+        offsets, lengths, rows = self._positions(ids)
+        if not len(offsets):
+            return np.zeros(self.shape[0])
+        return np.bincount(rows, self.data[offsets] * np.repeat(weights, lengths), minlength=self.shape[0])
+
+    def _positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the chosen columns' stored values are (offsets into data), each column's count,
+        and their rows. Matrices sharing one layout (BM25 and TF-IDF are fitted from the same
+        counts) share the last answer: a question's columns are found once for both."""
+        global _LAST_POSITIONS
+        key = ids.tobytes()
+        last = _LAST_POSITIONS
+        if last is not None and last[0] is self.indptr and last[1] is self.indices and last[2] == key:
+            return last[3]
         starts = self.indptr[ids]
         lengths = self.indptr[ids + 1] - starts
         total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(self.shape[0])
         # the positions of every stored value of the chosen columns, in one array
         offsets = np.arange(total) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        return np.bincount(self.indices[offsets], self.data[offsets] * np.repeat(weights, lengths),
-                           minlength=self.shape[0])
+        found = (offsets, lengths, self.indices[offsets])
+        _LAST_POSITIONS = (self.indptr, self.indices, key, found)  # holds the arrays: their ids stay theirs
+        return found
 
     def to_scipy(self):
         from scipy import sparse
 
         return sparse.csc_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+
+_LAST_POSITIONS: tuple | None = None  # Columns._positions' last answer, with the layout it was for
 
 
 @dataclass(frozen=True)
@@ -219,14 +235,17 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms > 0, norms, 1.0)
 
 
-def fuse(bm25: np.ndarray, bm25_best: float, tfidf: np.ndarray, bm25_weight: float) -> np.ndarray:
-    """Hybrid score: BM25 scaled by its best possible value for the query, blended with the cosine.
+def fuse(bm25: np.ndarray, bm25_best: float, tfidf: np.ndarray, bm25_weight: float, scale: float = 1.0) -> np.ndarray:
+    """Hybrid score: BM25 scaled by its best possible value for the query, blended with the cosine,
+    all times `scale`.
 
     Both parts lie in [0, 1], so the fused score is comparable across questions (the router's
-    out-of-scope threshold is set on it).
+    out-of-scope threshold is set on it). Two passes over the passages (at a million, each counts).
     """
-    scaled = bm25 / bm25_best if bm25_best > 0 else np.zeros_like(bm25)
-    return bm25_weight * scaled + (1.0 - bm25_weight) * tfidf
+    out = tfidf * (scale * (1.0 - bm25_weight))
+    if bm25_best > 0:
+        out += bm25 * (scale * bm25_weight / bm25_best)
+    return out
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

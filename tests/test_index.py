@@ -331,3 +331,23 @@ def test_the_safety_phrases_analysed_at_build_read_as_the_analyzer_reads_them(in
     texts = trigger_texts()
     assert len(texts) > 1000
     assert [index.analyzer.stem_sequence(t) for t in texts] == [fresh.stem_sequence(t) for t in texts]
+
+
+def test_bm25_and_tfidf_share_one_layout_and_score_as_their_own_files_say(assistant, index_dir):
+    """Both are fitted from the same counts: the loaded index reads one layout for both, and a
+    question's scores are those of the TF-IDF matrix as saved."""
+    import glob
+
+    import numpy as np
+
+    from assistant.index import load
+    from assistant.retrieval import Columns
+
+    index = load(index_dir, assistant.config)
+    assert index.tfidf.weights_.indices is index.bm25.weights_.indices
+    saved = {part: np.load(glob.glob(str(index_dir / f"tfidf_{part}.*.npy"))[0]) for part in ("data", "indices", "indptr")}
+    own = Columns(saved["data"], saved["indices"], saved["indptr"], index.tfidf.weights_.shape)
+    for question in ("what oil should i use", "how often can i massage my wife", "kneading the shoulders"):
+        ids, weights = index.tfidf.query_weights(index.query_ids(question))
+        index.bm25.scores(index.query_ids(question))  # the shared layout's last columns are BM25's now
+        assert np.array_equal(index.tfidf.weights_.dot(ids, weights), own.dot(ids, weights))

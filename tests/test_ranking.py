@@ -57,3 +57,27 @@ def test_the_priors_applied_are_named(assistant):
     assert "intent lift: duration" in ranking.reasons
     _, plain = assistant.route("how many minutes should a back massage be", intent_boost=False)
     assert plain.reasons == ()
+
+
+def test_the_faq_lift_is_the_formula_whatever_the_settings(assistant):
+    """faq_lift changes only the passages of a lifted FAQ question (fast at a million passages);
+    the result is the whole formula's: 1 + faq_boost * (c - faq_threshold) on top of the intent's
+    lift, raised to the intent boost where the FAQ is asked nearly as the user asks it."""
+    import numpy as np
+
+    for settings in ({}, {"retrieval_faq_favoured": 0.2}, {"retrieval_faq_threshold": 0.1, "retrieval_faq_boost": 2.0}):
+        a = assistant.with_settings(**settings)
+        cfg, retriever, index = a.config, a.retriever, a.index
+        for question in ("how often should you give a back massage", "is it okay to massage someone with back pain",
+                         "what oil should i use", "can i massage my pregnant wife"):
+            for intent_lift in (None, retriever.intent_lift("duration")):
+                q_ids, q_weights = index.router.vector(question)
+                cos = index.faq.dot(q_ids, q_weights)[index.faq_rows]
+                got = retriever.faq_lift(question, intent_lift)
+                if not (cos > cfg.retrieval_faq_threshold).any():
+                    assert got is intent_lift
+                    continue
+                base = np.ones(len(cos)) if intent_lift is None else intent_lift
+                want = np.where(cos >= cfg.retrieval_faq_favoured, np.maximum(base, 1.0 + cfg.retrieval_intent_boost), base)
+                want = want * (1.0 + cfg.retrieval_faq_boost * np.maximum(0.0, cos - cfg.retrieval_faq_threshold))
+                assert np.array_equal(got, want), (settings, question)
