@@ -192,14 +192,23 @@ def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray |
     the k-th best lexical score (times the boost), and of `keep`; None when that is nearly all of them.
     (Each step is a pass over every passage: at a million, a millisecond or two each.)"""
     low = lexical if boost is None else lexical * boost
-    positive = low[low > 0]  # selecting among these only: a million zeros make np.partition slow (30 ms)
-    if k <= 0 or positive.size < k:
+    scored = np.flatnonzero(low > 0)  # selecting among these only: a million zeros make np.partition slow (30 ms)
+    if k <= 0 or scored.size < k:
         return None
-    kth = float(np.partition(positive, positive.size - k)[positive.size - k])
+    values = low[scored]
+    kth = float(np.partition(values, values.size - k)[values.size - k])
     # the margin keeps a passage a rounding error would put a hair below the bound
-    can = lexical >= kth - most - 1e-9 if boost is None else (lexical + most) * boost >= kth - 1e-9
-    can[np.fromiter(keep, dtype=np.int64)] = True  # (np.union1d would import numpy.ma: 15 ms of a cold start)
-    within = np.flatnonzero(can)
+    if boost is None:
+        if kth - most - 1e-9 <= 0:
+            return None  # a passage no word of the question meets could still reach the top: all of them
+        within = scored[lexical[scored] >= kth - most - 1e-9]
+    elif most * float(boost.max()) >= kth - 1e-9:
+        within = np.flatnonzero((lexical + most) * boost >= kth - 1e-9)  # the same test over every passage
+    else:  # no passage without a lexical score can reach: the test over the scored ones only
+        within = scored[(lexical[scored] + most) * boost[scored] >= kth - 1e-9]
+    extra = np.fromiter(keep, dtype=np.int64)
+    if extra.size:
+        within = np.unique(np.concatenate([within, extra]))  # (np.union1d would import numpy.ma: 15 ms of a cold start)
     return None if within.size > len(lexical) // 2 else within
 
 

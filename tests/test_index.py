@@ -351,3 +351,28 @@ def test_bm25_and_tfidf_share_one_layout_and_score_as_their_own_files_say(assist
         ids, weights = index.tfidf.query_weights(index.query_ids(question))
         index.bm25.scores(index.query_ids(question))  # the shared layout's last columns are BM25's now
         assert np.array_equal(index.tfidf.weights_.dot(ids, weights), own.dot(ids, weights))
+
+
+def test_the_passages_that_can_reach_the_top_are_exactly_those_the_bound_allows():
+    """_can_reach_top reads the scored passages only; its answer is the plain test over all of them."""
+    import numpy as np
+
+    from assistant.index import _can_reach_top
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(20, 400))
+        lexical = np.where(rng.random(n) < rng.uniform(0.05, 0.9), rng.random(n), 0.0)
+        boost = None if trial % 2 else np.where(rng.random(n) < 0.3, rng.uniform(1.0, 3.0, n), 1.0)
+        most, k = float(rng.uniform(0.0, 0.6)), int(rng.integers(1, 15))
+        keep = [int(i) for i in rng.integers(0, n, int(rng.integers(0, 3)))]
+        got = _can_reach_top(lexical, most, k, boost, keep)
+        low = lexical if boost is None else lexical * boost
+        if k > np.count_nonzero(low > 0):
+            assert got is None
+            continue
+        kth = np.sort(low[low > 0])[-k]
+        can = lexical >= kth - most - 1e-9 if boost is None else (lexical + most) * boost >= kth - 1e-9
+        can[keep] = True
+        want = np.flatnonzero(can)
+        assert (got is None and want.size > n // 2) or np.array_equal(got, want), trial
