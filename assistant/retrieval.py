@@ -39,10 +39,23 @@ class Columns:
     def dot(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The matrix times a vector that is zero but for `weights` at columns `ids`."""
         ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) and int((self.indptr[ids + 1] - self.indptr[ids]).sum()) > LARGE_PRODUCT:
+            return self._scipy()[:, ids] @ np.asarray(weights, dtype=np.float64)
         offsets, lengths, rows = self._positions(ids)
         if not len(offsets):
             return np.zeros(self.shape[0])
         return np.bincount(rows, self.data[offsets] * np.repeat(weights, lengths), minlength=self.shape[0])
+
+    def _scipy(self):
+        """The matrix as scipy's, for products reading more than LARGE_PRODUCT stored values: its
+        compiled loop makes no temporary arrays of that size (the FAQ questions' cosines at a million
+        passages, 1.6M values: 14.7 -> 4.2 ms). Made on first such product; a small index never
+        imports scipy (a quarter of a cold start)."""
+        made = _SCIPY_FORMS.get(id(self.data))
+        if made is None or made[0] is not self.data:
+            made = (self.data, self.to_scipy())
+            _SCIPY_FORMS[id(self.data)] = made
+        return made[1]
 
     def _positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where the chosen columns' stored values are (offsets into data), each column's count,
@@ -69,6 +82,10 @@ class Columns:
 
 
 _LAST_POSITIONS: tuple | None = None  # Columns._positions' last answer, with the layout it was for
+_SCIPY_FORMS: dict[int, tuple] = {}  # Columns._scipy's matrices, by their data array (held: its id stays its own)
+# Stored values a product reads beyond which scipy's compiled loop is used (Columns._scipy): at 1M passages
+# the FAQ cosines read ~1.6M, a BM25 or TF-IDF product ~250k (numpy's own way stays faster there).
+LARGE_PRODUCT = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,20 @@ def test_a_large_corpus_gets_the_randomized_sparse_svd_with_the_same_leading_spa
     assert agreement.min() > 0.95
     scores = randomized.scores(*index.tfidf.query_weights(index.query_ids("what oil should i use")))
     assert scores.shape == (len(index.passages),) and 0 <= scores.min() and scores.max() <= 1 + 1e-9
+
+
+def test_a_large_product_gives_the_same_scores_by_scipys_compiled_loop(index, monkeypatch):
+    """Beyond LARGE_PRODUCT stored values a product is scipy's (a million-passage index); the scores
+    are the same as numpy's own way, for every matrix the answer uses."""
+    import assistant.retrieval as retrieval
+
+    questions = ("what oil should i use", "how often can i massage my pregnant wife", "kneading the shoulders gently")
+    queries = [(m, *m_query) for q in questions for m, m_query in (
+        (index.bm25.weights_, (np.array(sorted(set(index.query_ids(q)))), np.ones(len(set(index.query_ids(q)))))),
+        (index.tfidf.weights_, index.tfidf.query_weights(index.query_ids(q))),
+        (index.faq, index.router.vector(q)))]
+    small = [m.dot(ids, w) for m, ids, w in queries]
+    monkeypatch.setattr(retrieval, "LARGE_PRODUCT", 0)
+    large = [m.dot(ids, w) for m, ids, w in queries]
+    for a, b in zip(small, large):
+        assert a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=1e-15)
