@@ -107,7 +107,6 @@ _CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
 def patterns() -> _Patterns:
     """The language file's word lists as patterns, compiled once."""
     lang = load("language.toml")
-    people_words = [p for phrases in lang["people"].values() for p in phrases]
     question = _alternation(lang["question_words"])
     fillers = _alternation(lang["leading_fillers"])
     joiners = _alternation(lang["part_joiners"])
@@ -127,10 +126,7 @@ def patterns() -> _Patterns:
         # a person's word with a contraction ("she's", "i've", "they'd") is that person's word
         first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])}){_CONTRACTED}(?![\w'])", flags),
         third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])}){_CONTRACTED}(?![\w'])", flags),
-        # a cue ("wait no", "my bad"), or a cleft naming who it really is ("it's my son who has the fever")
-        correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b|\bit(?:['\u2019]s|\s+is|\s+was)\s+"
-                              rf"(?:actually\s+|really\s+)?(?:my|his|her|our|their)\s+(?:{_alternation(people_words)})s?\s+"
-                              rf"(?:who|that)\b", flags),
+        correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b", flags),
         # "i'm the husband", "i am her boyfriend": the one typing names themself
         self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
                               rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
@@ -190,6 +186,19 @@ def _addresses_the_reader(text: str, at: int, pats: _Patterns) -> bool:
     someone ("my mate"): a form of address with no determiner before it."""
     word = text[at:].split(maxsplit=1)[0].lower().strip(".,!?;:'\"")
     return word in pats.address_forms and not pats.determined.search(text, max(0, at - 12), at)
+
+
+# "it's my son who has the fever": a cleft naming who it really is (a person's word, checked by people_in)
+_CLEFT = re.compile(r"\bit(?:['\u2019]s|\s+is|\s+was)\s+(?:actually\s+|really\s+)?(?:my|his|her|our|their)\s+"
+                    r"((?:[\w'-]+\s+){1,3}?)(?:who|that)\b", re.IGNORECASE)
+
+
+def corrects(text: str) -> bool:
+    """Whether a message corrects what was said before: a cue ("wait no", "my bad") or a cleft
+    naming someone ("it's my housemate who's burnt")."""
+    if patterns().correction.search(text):
+        return True
+    return any(people_in(m.group(1)) for m in _CLEFT.finditer(text))
 
 
 def receives_massage(text: str) -> bool:
@@ -263,4 +272,4 @@ def read_message(text: str, config: Config) -> Message:
     return Message(question, focus if focus != question else "", tuple(parts) if len(parts) >= 2 else (),
                    bool(pats.follow_up.match(question)), bool(pats.pronoun.search(question)), sentences,
                    tuple(pats.people.find(question)), tuple(pats.areas.find(question)),
-                   bool(pats.correction.search(question)), asks_anything(question), receives_massage(asked))
+                   corrects(question), asks_anything(question), receives_massage(asked))
