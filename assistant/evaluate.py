@@ -25,7 +25,8 @@ from assistant.sentence_eval import SentenceJudge, judge_answers, load_sentence_
 from assistant.text import find_loose, loose_with_offsets
 
 SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the shipped corpus
-QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl")
+QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl",
+                 "questions-lay3.jsonl")
 DIALOGUE_SET = "dialogues.jsonl"
 # the later three written blind, after tuning began
 DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl",
