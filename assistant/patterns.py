@@ -54,7 +54,12 @@ class Regex:
         return iter(()) if not window and self.cannot_match(text) else self.compiled.finditer(text, *window)
 
     def __getattr__(self, name: str):  # sub, split, findall, groups... as the compiled pattern has them
+        if name.startswith("_"):  # never for a slot not yet set (copy, pickle): that would recurse
+            raise AttributeError(name)
         return getattr(self.compiled, name)
+
+    def __reduce__(self):  # copied or pickled as its source and needles; compiled again when used
+        return Regex, (self.pattern, self.needles)
 
     def __eq__(self, other: object) -> bool:  # the same pattern, compiled yet or not
         return (isinstance(other, (Regex, re.Pattern)) and other.pattern == self.pattern

@@ -69,3 +69,13 @@ def test_the_snapshot_covers_every_data_file():
     shot = snapshot()
     assert set(shot["files"]) == set(SCHEMAS)
     assert all(len(e["sha256"]) == 64 for e in shot["files"].values())
+
+
+def test_a_pattern_copies_and_pickles_as_itself():
+    import copy
+    import pickle
+
+    lazy = Regex(r"\bpregnan(t|cy)\b", required_strings(r"\bpregnan(t|cy)\b"))
+    for other in (copy.copy(lazy), copy.deepcopy(lazy), pickle.loads(pickle.dumps(lazy))):
+        assert other == lazy and other.needles == lazy.needles
+        assert other.search("she's PREGNANT") and not other.search("she's fine")
