@@ -120,4 +120,5 @@ def test_the_summary_reports_every_set_held_half_first(assistant, capsys, monkey
                     ["dialogues-extra.jsonl", "held"], ["dialogues-extra.jsonl", "tune"],
                     ["dialogues-third.jsonl", "held"], ["dialogues-third.jsonl", "tune"],
                     ["dialogues-fourth.jsonl", "held"], ["dialogues-fourth.jsonl", "tune"],
-                    ["dialogues-fifth.jsonl", "held"], ["dialogues-fifth.jsonl", "tune"]]
+                    ["dialogues-fifth.jsonl", "held"], ["dialogues-fifth.jsonl", "tune"],
+                    ["dialogues-sixth.jsonl", "held"], ["dialogues-sixth.jsonl", "tune"]]
