@@ -28,7 +28,9 @@ def test_plain_questions_get_their_intent(assistant, question, intent):
                                       "what's the best foot massage technique", "is a massage gun worth it",
                                       "can massage help me lose weight", "should i use heat or ice on my back",
                                       "how do i do yoga for back pain", "she's got really bad period cramps, would a back rub help",
-                                      "what exercises to strengthen my back"])
+                                      "what exercises to strengthen my back",
+                                      # shopping: the guides name no brands and no shops
+                                      "which foam roller brand is the best", "where can i get a wedge pillow"])
 def test_out_of_scope_abstains_with_suggestions(assistant, question):
     answer = assistant.ask(question)
     assert answer.route.route == "abstain" and not answer.citations and not answer.hits
@@ -55,7 +57,8 @@ def test_smalltalk_gets_a_short_reply_without_sources(assistant, question):
 
 @pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe",
                                       "should she shower after a massage with oil", "can i use a yoga mat instead of a table",
-                                      "can she go to the gym after a massage", "my back is sore from the gym, can you massage it"])
+                                      "can she go to the gym after a massage", "my back is sore from the gym, can you massage it",
+                                      "should i buy a massage table or use the bed", "what oil should i buy"])
 def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(assistant, question):
     # baby oil is not baby massage; a shower after the massage is the guides' aftercare
     assert assistant.ask(question).route.route in ("retrieval", "safety")
