@@ -58,7 +58,8 @@ def test_smalltalk_gets_a_short_reply_without_sources(assistant, question):
 @pytest.mark.parametrize("question", ["is baby oil ok to use", "we've been trying for a baby, is massage safe",
                                       "should she shower after a massage with oil", "can i use a yoga mat instead of a table",
                                       "can she go to the gym after a massage", "my back is sore from the gym, can you massage it",
-                                      "should i buy a massage table or use the bed", "what oil should i buy"])
+                                      "should i buy a massage table or use the bed", "what oil should i buy",
+                                      "got a brand new massage table, how high should it be"])
 def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(assistant, question):
     # baby oil is not baby massage; a shower after the massage is the guides' aftercare
     assert assistant.ask(question).route.route in ("retrieval", "safety")
