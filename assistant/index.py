@@ -915,11 +915,12 @@ def _stored_passages(arrays: dict[str, np.ndarray], blobs: dict[str, tuple[mmap.
     return StoredPassages(texts, others, table, spans)
 
 
-def load(folder: Path, config: Config) -> Index:
+def load(folder: Path, config: Config, manifest: dict | None = None) -> Index:
     """Load a saved index; a missing, changed, half-written or unreadable file raises IndexError_
-    naming it (and never repeats a library's advice, such as numpy's to load pickles)."""
+    naming it (and never repeats a library's advice, such as numpy's to load pickles). `manifest`:
+    the folder's manifest.json when the caller has just read it (under the same lock)."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest = manifest if manifest is not None else read_manifest(folder)
     if not manifest or manifest.get("format") != FORMAT:
         raise IndexError_("no index, or one in another format")
     documents, arrays, blobs = _read_parts(_verified_files(folder, manifest))
@@ -1025,7 +1026,7 @@ def _try_load(folder: Path, expected: str, config: Config) -> tuple[Index | None
     if manifest.get("fingerprint") != expected:
         return None, f"index in {folder} is out of date; rebuilding"
     try:
-        return load(folder, config), ""
+        return load(folder, config, manifest), ""
     except IndexError_ as exc:
         return None, f"index in {folder} is damaged ({exc}); rebuilding"
 

@@ -15,16 +15,16 @@ from typing import Iterable, Iterator
 
 
 class Regex:
-    """A pattern compiled with re.IGNORECASE on first use (used like the re.Pattern it stands for). `needles`: lowercase strings one of
-    which any match holds (None: unknown, the pattern is always run)."""
+    """A pattern compiled with re.IGNORECASE on first use (used like the re.Pattern it stands for).
+    `needles`: lowercase strings one of which any match holds (None: unknown, the pattern is always run)."""
 
     __slots__ = ("pattern", "needles", "_compiled")
     flags = re.IGNORECASE
 
-    def __init__(self, pattern: str, needles: Iterable[str] | None = None, compiled: re.Pattern | None = None):
+    def __init__(self, pattern: str, needles: Iterable[str] | None = None):
         self.pattern = pattern
         self.needles = frozenset(needles) if needles is not None else None
-        self._compiled = compiled
+        self._compiled: re.Pattern | None = None
 
     @property
     def compiled(self) -> re.Pattern:
