@@ -59,7 +59,7 @@ from assistant.datafiles import trust as trust_data
 from assistant.parallel import Background, map_chunks
 from assistant.patterns import lowercase_is_faithful, required_strings
 from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
-from assistant.router import INTENTS_FILE, IntentRouter, load_intents
+from assistant.router import EXAMPLES_FILE, INTENTS_FILE, IntentRouter, labelled_examples, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
@@ -68,7 +68,7 @@ FORMAT = 8  # 2: manifest.json holds the size and sha256 of every file; 3: files
 # 6: the safety quotes located at build (analysis.json quote_places); 7: FAQ vectors per distinct question (faq_rows.npy);
 # 8: analysis.json keeps the data files as checked (data_files) and the safety phrases analysed (phrase_stems)
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
-              "english_words.txt")
+              "english_words.txt", EXAMPLES_FILE)
 STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
 MATRICES = ("bm25", "tfidf", "faq")  # each saved as <name>_data.npy, <name>_indices.npy, <name>_indptr.npy
 MAPPED = ("passage_texts.npy", "passage_text_ends.npy", "passage_strings.npy", "passage_string_ends.npy",
@@ -325,8 +325,8 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     # while this one fits the intent model and searches the passages for the intents' patterns
     with Background(lambda: lsa.fit(tfidf).arrays(), fork=workers > 1) as fitting:
         intents = load_intents()
-        texts = [e for spec in intents.values() for e in spec.examples]
-        labels = [spec.name for spec in intents.values() for _ in spec.examples]
+        pairs = [(e, spec.name) for spec in intents.values() for e in spec.examples] + labelled_examples(intents)
+        texts, labels = [t for t, _ in pairs], [label for _, label in pairs]
         router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
         faq, faq_rows = faq_vectors(router, passages)
         lifts = intent_masks(intents, passages, workers)

@@ -261,6 +261,13 @@ def question_parts(question: str, config: Config) -> list[str]:
     return [part[0].strip() for part in parts if part and len(part[0].split()) >= config.message_part_min_words]
 
 
+def without_areas(text: str) -> str:
+    """The text with the body areas it names taken out: what a follow-up asks besides the area it
+    names ("what about the lower back?" asks nothing of its own)."""
+    pattern = patterns().areas.pattern
+    return " ".join(pattern.sub(" ", text).split()) if pattern is not None else text
+
+
 def read_message(text: str, config: Config) -> Message:
     """The message stage: check the text, then find what it asks."""
     question = check_question(text)

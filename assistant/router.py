@@ -101,7 +101,36 @@ def load_intents() -> Intents:
     return intents
 
 
-LABELLED_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl")  # in the shipped corpus
+LABELLED_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl",
+                 "questions-lay3.jsonl")  # in the shipped corpus
+
+
+EXAMPLES_FILE = "router-examples.json"  # examples in people's own words (assistant/fit_router.py)
+
+
+def labelled_examples(intents: Intents) -> list[tuple[str, str]]:
+    """(text, intent) pairs the intent model learns from beside data/intents.toml's examples: the
+    labelled sets' tune halves (data/router-examples.json; none when it is missing). An intent
+    data/intents.toml does not have, or a malformed pair, is a DataFileError."""
+    import json
+
+    from assistant.datafiles import DATA_DIR, DataFileError
+
+    path = DATA_DIR / EXAMPLES_FILE
+    if not path.is_file():
+        return []
+    try:
+        examples = json.loads(path.read_text("utf-8"))["examples"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataFileError(f"{EXAMPLES_FILE}: not an examples file ({exc}); rewrite it with python -m assistant.fit_router") from None
+    out = []
+    for n, pair in enumerate(examples, start=1):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            raise DataFileError(f"{EXAMPLES_FILE}: example {n} should be [text, intent]")
+        if pair[1] not in intents:
+            raise DataFileError(f"{EXAMPLES_FILE}: example {n}: unknown intent {pair[1]!r}")
+        out.append((pair[0], pair[1]))
+    return out
 
 
 def tune_half(question_id: str) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
-from assistant.message import Message, clauses_by_person, read_message
+from assistant.message import Message, clauses_by_person, read_message, without_areas
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.safety import stated as stated_now  # the mentions that state a condition now
@@ -63,9 +63,13 @@ class Understander:
         mentioned = self.safety.mentions(message.text)
         stated = stated_now(mentioned)
         first = self.first_guess(message)
-        # a follow-up asking something of its own replaces the topic; one stating a condition does not
-        own_topic = first.confidence >= cfg.router_topic_confidence and not self.intents.has_role(
-            first.intent, "vague", "not_covered", "small_talk", "safety_question")
+        # a follow-up asking something of its own (besides the area it names) replaces the topic; one
+        # stating a condition does not, nor one asking what the topic asked ("what about for sensitive
+        # skin?" after an oil question)
+        asks_more = not message.areas or bool(self.index.analyzer.terms(without_areas(message.asked)))
+        own_topic = asks_more and first.confidence >= cfg.router_topic_confidence and not self.intents.has_role(
+            first.intent, "vague", "not_covered", "small_talk", "safety_question") and not (
+            conversation is not None and first.intent == conversation.state.topic.intent)
         leans = bool(conversation) and conversation.leans_on_topic(message, bool(stated), cfg)
         carried = conversation.follow_up_of(message, bool(stated), own_topic, cfg) if conversation else ""
         if leans and own_topic and not carried and not self.index.query_ids(message.text):
@@ -164,8 +168,8 @@ class Understander:
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
             return SMALLTALK
-        if talking and not message.asks and (
-                top_score < cfg.router_abstain_score or self.intents.has_role(predicted.intent, "not_covered")):
+        if talking and not message.asks and (top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text)
+                                             or self.intents.has_role(predicted.intent, "not_covered")):
             return SMALLTALK  # a topic the guides lack, said in passing ("my cat just walked on the keyboard")
         if self.named_out_of_scope(message.text):
             return ABSTAIN
@@ -244,7 +248,8 @@ class Understander:
     # -- small talk ----------------------------------------------------------------------------
     def reply_kind(self, message: Message, predicted: Prediction) -> str:
         """Which fixed reply answers small talk: an aside ("brb") gets the aside reply; small talk
-        proper, that of the example worded most like it (cosine in the intent model's feature space)."""
+        proper, that of the example worded most like it (cosine in the intent model's feature space),
+        unless it is worded like none of them (then it is an aside too)."""
         if predicted.intent != self.smalltalk:
             return "aside"
         text = message.text
@@ -262,4 +267,4 @@ class Understander:
             cosine = sum(w * example.get(i, 0.0) for i, w in said)
             if cosine > best:
                 best, kind = cosine, name
-        return kind
+        return kind if best >= self.config.router_reply_min_similarity else "aside"

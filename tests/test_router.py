@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.router import features, load_intents
+from assistant.router import features, labelled_examples, load_intents
 
 
 def test_router_arrays_give_scikit_learns_probabilities(index):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    intents = load_intents()
-    texts = [e for s in intents.values() for e in s.examples]
-    labels = [s.name for s in intents.values() for _ in s.examples]
     from threadpoolctl import threadpool_limits
+
+    intents = load_intents()  # its examples and the labelled sets' tune halves, as the index build fits it
+    pairs = [(e, s.name) for s in intents.values() for e in s.examples] + labelled_examples(intents)
+    texts, labels = [t for t, _ in pairs], [label for _, label in pairs]
 
     vectorizer = TfidfVectorizer(analyzer=lambda t: features(index.analyzer, t), sublinear_tf=True)
     with threadpool_limits(1):  # as the index build fits it (threaded BLAS is slower on a busy machine)
@@ -29,6 +30,23 @@ def test_every_intent_has_enough_training_examples():
     for name in ("oil_choice", "frequency", "posture", "mistakes", "when_to_avoid", "duration", "technique",
                  "preparation", "aftercare", "benefits", "self_massage", "general", "out_of_scope", "smalltalk"):
         assert len(intents[name].examples) >= 25, name
+
+
+def test_examples_from_the_labelled_sets_are_tune_questions_never_held_ones_or_their_paraphrases():
+    """The intent model learns people's wording from the tune halves; a held question (or one
+    worded like it) among its examples would make the held figures measure memory."""
+    from assistant.config import load_config
+    from assistant.fit_router import labelled_rows, matchers_of, worded_like
+    from conftest import CORPUS
+
+    examples = labelled_examples(load_intents())
+    assert len(examples) >= 300
+    tune, held = labelled_rows(CORPUS, load_config().conversation_follow_up_max_words)
+    assert set(examples) <= set(tune)
+    # every tune example not worded like a held one, and no other: what `python -m assistant.fit_router`
+    # writes (rerun it after editing a labelled set)
+    matchers = matchers_of(held)
+    assert examples == [p for p in dict.fromkeys(tune) if not worded_like(p[0], matchers)]
 
 
 def test_training_examples_are_not_evaluation_questions_or_paraphrases_of_them():
@@ -55,3 +73,20 @@ def test_training_examples_are_not_evaluation_questions_or_paraphrases_of_them()
                 if matcher.quick_ratio() >= 0.82:
                     assert matcher.ratio() < 0.82, (spec.name, example, matcher.b)
 
+
+
+def test_a_learned_example_with_an_unknown_intent_is_a_clear_data_error(tmp_path, monkeypatch):
+    import json
+
+    import pytest
+
+    import assistant.datafiles as datafiles
+    from assistant.datafiles import DataFileError
+
+    (tmp_path / "router-examples.json").write_text(json.dumps({"examples": [["what oil", "oil_choice"], ["hi", "chitchat"]]}))
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
+    with pytest.raises(DataFileError, match="example 2: unknown intent 'chitchat'"):
+        labelled_examples(load_intents())
+    (tmp_path / "router-examples.json").write_text(json.dumps({"examples": [["what oil"]]}))
+    with pytest.raises(DataFileError, match=r"example 1 should be \[text, intent\]"):
+        labelled_examples(load_intents())
