@@ -56,11 +56,10 @@ RETRIEVAL = ("retrieval", "hybrid+intent")
 FLOORS = {
     "tune": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.974, RETRIEVAL + ("recall@5",): 0.895,
              ("router", "accuracy"): 0.967, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.951},
-    # lowered when the intent model began learning from every labelled set's tune half (data/router-examples.json):
-    # held router 0.95 -> 0.916, out-of-scope refused 0.909 -> 0.727 (2 of 11), MRR 0.94 -> 0.925 here, while the
-    # held halves of the lay sets and the conversations gained (router +0.014 to +0.028, 8 more turns routed right)
+    # MRR and recall@5 lowered when the intent model began learning from every labelled set's tune half
+    # (cae7899: MRR 0.94 -> 0.925 here, while the lay sets' and the conversations' held halves gained)
     "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.925, RETRIEVAL + ("recall@5",): 0.881,
-             ("router", "accuracy"): 0.916, ("abstain", "recall"): 0.727, ("answers", "key_fact_recall"): 0.96},
+             ("router", "accuracy"): 0.95, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.96},
     # corpus/questions-second.jsonl: 30 questions written after the tuning above (its first,
     # untouched measurement is in the README); the analysis fixes it then showed were made.
     "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.979, RETRIEVAL + ("recall@5",): 0.893,
