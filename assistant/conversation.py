@@ -152,7 +152,12 @@ class Conversation:
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
                         if who != holder and rule.id in conds and conds[rule.id].status == IN_FORCE:
-                            conds[rule.id] = Condition(rule, "withdrawn", message.text)
+                            # what the corrected words said of that person goes with them ("back's bright
+                            # red and peeling" held sunburn and swelling; "it's my brother who's sunburnt")
+                            said_then = conds[rule.id].words
+                            for rid, cond in list(conds.items()):
+                                if cond.status == IN_FORCE and (rid == rule.id or cond.words == said_then):
+                                    conds[rid] = Condition(cond.rule, "withdrawn", message.text)
         if recovered and not any(m.status == IN_FORCE for _, mentions in said for m in mentions):
             for rid, cond in list(table.get(person, {}).items()):
                 if cond.status == IN_FORCE and rid in can_pass:

@@ -97,6 +97,14 @@ def test_a_correction_said_as_people_say_it_moves_the_condition(assistant, corre
     assert statuses(c)["flatmate"]["skin_problems"] == "active"
 
 
+def test_a_correction_takes_away_everything_the_corrected_words_said_of_that_person(assistant):
+    # "bright red and peeling" holds sunburn and swelling for the cousin; the correction names only the sunburn
+    c = talk(assistant, "my cousin got fried at the beach, his back is bright red and peeling, can i massage him",
+             "oh wait i got that wrong, it's my brother who's sunburnt. what should i do for my cousin")
+    assert c.state.person == "cousin" and c.in_force() == set()
+    assert statuses(c)["brother"]["skin_problems"] == "active"
+
+
 def test_a_sentence_naming_two_people_gives_each_their_own_conditions(assistant):
     c = talk(assistant, "my wife's back is fine but my son has a fever, can i massage him")
     assert statuses(c) == {"son": {"fever_infection": "active"}}
