@@ -24,7 +24,7 @@ from assistant.retrieval import MODES
 from assistant.router import load_intents
 from assistant.safety import SafetyRules
 from assistant.schema import Answer, Ranking, Route
-from assistant.selection import Selector, load_order_model, load_selector_model
+from assistant.selection import Selector, load_order_model, load_selector_model, load_sentence_priors
 from assistant.understanding import Understander
 
 __all__ = ["Assistant", "Conversation", "QuestionError", "check_question", "MAX_QUESTION_CHARS"]
@@ -53,7 +53,8 @@ class Assistant:
                             load_selector_model() if config.answer_learned_selector else None,
                             load_order_model() if config.answer_learned_order else None,
                             {g["name"]: tuple(re.compile(p, re.IGNORECASE) for p in g.get("not_answers", ()))
-                             for g in self.index.manifest.get("guides", [])})
+                             for g in self.index.manifest.get("guides", [])},
+                            load_sentence_priors() if config.answer_padding_below > 0 else {})
         self.composer = Composer(selector, self.intents, config, self.safety.disclaimer)
 
     @classmethod

@@ -69,6 +69,33 @@ def load_selector_model() -> SelectorModel | None:
     return SelectorModel(tuple(float(c) for c in doc["coef"]), float(doc["intercept"]), float(doc["threshold"]))
 
 
+PRIORS_FILE = "sentence-priors.json"
+
+
+@functools.cache
+def load_sentence_priors() -> dict[str, tuple[int, int]]:
+    """How often each guide sentence shown in a labelled tune answer was acceptable: text -> (acceptable,
+    shown) (data/sentence-priors.json; none when it is missing). A malformed entry is a DataFileError."""
+    import json
+
+    from assistant.datafiles import DATA_DIR
+
+    path = DATA_DIR / PRIORS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        sentences = json.loads(path.read_text("utf-8"))["sentences"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataFileError(f"{PRIORS_FILE}: not a priors file ({exc}); rewrite it with python -m assistant.fit_selector") from None
+    out = {}
+    for text, counts in sentences.items() if isinstance(sentences, dict) else ():
+        if not (isinstance(counts, list) and len(counts) == 2 and all(isinstance(n, int) for n in counts)
+                and 0 <= counts[0] <= counts[1]):
+            raise DataFileError(f"{PRIORS_FILE}: {text[:40]!r}: counts should be [acceptable, shown], 0 <= acceptable <= shown")
+        out[text] = (counts[0], counts[1])
+    return out
+
+
 def load_order_model() -> SelectorModel | None:
     """The model that orders an answer's sentences (data/selector.json order_coef: how likely a
     sentence is to be a key one, the direct answer); None when there is none."""
@@ -100,7 +127,8 @@ class Selector:
     def __init__(self, analyzer: Analyzer, idf: np.ndarray, vocabulary: dict[str, int], intents: Intents,
                  config: Config, not_answers: tuple[re.Pattern, ...], rule_quotes: frozenset[str],
                  model: SelectorModel | None = None, order: SelectorModel | None = None,
-                 guide_not_answers: dict[str, tuple[re.Pattern, ...]] | None = None):
+                 guide_not_answers: dict[str, tuple[re.Pattern, ...]] | None = None,
+                 priors: dict[str, tuple[int, int]] | None = None):
         self.analyzer = analyzer
         self.idf = idf
         self.vocabulary = vocabulary
@@ -115,6 +143,7 @@ class Selector:
         # remembered (a bounded cache; a question's own terms are not)
         self.guide_terms = functools.lru_cache(maxsize=16384)(lambda text: frozenset(analyzer.terms(text)))
         self.guide_not_answers = guide_not_answers or {}  # a guide's own (manifest.json "cleaning")
+        self.priors = priors or {}  # text -> (acceptable, shown) in the labelled tune answers
 
     @functools.cached_property
     def _max_weight(self) -> float:
@@ -189,9 +218,15 @@ class Selector:
         out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
         return out
 
+    def is_padding(self, text: str) -> bool:
+        """Whether labelled answers found the sentence true of any question rather than an answer
+        to theirs: shown often enough, and rarely acceptable (config answer.padding_below)."""
+        good, shown = self.priors.get(text, (0, 0))
+        return shown >= self.config.answer_padding_min_shown and (good + 1) / (shown + 2) < self.config.answer_padding_below
+
     def _offered(self, text: str, p: Passage, exclude: frozenset[str], avoid: frozenset[str],
                  off_senses: tuple[Sense, ...]) -> bool:
-        if not self.is_answer_sentence(text, p) or any(q in text for q in exclude):
+        if not self.is_answer_sentence(text, p) or any(q in text for q in exclude) or self.is_padding(text):
             return False
         if avoid and any(phrase in f"{p.section} {text}".lower() for phrase in avoid):
             return False

@@ -157,3 +157,36 @@ def test_a_broken_order_model_is_refused_by_name(tmp_path, monkeypatch, change):
             selection.load_order_model()
     finally:
         selection._selector_doc.cache_clear()
+
+
+PADDING = ("How the body is treated afterward can affect how long the benefits last.",
+           "Many people use oil during a massage for relaxation, making the entire back massage more pleasant and fluid.")
+
+
+@pytest.mark.parametrize("question, padding, answer", [
+    ("what should i do after the massage", PADDING[0], "Don’t jump into strenuous activity right after a massage."),
+    ("what oil should I use?", PADDING[1], "For beginners, natural oils like coconut or almond work well."),
+])
+def test_a_sentence_labelled_answers_found_true_of_any_question_is_never_offered(assistant, question, padding, answer):
+    """data/sentence-priors.json: a sentence the labelled tune answers showed often and rarely found
+    acceptable is padding; the answer keeps what answers the question."""
+    shown = [s.text for s in assistant.ask(question).sentences]
+    assert padding not in shown and answer in shown
+    assert assistant.composer.selector.is_padding(padding)
+    unfiltered = assistant.with_settings(answer_padding_below=0.0)  # the labels' say switched off
+    assert padding in [s.text for s in unfiltered.ask(question).sentences]
+
+
+@pytest.mark.parametrize("sentences", [{"A sentence.": [3, 2]}, {"A sentence.": [1]}, {"A sentence.": ["1", "2"]}])
+def test_malformed_sentence_priors_are_refused_by_name(tmp_path, monkeypatch, sentences):
+    import assistant.datafiles as datafiles
+    import assistant.selection as selection
+
+    (tmp_path / selection.PRIORS_FILE).write_text(json.dumps({"sentences": sentences}), "utf-8")
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
+    selection.load_sentence_priors.cache_clear()
+    try:
+        with pytest.raises(datafiles.DataFileError, match="sentence-priors.json"):
+            selection.load_sentence_priors()
+    finally:
+        selection.load_sentence_priors.cache_clear()
