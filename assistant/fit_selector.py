@@ -35,18 +35,24 @@ from assistant.sentence_eval import SentenceJudge, load_sentence_labels
 MODEL_SETS = ("questions.jsonl", "questions-second.jsonl")
 
 
-def sentence_priors(assistant: Assistant, labels: dict, judge: SentenceJudge) -> dict[str, list[int]]:
-    """text -> [acceptable, shown] over the tune answers (padding not left out while counting)."""
+def sentence_priors(assistant: Assistant, labels: dict, judge: SentenceJudge) -> dict:
+    """{"sentences": text -> [acceptable, shown], "by_intent": intent -> text -> [acceptable, shown]} over
+    the tune answers (padding not left out while counting)."""
     counting = assistant.with_settings(answer_padding_below=0.0)
-    priors: dict[str, list[int]] = {}
+    overall: dict[str, list[int]] = {}
+    by_intent: dict[str, dict[str, list[int]]] = {}
     for qid, label in labels.items():
         if not tune_half(qid) or not label.acceptable:
             continue
-        for sentence in counting.ask(label.question).sentences:
-            counts = priors.setdefault(sentence.text, [0, 0])
-            counts[0] += judge.among(sentence.text, label.acceptable)
-            counts[1] += 1
-    return dict(sorted(priors.items()))
+        answer = counting.ask(label.question)
+        for sentence in answer.sentences:
+            good = judge.among(sentence.text, label.acceptable)
+            for counts in (overall.setdefault(sentence.text, [0, 0]),
+                           by_intent.setdefault(answer.route.intent, {}).setdefault(sentence.text, [0, 0])):
+                counts[0] += good
+                counts[1] += 1
+    return {"sentences": dict(sorted(overall.items())),
+            "by_intent": {intent: dict(sorted(table.items())) for intent, table in sorted(by_intent.items())}}
 
 
 def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     args.priors_out.write_text(json.dumps({
         "about": "How often each guide sentence shown in a tune answer was acceptable ([acceptable, shown]), over "
                  "the tune halves of corpus/sentence-labels.jsonl; written by assistant/fit_selector.py. "
-                 "Config answer.padding_below says which are padding.",
-        "sentences": priors}, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{len(priors)} sentences' priors; wrote {args.priors_out}")
+                 "by_intent: the same over the answers to questions of each intent. Config answer.padding_below "
+                 "says which are padding.",
+        **priors}, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(priors['sentences'])} sentences' priors; wrote {args.priors_out}")
     if args.priors_only:
         return 0
     in_sets = {qid for qid, s in label_sets(args.labels).items() if s in args.sets}

@@ -54,7 +54,7 @@ class Assistant:
                             load_order_model() if config.answer_learned_order else None,
                             {g["name"]: tuple(re.compile(p, re.IGNORECASE) for p in g.get("not_answers", ()))
                              for g in self.index.manifest.get("guides", [])},
-                            load_sentence_priors() if config.answer_padding_below > 0 else {})
+                            load_sentence_priors() if config.answer_padding_below > 0 else None)
         self.composer = Composer(selector, self.intents, config, self.safety.disclaimer)
 
     @classmethod

@@ -72,27 +72,40 @@ def load_selector_model() -> SelectorModel | None:
 PRIORS_FILE = "sentence-priors.json"
 
 
+@dataclass(frozen=True)
+class SentencePriors:
+    """How often guide sentences shown in labelled tune answers were acceptable: (acceptable, shown)
+    by sentence text, over all the answers and over those to questions of each intent."""
+
+    overall: dict[str, tuple[int, int]]
+    by_intent: dict[str, dict[str, tuple[int, int]]]
+
+
 @functools.cache
-def load_sentence_priors() -> dict[str, tuple[int, int]]:
-    """How often each guide sentence shown in a labelled tune answer was acceptable: text -> (acceptable,
-    shown) (data/sentence-priors.json; none when it is missing). A malformed entry is a DataFileError."""
+def load_sentence_priors() -> SentencePriors:
+    """data/sentence-priors.json (none when it is missing). A malformed entry is a DataFileError."""
     import json
 
     from assistant.datafiles import DATA_DIR
 
     path = DATA_DIR / PRIORS_FILE
     if not path.is_file():
-        return {}
+        return SentencePriors({}, {})
     try:
-        sentences = json.loads(path.read_text("utf-8"))["sentences"]
-    except (ValueError, KeyError, TypeError) as exc:
+        doc = json.loads(path.read_text("utf-8"))
+        return SentencePriors(_counts(doc["sentences"]),
+                              {str(intent): _counts(table) for intent, table in doc.get("by_intent", {}).items()})
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataFileError(f"{PRIORS_FILE}: not a priors file ({exc}); rewrite it with python -m assistant.fit_selector") from None
+
+
+def _counts(table: dict) -> dict[str, tuple[int, int]]:
     out = {}
-    for text, counts in sentences.items() if isinstance(sentences, dict) else ():
+    for text, counts in table.items():
         if not (isinstance(counts, list) and len(counts) == 2 and all(isinstance(n, int) for n in counts)
                 and 0 <= counts[0] <= counts[1]):
             raise DataFileError(f"{PRIORS_FILE}: {text[:40]!r}: counts should be [acceptable, shown], 0 <= acceptable <= shown")
-        out[text] = (counts[0], counts[1])
+        out[str(text)] = (counts[0], counts[1])
     return out
 
 
@@ -128,7 +141,7 @@ class Selector:
                  config: Config, not_answers: tuple[re.Pattern, ...], rule_quotes: frozenset[str],
                  model: SelectorModel | None = None, order: SelectorModel | None = None,
                  guide_not_answers: dict[str, tuple[re.Pattern, ...]] | None = None,
-                 priors: dict[str, tuple[int, int]] | None = None):
+                 priors: SentencePriors | None = None):
         self.analyzer = analyzer
         self.idf = idf
         self.vocabulary = vocabulary
@@ -143,7 +156,7 @@ class Selector:
         # remembered (a bounded cache; a question's own terms are not)
         self.guide_terms = functools.lru_cache(maxsize=16384)(lambda text: frozenset(analyzer.terms(text)))
         self.guide_not_answers = guide_not_answers or {}  # a guide's own (manifest.json "cleaning")
-        self.priors = priors or {}  # text -> (acceptable, shown) in the labelled tune answers
+        self.priors = priors or SentencePriors({}, {})  # what the labelled tune answers found of their sentences
 
     @functools.cached_property
     def _max_weight(self) -> float:
@@ -189,7 +202,7 @@ class Selector:
             section_terms = self.guide_terms(p.headings)
             section = sum(self._weight(t) for t in q_terms & section_terms) / q_total
             for pos, span in enumerate(p.sentences):
-                if not self._offered(span.text, p, exclude, avoid, off_senses):
+                if not self._offered(span.text, p, exclude, avoid, off_senses) or self.is_padding(span.text, intent):
                     continue
                 terms = self.guide_terms(span.text)
                 overlap = sum(self._weight(t) for t in q_terms & terms) / q_total
@@ -218,15 +231,21 @@ class Selector:
         out.sort(key=lambda c: (-c.score, c.hit_rank, c.position))
         return out
 
-    def is_padding(self, text: str) -> bool:
-        """Whether labelled answers found the sentence true of any question rather than an answer
-        to theirs: shown often enough, and rarely acceptable (config answer.padding_below)."""
-        good, shown = self.priors.get(text, (0, 0))
-        return shown >= self.config.answer_padding_min_shown and (good + 1) / (shown + 2) < self.config.answer_padding_below
+    def is_padding(self, text: str, intent: str = "") -> bool:
+        """Whether labelled answers found the sentence true of any question rather than an answer to
+        theirs, or to questions of this intent: shown often enough, and rarely acceptable (config
+        answer.padding_below, padding_min_shown, padding_min_shown_for_intent)."""
+        cfg = self.config
+        for (good, shown), least in ((self.priors.overall.get(text, (0, 0)), cfg.answer_padding_min_shown),
+                                     (self.priors.by_intent.get(intent, {}).get(text, (0, 0)),
+                                      cfg.answer_padding_min_shown_for_intent)):
+            if shown >= least and (good + 1) / (shown + 2) < cfg.answer_padding_below:
+                return True
+        return False
 
     def _offered(self, text: str, p: Passage, exclude: frozenset[str], avoid: frozenset[str],
                  off_senses: tuple[Sense, ...]) -> bool:
-        if not self.is_answer_sentence(text, p) or any(q in text for q in exclude) or self.is_padding(text):
+        if not self.is_answer_sentence(text, p) or any(q in text for q in exclude):
             return False
         if avoid and any(phrase in f"{p.section} {text}".lower() for phrase in avoid):
             return False

@@ -172,17 +172,19 @@ def test_a_sentence_labelled_answers_found_true_of_any_question_is_never_offered
     acceptable is padding; the answer keeps what answers the question."""
     shown = [s.text for s in assistant.ask(question).sentences]
     assert padding not in shown and answer in shown
-    assert assistant.composer.selector.is_padding(padding)
+    assert assistant.composer.selector.is_padding(padding, assistant.route(question)[0].intent)
     unfiltered = assistant.with_settings(answer_padding_below=0.0)  # the labels' say switched off
     assert padding in [s.text for s in unfiltered.ask(question).sentences]
 
 
-@pytest.mark.parametrize("sentences", [{"A sentence.": [3, 2]}, {"A sentence.": [1]}, {"A sentence.": ["1", "2"]}])
-def test_malformed_sentence_priors_are_refused_by_name(tmp_path, monkeypatch, sentences):
+@pytest.mark.parametrize("doc", [{"sentences": {"A sentence.": [3, 2]}}, {"sentences": {"A sentence.": [1]}},
+                                 {"sentences": {"A sentence.": ["1", "2"]}}, {"sentences": []},
+                                 {"sentences": {}, "by_intent": {"oil_choice": {"A sentence.": [-1, 2]}}}])
+def test_malformed_sentence_priors_are_refused_by_name(tmp_path, monkeypatch, doc):
     import assistant.datafiles as datafiles
     import assistant.selection as selection
 
-    (tmp_path / selection.PRIORS_FILE).write_text(json.dumps({"sentences": sentences}), "utf-8")
+    (tmp_path / selection.PRIORS_FILE).write_text(json.dumps(doc), "utf-8")
     monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
     selection.load_sentence_priors.cache_clear()
     try:
@@ -190,3 +192,15 @@ def test_malformed_sentence_priors_are_refused_by_name(tmp_path, monkeypatch, se
             selection.load_sentence_priors()
     finally:
         selection.load_sentence_priors.cache_clear()
+
+
+def test_a_sentence_rarely_acceptable_for_one_kind_of_question_is_left_out_of_that_kind_only(assistant):
+    # a list of benefits answers "what are the benefits", not "how often" (the labelled answers to
+    # frequency questions never found it acceptable; to others they often did)
+    benefits = ("Regular back massages can improve blood circulation, relieve muscle tension, reduce stress, "
+                "and contribute to better posture.")
+    unfiltered = assistant.with_settings(answer_padding_below=0.0)
+    question = "how often should i massage my wife"
+    assert benefits in [s.text for s in unfiltered.ask(question).sentences]
+    assert benefits not in [s.text for s in assistant.ask(question).sentences]
+    assert benefits in [s.text for s in assistant.ask("what are the benefits of a back massage").sentences]
