@@ -68,6 +68,7 @@ class Config:
     answer_padding_below: float
     answer_padding_min_shown: int
     answer_padding_min_shown_for_intent: int
+    answer_key_prior_weight: float
     answer_min_sentence_words: int
     answer_near_repeat: float
     answer_overlap_weight: float
@@ -106,7 +107,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "router_reply_min_similarity": (0.0, 1.0), "router_C": (1e-6, 1e6),
     "answer_passages_considered": (1, 100), "answer_min_sentences": (1, 100), "answer_max_sentences": (1, 100),
     "answer_relative_cutoff": (0.0, 1.0), "answer_padding_below": (0.0, 1.0), "answer_padding_min_shown": (1, 1_000),
-    "answer_padding_min_shown_for_intent": (1, 1_000),
+    "answer_padding_min_shown_for_intent": (1, 1_000), "answer_key_prior_weight": (0.0, 100.0),
 }
 CHOICES = {"retrieval_mode": ("hybrid", "bm25", "tfidf")}  # retrieval.MODES (config imports nothing of the package)
 

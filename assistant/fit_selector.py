@@ -51,8 +51,20 @@ def sentence_priors(assistant: Assistant, labels: dict, judge: SentenceJudge) ->
                            by_intent.setdefault(answer.route.intent, {}).setdefault(sentence.text, [0, 0])):
                 counts[0] += good
                 counts[1] += 1
+    keys: dict[str, dict] = {}
+    for qid, label in labels.items():
+        route = counting.route(label.question)[0] if tune_half(qid) and label.acceptable else None
+        # a question stating a condition has that condition's warning for a key: the safety rules give it, and
+        # it is no answer to other questions of the intent
+        if route is not None and route.route == "retrieval":
+            entry = keys.setdefault(route.intent, {"questions": 0, "keys": {}})
+            entry["questions"] += 1
+            for text in set(label.key):
+                entry["keys"][text] = entry["keys"].get(text, 0) + 1
     return {"sentences": dict(sorted(overall.items())),
-            "by_intent": {intent: dict(sorted(table.items())) for intent, table in sorted(by_intent.items())}}
+            "by_intent": {intent: dict(sorted(table.items())) for intent, table in sorted(by_intent.items())},
+            "keys_by_intent": {intent: {"questions": e["questions"], "keys": dict(sorted(e["keys"].items()))}
+                               for intent, e in sorted(keys.items())}}
 
 
 def training_rows(assistant: Assistant, labels: dict, judge: SentenceJudge) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -98,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         "about": "How often each guide sentence shown in a tune answer was acceptable ([acceptable, shown]), over "
                  "the tune halves of corpus/sentence-labels.jsonl; written by assistant/fit_selector.py. "
                  "by_intent: the same over the answers to questions of each intent. Config answer.padding_below "
-                 "says which are padding.",
+                 "says which are padding. keys_by_intent: how many tune questions of each intent, and how many "
+                 "had each sentence as a key one (config answer.key_prior_weight).",
         **priors}, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(priors['sentences'])} sentences' priors; wrote {args.priors_out}")
     if args.priors_only:

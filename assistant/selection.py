@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -79,6 +79,13 @@ class SentencePriors:
 
     overall: dict[str, tuple[int, int]]
     by_intent: dict[str, dict[str, tuple[int, int]]]
+    # for each intent: (how many labelled questions of it, and how often each sentence was one of their keys)
+    keys: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)
+
+    def key_share(self, intent: str, text: str) -> float:
+        """The share of labelled questions of an intent the sentence was a key sentence of (smoothed)."""
+        questions, counts = self.keys.get(intent, (0, {}))
+        return counts.get(text, 0) / (questions + 2)
 
 
 @functools.cache
@@ -93,8 +100,14 @@ def load_sentence_priors() -> SentencePriors:
         return SentencePriors({}, {})
     try:
         doc = json.loads(path.read_text("utf-8"))
+        keys = {}
+        for intent, entry in doc.get("keys_by_intent", {}).items():
+            questions, counts = int(entry["questions"]), entry["keys"]
+            if questions < 0 or not all(isinstance(c, int) and 0 <= c <= questions for c in counts.values()):
+                raise DataFileError(f"{PRIORS_FILE}: keys_by_intent.{intent}: counts should be 0..questions")
+            keys[str(intent)] = (questions, {str(t): c for t, c in counts.items()})
         return SentencePriors(_counts(doc["sentences"]),
-                              {str(intent): _counts(table) for intent, table in doc.get("by_intent", {}).items()})
+                              {str(intent): _counts(table) for intent, table in doc.get("by_intent", {}).items()}, keys)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise DataFileError(f"{PRIORS_FILE}: not a priors file ({exc}); rewrite it with python -m assistant.fit_selector") from None
 
@@ -213,6 +226,8 @@ class Selector:
                 score = (cfg.answer_overlap_weight * overlap + cfg.answer_context_weight * in_context
                          + cfg.answer_heading_weight * section + cfg.answer_cue_weight * cue
                          + cfg.answer_passage_weight * hit.score / best)
+                # a sentence the labelled questions of this intent often had as a key one answers its kind of question
+                score += cfg.answer_key_prior_weight * self.priors.key_share(intent, span.text)
                 faq_opening = faq and pos < cfg.answer_faq_opening_sentences
                 if faq_opening:
                     score += cfg.answer_faq_opening_bonus  # the opening of a FAQ answer answers the FAQ question

@@ -57,9 +57,11 @@ FLOORS = {
     "tune": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.974, RETRIEVAL + ("recall@5",): 0.895,
              ("router", "accuracy"): 0.967, ("abstain", "recall"): 1.0, ("answers", "key_fact_recall"): 0.951},
     # MRR and recall@5 lowered when the intent model began learning from every labelled set's tune half
-    # (cae7899: MRR 0.94 -> 0.925 here, while the lay sets' and the conversations' held halves gained)
+    # (cae7899: MRR 0.94 -> 0.925 here, while the lay sets' and the conversations' held halves gained); key facts
+    # when the labelled questions' key sentences became a prior (0.96 -> 0.94, one question; key sentences
+    # 0.697 -> 0.765 here, key facts up on lay and lay2)
     "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.925, RETRIEVAL + ("recall@5",): 0.881,
-             ("router", "accuracy"): 0.95, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.96},
+             ("router", "accuracy"): 0.95, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.94},
     # corpus/questions-second.jsonl: 30 questions written after the tuning above (its first,
     # untouched measurement is in the README); the analysis fixes it then showed were made.
     "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.979, RETRIEVAL + ("recall@5",): 0.893,

@@ -204,3 +204,15 @@ def test_a_sentence_rarely_acceptable_for_one_kind_of_question_is_left_out_of_th
     assert benefits in [s.text for s in unfiltered.ask(question).sentences]
     assert benefits not in [s.text for s in assistant.ask(question).sentences]
     assert benefits in [s.text for s in assistant.ask("what are the benefits of a back massage").sentences]
+
+
+def test_a_sentence_often_key_for_a_kind_of_question_is_favoured_for_it(assistant):
+    # labelled oil questions most often needed "Choose almond, coconut, argan, or lavender oil for best results."
+    priors = assistant.composer.selector.priors
+    key = "Choose almond, coconut, argan, or lavender oil for best results."
+    assert priors.key_share("oil_choice", key) > 0 and priors.key_share("frequency", key) == 0
+    question = "how much oil should i put on his back"
+    assert assistant.route(question)[0].intent == "oil_choice"
+    assert key in [s.text for s in assistant.ask(question).sentences]
+    plain = assistant.with_settings(answer_key_prior_weight=0.0)
+    assert key not in [s.text for s in plain.ask(question).sentences]
