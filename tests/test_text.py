@@ -181,3 +181,29 @@ def test_plain_ascii_is_normalised_like_any_text():
     assert normalise("Caret^ and `back` TICKS") == "caret and back ticks"
     assert normalise("caf\u00e9 \u201cdeep\u201d") == "caf\u00e9 \"deep\""
 
+
+
+def test_spelling_correction_compares_a_slip_with_every_dictionary_word_difflib_could_find(index):
+    """The letter-count arrays only rule out words difflib's own quick_ratio would: a correction is
+    the one a scan of the whole letter-and-length bucket gives (here for 600 slips of dictionary
+    words, accented ones among them)."""
+    import difflib
+    import random
+
+    analyzer = index.analyzer
+    rnd = random.Random(7)
+    known = sorted(w for w in analyzer.dictionary if len(w) >= 5)
+    checked = 0
+    for _ in range(600):
+        w = rnd.choice(known)
+        i = rnd.randrange(len(w))
+        slip = [w[:i] + rnd.choice("aeiouéstrn") + w[i + 1:], w[:i] + w[i + 1:], w[:i] + rnd.choice("aeiou") + w[i:]][rnd.randrange(3)]
+        if not slip.isalpha() or len(slip) < 5:
+            continue
+        for cutoff in (analyzer.spell_cutoff, 0.75):
+            bucket = sorted({x for at in (0, 1) for n in range(len(slip) - 2, len(slip) + 3)
+                             for x in analyzer._by_letter.get((at, slip[at], n), ())})
+            assert difflib.get_close_matches(slip, analyzer._pool(slip, cutoff), n=3, cutoff=cutoff) == \
+                difflib.get_close_matches(slip, bucket, n=3, cutoff=cutoff), slip
+            checked += 1
+    assert checked > 800
