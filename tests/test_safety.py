@@ -191,3 +191,9 @@ def test_a_condition_the_guides_never_name_gets_their_advice_to_ask_an_expert(as
 
 
 
+
+
+@pytest.mark.parametrize("question", ["should i cut my nails first, they're long", "which oils are good for chilling out"])
+def test_a_word_of_a_condition_used_in_another_sense_states_none(assistant, question):
+    # "cut" of grooming is no wound; "chill out" (stemmed as "chills") is no shivering
+    assert assistant.route(question)[0].route != "safety", question
