@@ -2,9 +2,12 @@
 
 Candidates are the sentences of the top retrieved passages, scored by their weighted word overlap
 with the question (alone and read under their headings), the headings' own overlap, the intent's
-cue words and their passage's retrieval score; the weights are Config's [answer] settings. The
-selection keeps the best few, merges exact repeats across guides, drops near repeats, keeps a
-sentence leaning on the one before it only beside that one, and restores document order.
+cue words, their passage's retrieval score and how often labelled questions of the intent had them
+as a key sentence; the weights are Config's [answer] settings. A sentence the labelled answers found
+true of any question (padding) is no candidate (data/sentence-priors.json). The selection keeps the
+best few, merges exact repeats across guides, drops near repeats, keeps a sentence leaning on the one
+before it only beside that one, and puts them in the order a model learned from labelled key
+sentences rates them (else document order).
 """
 
 from __future__ import annotations
