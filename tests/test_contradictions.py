@@ -11,7 +11,7 @@ NUTS = r"\b(almond|argan|walnut|macadamia|hazelnut|peanut)"
 PREGNANCY = r"\b(lower back|abdomen|belly|stomach|face down|pressure points?)\b"
 SPINE = r"\b(spinal cord|center line|(down|on|along) (the|their|his|her) spine)\b"
 DEEP = r"\b(deep(er)? pressure|firm pressure|press firmly|elbows?|forearms?|deep tissue)\b"
-CLAIMS = r"\b(cure-?all|magical|miracle|definitely|guarantee|sleeping pills)\b"
+CLAIMS = r"\b(cure-?all|magical|miracle|definitely|guarantee|sleeping pills|instant relieving|get rid of the pain)\b"
 NOTHING = r"."  # a stop/avoid condition: the warning is the whole answer, no technique at all
 
 PAIRS = [
@@ -37,6 +37,7 @@ PAIRS = [
     ("can massage fix my back problem for good", CLAIMS),
     ("will a back rub cure my sciatica", CLAIMS),
     ("can a massage help me sleep better", CLAIMS),
+    ("my back is killing me after work, can my wife massage it", CLAIMS),
     ("is massage better than painkillers for back pain", CLAIMS),
     ("what does a back massage actually do for you", CLAIMS),
     ("he pulled a muscle yesterday, how do i knead it", NOTHING),
