@@ -41,22 +41,21 @@ def sentence_priors(assistant: Assistant, labels: dict, judge: SentenceJudge) ->
     counting = assistant.with_settings(answer_padding_below=0.0)
     overall: dict[str, list[int]] = {}
     by_intent: dict[str, dict[str, list[int]]] = {}
+    keys: dict[str, dict] = {}
     for qid, label in labels.items():
         if not tune_half(qid) or not label.acceptable:
             continue
         answer = counting.ask(label.question)
+        route = answer.route
         for sentence in answer.sentences:
             good = judge.among(sentence.text, label.acceptable)
             for counts in (overall.setdefault(sentence.text, [0, 0]),
-                           by_intent.setdefault(answer.route.intent, {}).setdefault(sentence.text, [0, 0])):
+                           by_intent.setdefault(route.intent, {}).setdefault(sentence.text, [0, 0])):
                 counts[0] += good
                 counts[1] += 1
-    keys: dict[str, dict] = {}
-    for qid, label in labels.items():
-        route = counting.route(label.question)[0] if tune_half(qid) and label.acceptable else None
         # a question stating a condition has that condition's warning for a key: the safety rules give it, and
         # it is no answer to other questions of the intent
-        if route is not None and route.route == "retrieval":
+        if route.route == "retrieval":
             entry = keys.setdefault(route.intent, {"questions": 0, "keys": {}})
             entry["questions"] += 1
             for text in set(label.key):
