@@ -63,13 +63,7 @@ class Understander:
         mentioned = self.safety.mentions(message.text)
         stated = stated_now(mentioned)
         first = self.first_guess(message)
-        # a follow-up asking something of its own (besides the area it names) replaces the topic; one
-        # stating a condition does not, nor one asking what the topic asked ("what about for sensitive
-        # skin?" after an oil question)
-        asks_more = not message.areas or bool(self.index.analyzer.terms(without_areas(message.asked)))
-        own_topic = asks_more and first.confidence >= cfg.router_topic_confidence and not self.intents.has_role(
-            first.intent, "vague", "not_covered", "small_talk", "safety_question") and not (
-            conversation is not None and first.intent == conversation.state.topic.intent)
+        own_topic = conversation is not None and self.asks_own_topic(message, first, conversation)
         leans = bool(conversation) and conversation.leans_on_topic(message, bool(stated), cfg)
         carried = conversation.follow_up_of(message, bool(stated), own_topic, cfg) if conversation else ""
         if leans and own_topic and not carried and not self.index.query_ids(message.text):
@@ -118,6 +112,16 @@ class Understander:
                      faq_text=f"{carried} {message.asked}".strip(),
                      reply=self.reply_kind(message, predicted) if decision == SMALLTALK else "",
                      person=state.person if state else "", state=state)
+
+    def asks_own_topic(self, message: Message, first: Prediction, conversation: Conversation) -> bool:
+        """Whether a follow-up asks something of its own (besides the area it names), which replaces
+        the topic; one stating a condition does not, nor one asking what the topic asked ("what about
+        for sensitive skin?" after an oil question)."""
+        if first.confidence < self.config.router_topic_confidence or first.intent == conversation.state.topic.intent:
+            return False
+        if self.intents.has_role(first.intent, "vague", "not_covered", "small_talk", "safety_question"):
+            return False
+        return not message.areas or bool(self.index.analyzer.terms(without_areas(message.asked)))
 
     def next_state(self, message: Message, conversation: Conversation, mentioned: list[RuleMatch]):
         """The conversation's slots once this message is read (the conversation itself is not changed).
