@@ -142,6 +142,21 @@ def test_the_answer_opens_on_the_sentence_the_learned_model_rates_likeliest(assi
     assert plain.composer.selector.order is None
 
 
+def assert_refused_by_name(tmp_path, monkeypatch, name: str, doc: dict, cached, load) -> None:
+    """A data file `name` holding `doc` makes `load` raise a DataFileError naming the file (`cached`:
+    the functools.cache that would otherwise keep the shipped file's contents)."""
+    import assistant.datafiles as datafiles
+
+    (tmp_path / name).write_text(json.dumps(doc), "utf-8")
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
+    cached.cache_clear()
+    try:
+        with pytest.raises(datafiles.DataFileError, match=name):
+            load()
+    finally:
+        cached.cache_clear()
+
+
 @pytest.mark.parametrize("change", [{"order_coef": [1.0, 2.0]}, {"order_intercept": float("nan")}])
 def test_a_broken_order_model_is_refused_by_name(tmp_path, monkeypatch, change):
     import assistant.datafiles as datafiles
@@ -149,14 +164,7 @@ def test_a_broken_order_model_is_refused_by_name(tmp_path, monkeypatch, change):
 
     doc = json.loads((datafiles.DATA_DIR / "selector.json").read_text("utf-8"))
     doc.update(change)
-    (tmp_path / "selector.json").write_text(json.dumps(doc), "utf-8")
-    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
-    selection._selector_doc.cache_clear()
-    try:
-        with pytest.raises(datafiles.DataFileError, match="selector.json"):
-            selection.load_order_model()
-    finally:
-        selection._selector_doc.cache_clear()
+    assert_refused_by_name(tmp_path, monkeypatch, "selector.json", doc, selection._selector_doc, selection.load_order_model)
 
 
 PADDING = ("How the body is treated afterward can affect how long the benefits last.",
@@ -181,17 +189,11 @@ def test_a_sentence_labelled_answers_found_true_of_any_question_is_never_offered
                                  {"sentences": {"A sentence.": ["1", "2"]}}, {"sentences": []},
                                  {"sentences": {}, "by_intent": {"oil_choice": {"A sentence.": [-1, 2]}}}])
 def test_malformed_sentence_priors_are_refused_by_name(tmp_path, monkeypatch, doc):
-    import assistant.datafiles as datafiles
     import assistant.selection as selection
 
-    (tmp_path / selection.PRIORS_FILE).write_text(json.dumps(doc), "utf-8")
-    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
-    selection.load_sentence_priors.cache_clear()
-    try:
-        with pytest.raises(datafiles.DataFileError, match="sentence-priors.json"):
-            selection.load_sentence_priors()
-    finally:
-        selection.load_sentence_priors.cache_clear()
+    assert selection.PRIORS_FILE == "sentence-priors.json"
+    assert_refused_by_name(tmp_path, monkeypatch, selection.PRIORS_FILE, doc, selection.load_sentence_priors,
+                           selection.load_sentence_priors)
 
 
 def test_a_sentence_rarely_acceptable_for_one_kind_of_question_is_left_out_of_that_kind_only(assistant):
