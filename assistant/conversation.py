@@ -31,6 +31,7 @@ class Condition:
     rule: RuleMatch
     status: str  # active, past, withdrawn, negated
     words: str  # the message that set the status
+    turn: int = 0  # the conversation's turn that set it (State.turns)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class State:
     topic: Topic = Topic()
     conditions: tuple[tuple[str, tuple[Condition, ...]], ...] = ()  # (person, conditions), in order of mention
     asked_now: tuple[RuleMatch, ...] = ()  # cautions about what was asked ("request" rules, hypotheticals): this turn only
+    turns: int = 0  # messages read
 
     def of(self, person: str) -> tuple[Condition, ...]:
         return next((conds for who, conds in self.conditions if who == person), ())
@@ -118,11 +120,13 @@ class Conversation:
         return topic.question
 
     def next_state(self, message: Message, person: str, said: list[tuple[str, list[RuleMatch]]], recovered: bool,
-                   can_pass: frozenset[str]) -> State:
+                   can_pass: frozenset[str], withdraws: bool = False) -> State:
         """The slots after this message: conditions stated, withdrawn or over, each for the person
         its sentence names (else the person the message is about). `said`: each sentence with the
-        conditions it mentions."""
+        conditions it mentions. `withdraws`: the message takes back what was said last of the person
+        ("took her temp again, it's normal"), beyond what its own mentions say."""
         state = self.state
+        turn = state.turns + 1
         if state.person == "" and person and not state.of(person):
             # the first person named is the one "she" meant before
             state = replace(state, conditions=tuple((person if who == "" else who, conds)
@@ -148,7 +152,7 @@ class Conversation:
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 holders.add(holder)
-                _apply(table.setdefault(holder, {}), rule, message.text)
+                _apply(table.setdefault(holder, {}), rule, message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
                         if who != holder and rule.id in conds and conds[rule.id].status == IN_FORCE:
@@ -157,29 +161,38 @@ class Conversation:
                             said_then = conds[rule.id].words
                             for rid, cond in list(conds.items()):
                                 if cond.status == IN_FORCE and (rid == rule.id or cond.words == said_then):
-                                    conds[rid] = Condition(cond.rule, "withdrawn", message.text)
+                                    conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
         if recovered and not any(m.status == IN_FORCE for _, mentions in said for m in mentions):
             for rid, cond in list(table.get(person, {}).items()):
                 if cond.status == IN_FORCE and rid in can_pass:
-                    table[person][rid] = Condition(cond.rule, "past", message.text)
+                    table[person][rid] = Condition(cond.rule, "past", message.text, turn)
+        conds = table.get(person, {})
+        if withdraws and not any(c.turn == turn for c in conds.values()):
+            # what the message takes back, when its own words changed nothing of the person: the
+            # conditions said of them last
+            earlier = [c for c in conds.values() if c.status == IN_FORCE]
+            last = max((c.turn for c in earlier), default=None)
+            for rid, cond in list(conds.items()):
+                if cond in earlier and cond.turn == last:
+                    conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
         if not person and holders == {"self"}:
             person = "self"  # "i react to loads of creams": a message naming no one, about the one typing
         return State(person, state.topic, tuple((who, tuple(conds.values())) for who, conds in table.items()),
-                     tuple(asked_now))
+                     tuple(asked_now), turn)
 
     @staticmethod
     def with_topic(state: State, question: str, intent: str, area: str) -> State:
         return replace(state, topic=Topic(question, intent, area))
 
 
-def _apply(conditions: dict[str, Condition], rule: RuleMatch, said: str) -> None:
+def _apply(conditions: dict[str, Condition], rule: RuleMatch, said: str, turn: int) -> None:
     """One mention's effect on someone's conditions."""
     before = conditions.get(rule.id)
     if rule.status == IN_FORCE:
-        conditions[rule.id] = Condition(rule, IN_FORCE, said)
+        conditions[rule.id] = Condition(rule, IN_FORCE, said, turn)
     elif rule.status == "negated":
         was_held = before is not None and before.status == IN_FORCE
-        conditions[rule.id] = Condition(rule, "withdrawn" if was_held else "negated", said)
+        conditions[rule.id] = Condition(rule, "withdrawn" if was_held else "negated", said, turn)
     elif rule.status == "past":
-        conditions[rule.id] = Condition(rule, "past", said)
+        conditions[rule.id] = Condition(rule, "past", said, turn)
     # hypothetical: warned about for this question, never held

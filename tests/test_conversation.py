@@ -40,6 +40,51 @@ def test_a_condition_said_to_be_over_or_not_so_is_withdrawn(assistant, stated, w
     assert c.in_force() == set() and statuses(c)["wife"][rule] in ("withdrawn", "past")
 
 
+@pytest.mark.parametrize("recheck", ["ok i took her temperature again and it's normal now. how long should i massage her back?",
+                                     "took her temp again and it was normal, what oil should i use"])
+def test_a_condition_taken_back_after_a_recheck_is_withdrawn(assistant, recheck):
+    # no negation of the condition's words and no "fine now": the learned withdrawal (data/withdrawal.json) reads it
+    c = talk(assistant, "my wife has a fever, can i massage her", recheck)
+    assert c.in_force() == set() and statuses(c)["wife"]["fever_infection"] == "withdrawn"
+
+
+def test_a_recheck_takes_back_only_what_was_said_last_of_the_person(assistant):
+    c = talk(assistant, "my nan is 85, can i massage her back", "she's also got a temperature and feels shivery",
+             "took her temperature again and it's normal now. how long should i go for?")
+    assert c.in_force() == {"older_adults"} and statuses(c)["nan"]["fever_infection"] == "withdrawn"
+
+
+@pytest.mark.parametrize("stated, said, rule", [
+    ("my wife has a fever, can i massage her", "she says the pressure is fine, how long should i go for?", "fever_infection"),
+    ("my wife is pregnant, can i massage her", "she's fine lying on her side, what oil is best?", "pregnancy"),
+])
+def test_being_fine_with_something_takes_nothing_back(assistant, stated, said, rule):
+    assert talk(assistant, stated, said).in_force() == {rule}
+
+
+def test_the_withdrawal_model_is_fitted_on_todays_labelled_conversations(assistant):
+    """Editing a dialogue file without `python -m assistant.fit_withdrawal` leaves the model behind."""
+    from assistant.corpus import shipped_corpus_dir
+    from assistant.datafiles import DATA_DIR
+    from assistant.fit_withdrawal import examples
+
+    doc = json.loads((DATA_DIR / "withdrawal.json").read_text("utf-8"))
+    rows = examples(shipped_corpus_dir(), frozenset(r.id for r in assistant.safety.rules if r.scope == "request"))
+    assert (len(rows), sum(w for _, w, _ in rows)) == (doc["fitted_on"]["turns"], doc["fitted_on"]["withdrawing"])
+
+
+@pytest.mark.parametrize("change", [{"threshold": 1.5}, {"intercept": float("nan")}, {"weights": ["w:fine"]}])
+def test_a_broken_withdrawal_model_is_refused_by_name(tmp_path, monkeypatch, change):
+    import assistant.withdrawal as withdrawal
+    from assistant.datafiles import DATA_DIR
+    from tests.test_selection import assert_refused_by_name
+
+    doc = json.loads((DATA_DIR / "withdrawal.json").read_text("utf-8"))
+    doc.update(change)
+    assert_refused_by_name(tmp_path, monkeypatch, "withdrawal.json", doc, withdrawal.load_withdrawal_model,
+                           withdrawal.load_withdrawal_model)
+
+
 def test_past_and_recovered_is_not_in_force_but_still_recovering_is(assistant):
     assert talk(assistant, "my husband had a cold a fortnight ago, all better now. how long should i massage him").in_force() == set()
     assert talk(assistant, "my husband is still recovering from the flu, how long should i massage him").in_force() == {"fever_infection"}
