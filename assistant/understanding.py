@@ -53,7 +53,6 @@ class Understander:
         self.scope = load_scope_model() if config.router_learned_scope else None
         self.scope_coef = self.scope.aligned(index.router.vocabulary_) if self.scope else None
         self._reply_examples: list[tuple[str, dict[int, float]]] | None = None
-        self.withdrawal = load_withdrawal_model()  # data/withdrawal.json: a message taking back a condition
 
     def understand(self, message: Message, conversation: Conversation | None = None) -> Route:
         """The route of a message, with its parts' routes when it asks several things."""
@@ -131,8 +130,9 @@ class Understander:
         person = conversation.person_of(message)
         units = [c for s in (message.sentences or (message.text,)) for c in clauses_by_person(s)]
         said = [(message.text, mentioned)] if len(units) == 1 else [(u, self.safety.mentions(u)) for u in units]
-        withdraws = self.withdrawal is not None and bool(conversation.state.conditions) and self.withdrawal.withdraws(
-            self.index.analyzer.stem_sequence(message.text))
+        # data/withdrawal.json (read when a conversation first holds a condition): a message taking one back
+        withdrawal = load_withdrawal_model() if conversation.state.conditions else None
+        withdraws = withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
         return conversation.next_state(message, person, said, self.safety.recovery_said(message.text),
                                        self.safety.passing, withdraws)
 
