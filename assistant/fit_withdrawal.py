@@ -2,7 +2,9 @@
 
     python -m assistant.fit_withdrawal
 
-Examples: every tune turn of the shipped dialogue files. A turn withdraws when, said of the same
+Examples: every tune turn of the shipped dialogue files, and every turn of corpus/withdrawals.jsonl
+(conversations written only to teach this decision, half of them taking a condition back in one of
+six ways, half looking alike and taking nothing back; never evaluated). A turn withdraws when, said of the same
 person as the turn before, it leaves a condition that was in force before no longer in force (by
 the turns' labels); every other turn, including those said while nothing was held, is a turn that
 withdraws nothing (a model fitted only on the turns said while something was held learned "back",
@@ -30,13 +32,16 @@ from assistant.withdrawal import MODEL_FILE, features
 FALSE_WITHDRAWAL_COST = 5.0
 
 
+TRAINING_ONLY = "withdrawals.jsonl"  # conversations written to teach this decision: every one is a tune one
+
+
 def examples(corpus_dir: Path, request_rules: frozenset[str]) -> list[tuple[str, bool, str]]:
     """(turn text, withdraws, conversation id) of every tune turn."""
     out = []
-    for path in sorted(corpus_dir.glob("dialogues*.jsonl")):
+    for path in sorted(corpus_dir.glob("dialogues*.jsonl")) + [corpus_dir / TRAINING_ONLY]:
         for line in path.read_text("utf-8").splitlines():
             row = json.loads(line) if line.strip() else None
-            if not row or not tune_half(str(row["id"])):
+            if not row or not (path.name == TRAINING_ONLY or tune_half(str(row["id"]))):
                 continue
             held: set[str] = set()
             person = ""
