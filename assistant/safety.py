@@ -283,7 +283,11 @@ class SafetyRules:
                         hit.group() in s.lower() for s in sentences) else question
                     said = tuple(self.analyzer.canonical_words(sentence, boundaries=True))
                     stems = tuple(self.analyzer.stem_words(list(said)))
-                    statuses.insert(0, (self._status(rule, stems, (stems, said), None), hit.group(), None))
+                    # where in the sentence the pattern found it: "no broken bones" is negated there too
+                    offset = sentence.lower().find(hit.group())
+                    at = len(self.analyzer.canonical_words(sentence[:offset], boundaries=True)) if offset >= 0 else None
+                    at = at if at is not None and at < len(stems) else None
+                    statuses.insert(0, (self._status(rule, stems, (stems, said), at), hit.group(), None))
             if not statuses:
                 continue
             status, text, at = next(((st, t, i) for st, t, i in statuses if st != "negated"), statuses[0])

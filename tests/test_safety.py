@@ -48,6 +48,14 @@ def test_pain_shown_during_the_massage_is_a_condition_unless_another_explains_it
     assert rules.match("she didn't flinch once") == []
 
 
+def test_a_condition_a_rules_pattern_finds_is_negated_and_supposed_where_it_stands(rules):
+    """Patterns find what trigger words miss; "no" before what they found negates it there too, and
+    "what if" makes it a supposition (it was read as stated in both)."""
+    assert rules.match("the x-ray showed no broken bones, how hard can i press") == []
+    assert [m.id for m in rules.match("the x-ray showed two broken bones")] == ["fracture_bone"]
+    assert [(m.id, m.status) for m in rules.mentions("what if she had broken bones")] == [("fracture_bone", "hypothetical")]
+
+
 def test_a_recovery_said_with_a_negation_leaves_the_condition_in_force(rules):
     """'hasn't cleared up' is no recovery, and 'not recovered from the flu' does not negate the flu."""
     assert [m.id for m in rules.match("her rash hasnt cleared up, can i massage her back")] == ["skin_problems"]
