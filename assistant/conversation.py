@@ -170,10 +170,9 @@ class Conversation:
         if withdraws and not any(c.turn == turn for c in conds.values()):
             # what the message takes back, when its own words changed nothing of the person: the
             # conditions said of them last
-            earlier = [c for c in conds.values() if c.status == IN_FORCE]
-            last = max((c.turn for c in earlier), default=None)
+            last = max((c.turn for c in conds.values() if c.status == IN_FORCE), default=None)
             for rid, cond in list(conds.items()):
-                if cond in earlier and cond.turn == last:
+                if cond.status == IN_FORCE and cond.turn == last:
                     conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
         if not person and holders == {"self"}:
             person = "self"  # "i react to loads of creams": a message naming no one, about the one typing

@@ -4,9 +4,9 @@
 
 Examples: every tune turn of the shipped dialogue files, and every turn of corpus/withdrawals.jsonl
 (conversations written only to teach this decision, half of them taking a condition back in one of
-six ways, half looking alike and taking nothing back; never evaluated). A turn withdraws when, said of the same
-person as the turn before, it leaves a condition that was in force before no longer in force (by
-the turns' labels); every other turn, including those said while nothing was held, is a turn that
+six ways, half looking alike and taking nothing back; never evaluated). A turn withdraws when,
+said of the same person as the turn before, it leaves a condition that was in force before no
+longer in force (by the turns' labels); every other turn, including those said while nothing was held, is a turn that
 withdraws nothing (a model fitted only on the turns said while something was held learned "back",
 "to" and "so" from 126 turns, and took "ok back to my wife" for a withdrawal). A caution about what
 is asked (a "request" rule such as pressing on the spine) holds for one question only and is never
@@ -30,8 +30,6 @@ from assistant.router import tune_half
 from assistant.withdrawal import MODEL_FILE, features
 
 FALSE_WITHDRAWAL_COST = 5.0
-
-
 TRAINING_ONLY = "withdrawals.jsonl"  # conversations written to teach this decision: every one is a tune one
 
 
@@ -91,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     weights = {name: round(float(w), 5) for name, w in zip(vectorizer.get_feature_names_out(), model.coef_[0])
                if abs(w) > 1e-5}
     doc = {"about": "Withdrawal decision: logistic regression over a message's stems and stem pairs, fitted by "
-                    "assistant/fit_withdrawal.py on the tune halves of the labelled conversations; C and threshold "
+                    "assistant/fit_withdrawal.py on the tune halves of the labelled conversations and "
+                    "corpus/withdrawals.jsonl; C and threshold "
                     "chosen by 5-fold cross-validation grouped by conversation.",
            "C": C, "threshold": threshold, "intercept": round(float(model.intercept_[0]), 5),
            "fitted_on": {"turns": int(len(y)), "withdrawing": int(y.sum()),

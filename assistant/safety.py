@@ -279,14 +279,14 @@ class SafetyRules:
             if not any(status != "negated" for status, _, _ in statuses):
                 hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
                 if hit:
-                    sentence = next(s for s in sentences if hit.group() in s.lower()) if any(
-                        hit.group() in s.lower() for s in sentences) else question
+                    # the question itself when the hit spans sentences: its lowercase holds the hit either way
+                    sentence = next((s for s in sentences if hit.group() in s.lower()), question)
                     said = tuple(self.analyzer.canonical_words(sentence, boundaries=True))
                     stems = tuple(self.analyzer.stem_words(list(said)))
                     # where in the sentence the pattern found it: "no broken bones" is negated there too
-                    offset = sentence.lower().find(hit.group())
-                    at = len(self.analyzer.canonical_words(sentence[:offset], boundaries=True)) if offset >= 0 else None
-                    at = at if at is not None and at < len(stems) else None
+                    before = sentence[:sentence.lower().find(hit.group())]
+                    at = len(self.analyzer.canonical_words(before, boundaries=True))
+                    at = at if at < len(stems) else None
                     statuses.insert(0, (self._status(rule, stems, (stems, said), at), hit.group(), None))
             if not statuses:
                 continue

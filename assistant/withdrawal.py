@@ -1,7 +1,7 @@
 """Withdrawal: does a message take back a condition held in the conversation ("took her temp again,
 it's normal", "the scan was my aunt's, mum's bones are fine")? A logistic regression learned from
-the tune halves of the labelled conversations (assistant/fit_withdrawal.py -> data/withdrawal.json)
-decides it, on the message's stemmed words and word pairs (stop words and clause breaks kept:
+the tune halves of the labelled conversations and corpus/withdrawals.jsonl (assistant/fit_withdrawal.py
+-> data/withdrawal.json) decides it, on the message's stemmed words and word pairs (stop words and clause breaks kept:
 "not", "no" and "fine" carry the meaning). Part of the understanding stage; the cue lists of
 data/language.toml (negation, "fine now") still decide what they decide, this adds what they miss.
 """

@@ -119,3 +119,20 @@ def cli(index_dir):
         kw.setdefault("index_dir", index_dir)
         return run_main(*args, **kw)
     return run
+
+
+def assert_refused_by_name(tmp_path, monkeypatch, name: str, doc: dict, cached, load) -> None:
+    """A data file `name` holding `doc` makes `load` raise a DataFileError naming the file (`cached`:
+    the functools.cache that would otherwise keep the shipped file's contents)."""
+    import json
+
+    import assistant.datafiles as datafiles
+
+    (tmp_path / name).write_text(json.dumps(doc), "utf-8")
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
+    cached.cache_clear()
+    try:
+        with pytest.raises(datafiles.DataFileError, match=name):
+            load()
+    finally:
+        cached.cache_clear()

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from assistant.conversation import Conversation
+from conftest import assert_refused_by_name
 
 
 def talk(assistant, *turns: str) -> Conversation:
@@ -77,7 +78,6 @@ def test_the_withdrawal_model_is_fitted_on_todays_labelled_conversations(assista
 def test_a_broken_withdrawal_model_is_refused_by_name(tmp_path, monkeypatch, change):
     import assistant.withdrawal as withdrawal
     from assistant.datafiles import DATA_DIR
-    from tests.test_selection import assert_refused_by_name
 
     doc = json.loads((DATA_DIR / "withdrawal.json").read_text("utf-8"))
     doc.update(change)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, assert_refused_by_name
 
 QUESTIONS = [json.loads(l)["question"] for l in (CORPUS / "questions.jsonl").open(encoding="utf-8")]
 
@@ -140,21 +140,6 @@ def test_the_answer_opens_on_the_sentence_the_learned_model_rates_likeliest(assi
     assert checked >= 20
     plain = assistant.with_settings(answer_learned_order=False)
     assert plain.composer.selector.order is None
-
-
-def assert_refused_by_name(tmp_path, monkeypatch, name: str, doc: dict, cached, load) -> None:
-    """A data file `name` holding `doc` makes `load` raise a DataFileError naming the file (`cached`:
-    the functools.cache that would otherwise keep the shipped file's contents)."""
-    import assistant.datafiles as datafiles
-
-    (tmp_path / name).write_text(json.dumps(doc), "utf-8")
-    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
-    cached.cache_clear()
-    try:
-        with pytest.raises(datafiles.DataFileError, match=name):
-            load()
-    finally:
-        cached.cache_clear()
 
 
 @pytest.mark.parametrize("change", [{"order_coef": [1.0, 2.0]}, {"order_intercept": float("nan")}])
