@@ -258,11 +258,16 @@ def cold_start(repeat: int) -> list:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "assistant")], capture_output=True, env=env)
     subprocess.run(exe + ["index"], capture_output=True, cwd=ROOT, env=env)
-    bare = median_ms(lambda: subprocess.run([PY, "-c", "pass"], capture_output=True, env=env), repeat)
-    ask = median_ms(lambda: subprocess.run(exe + ["ask", "what oil should I use?"], capture_output=True, cwd=ROOT, env=env), repeat)
-    # typos and words the guides lack are in most real questions
-    typo = median_ms(lambda: subprocess.run(exe + ["ask", "what oyl shud i use on her bak"], capture_output=True, cwd=ROOT,
-                                            env=env), repeat)
+    commands = {"bare": [PY, "-c", "pass"], "ask": exe + ["ask", "what oil should I use?"],
+                # typos and words the guides lack are in most real questions
+                "typo": exe + ["ask", "what oyl shud i use on her bak"]}
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeat):  # round robin: a busy spell on the shared machine slows all three alike
+        for name, cmd in commands.items():
+            started = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, cwd=ROOT, env=env)
+            times[name].append((time.perf_counter() - started) * 1000)
+    bare, ask, typo = (statistics.median(times[name]) for name in commands)
     return [("process start", "python -c pass", bare, 1.0), ("process start", "massage-qa ask (cold process)", ask, ask / bare),
             ("process start", "massage-qa ask with typos (cold process)", typo, typo / bare)]
 
@@ -448,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         data["sizes"][label(n)] = one_size(n, args, args.work)
     if args.shipped:
         log("shipped guides and cold start")
-        repeat = 1 if args.quick else 5
+        repeat = 3 if args.quick else 21  # cold starts are short and the machines noisy
         data["shipped"] = real_corpus(20 if args.quick else 200) + (
             [] if args.quick else synthetic_bag(20000, 200)) + cold_start(repeat)
     results = BENCH / "results"

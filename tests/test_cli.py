@@ -128,3 +128,22 @@ def test_answering_questions_imports_neither_nltk_nor_scikit_learn(assistant, in
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_garbage_is_collected_again_once_the_assistant_is_open(index_dir):
+    """The collector is off while the assistant opens (a faster cold start) and back on for
+    everything after it: a long chat or batch must not keep every cycle of garbage it makes."""
+    script = textwrap.dedent(f"""
+        import gc, sys
+        from argparse import Namespace
+        from pathlib import Path
+        from assistant import cli
+        gc.disable()
+        a = cli.open_assistant(Namespace(corpus=Path({str(CORPUS)!r}), index_dir=Path({str(index_dir)!r})))
+        after_open = gc.isenabled()
+        status = cli.main(["search", "oil", "--corpus", "/no/such/folder"])
+        print(after_open, status, gc.isenabled())
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "1", "True"]
