@@ -58,7 +58,8 @@ from assistant.datafiles import snapshot as data_snapshot
 from assistant.datafiles import trust as trust_data
 from assistant.parallel import Background, map_chunks
 from assistant.patterns import lowercase_is_faithful, required_strings
-from assistant.retrieval import Bm25Retriever, Columns, LsaRetriever, TermCounts, TfidfRetriever, fuse, top_k
+from assistant.retrieval import (Bm25Retriever, Columns, LsaRetriever, PostingScores, TermCounts, TfidfRetriever,
+                                 lexical_scores, scores_at, top_k)
 from assistant.router import EXAMPLES_FILE, INTENTS_FILE, IntentRouter, labelled_examples, load_intents
 from assistant.schema import Hit, Passage, Span
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
@@ -143,7 +144,11 @@ class Index:
             most = self.semantic_weight * float(lexical.max())  # the latent space adds at most this
             within = None if k is None else _can_reach_top(lexical, most, k, boost, keep)
             parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids), within)
-            return lexical + most * parts["lsa"], parts
+            if within is None:
+                return lexical + most * parts["lsa"], parts
+            scores = lexical.copy()  # the latent space adds only where it was read
+            scores[within] += most * parts["lsa"][within]
+            return scores, parts
         return lexical, parts
 
     def _lexical(self, text: str) -> tuple[list[int], dict[str, np.ndarray]]:
@@ -155,13 +160,13 @@ class Index:
             return remembered
         terms = self.analyzer.terms(text)
         ids = [i for i in (self.vocabulary.get(t) for t in terms) if i is not None]
-        parts = {"bm25": self.bm25.scores(ids), "tfidf": self.tfidf.scores(ids)}
         known = float(np.sum(self.tfidf.idf_[ids])) if ids else 0.0
         unknown = (len(terms) - len(ids)) * float(self.tfidf.idf_.max())
         coverage = known / (known + unknown) if known + unknown > 0 else 0.0
-        parts["lexical"] = fuse(parts["bm25"], self.bm25.best_possible(ids), parts["tfidf"], self.bm25_weight, coverage)
-        for array in parts.values():
-            array.flags.writeable = False
+        parts = lexical_scores(self.bm25, self.tfidf, ids, self.bm25_weight, coverage)
+        for part in parts.values():
+            for array in (part.rows, part.values, part.lengths) if isinstance(part, PostingScores) else (part,):
+                array.flags.writeable = False
         if len(self._lexical_memo) >= 4:
             self._lexical_memo.pop(next(iter(self._lexical_memo)))
         self._lexical_memo[text] = ids, parts
@@ -182,8 +187,10 @@ class Index:
         """Hits from scores already computed by `score`."""
         if boost is not None:
             scores = scores * boost
-        return [Hit(self.passages[int(i)], rank, float(scores[i]), {name: float(s[i]) for name, s in parts.items()})
-                for rank, i in enumerate(top_k(scores, k), start=1)]
+        top = top_k(scores, k)
+        shown = {name: scores_at(s, top) for name, s in parts.items()}
+        return [Hit(self.passages[int(i)], rank, float(scores[i]), {name: float(s[n]) for name, s in shown.items()})
+                for n, (rank, i) in enumerate(enumerate(top, start=1))]
 
 
 def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray | None,
@@ -379,6 +386,9 @@ def _fit_lexical(passages: list[Passage], config: Config, workers: int
     vocabulary, counts = _analyse_passages(analyzer, passages, workers)
     bm25 = Bm25Retriever(config.bm25_k1, config.bm25_b, config.bm25_epsilon).fit_counts(counts)
     tfidf = TfidfRetriever(config.tfidf_sublinear_tf).fit_counts(counts)
+    b, t = bm25.weights_, tfidf.weights_
+    if np.array_equal(b.indptr, t.indptr) and np.array_equal(b.indices, t.indices):  # one layout, held once (as load does)
+        tfidf.weights_ = Columns(t.data, b.indices, b.indptr, t.shape)
     return analyzer, vocabulary, bm25, tfidf
 
 

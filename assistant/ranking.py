@@ -14,6 +14,7 @@ import numpy as np
 from assistant.config import Config
 from assistant.index import Index
 from assistant.router import Intents
+from assistant.retrieval import PostingScores, scores_at
 from assistant.schema import Hit, Passage, Ranking, Route, RuleMatch
 
 
@@ -97,7 +98,7 @@ class Retriever:
         boost[changed] = some * (1.0 + cfg.retrieval_faq_boost * np.maximum(0.0, cosines[of] - cfg.retrieval_faq_threshold))
         return boost
 
-    def warnings_first(self, rules: tuple[RuleMatch, ...], parts: dict[str, np.ndarray], hits: list[Hit],
+    def warnings_first(self, rules: tuple[RuleMatch, ...], parts: dict[str, np.ndarray | PostingScores], hits: list[Hit],
                        k: int) -> tuple[tuple[Hit, ...], tuple[Hit, ...]]:
         """A safety answer rests on the passages holding its rules' warnings, so the ranking shows
         them first (strictest rule first, scored above 1), then the retrieved ones. Also returns
@@ -109,8 +110,10 @@ class Retriever:
                     warning.append((quote.passage, f"warning: {rule.condition}"))
         passages = [p for p, _ in warning]
         found = {h.passage.id: h for h in hits}
+        numbers = np.array([self.index.passage_numbers[p.id] for p in passages], dtype=np.int64)
+        shown_scores = {name: scores_at(s, numbers) for name, s in parts.items()}
         top = [Hit(p, rank, 2.0 - rank / (len(warning) + 1),
-                   {name: float(s[self.index.passage_numbers[p.id]]) for name, s in parts.items()}, reason)
+                   {name: float(s[rank - 1]) for name, s in shown_scores.items()}, reason)
                for rank, (p, reason) in enumerate(warning, start=1)]
         rest = [h for h in hits if h.passage not in passages][: max(0, k - len(top))]
         shown = top + [Hit(h.passage, len(top) + i, h.score, h.scores) for i, h in enumerate(rest, start=1)]

@@ -176,3 +176,26 @@ def test_a_large_product_gives_the_same_scores_by_scipys_compiled_loop(index, mo
     large = [m.dot(ids, w) for m, ids, w in queries]
     for a, b in zip(small, large):
         assert a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_a_hybrid_hit_shows_each_retrievers_own_score_and_their_fusion(index, monkeypatch):
+    """The hybrid search fuses BM25 and TF-IDF over the question's postings, never making either
+    one's array of every passage; the scores it shows per hit (`/why`) are still each retriever's own,
+    and the fused score is the same as fusing the two arrays (also the way a large index takes)."""
+    import assistant.retrieval as retrieval
+
+    for query in QUERIES + ["my wife is pregnant, can i massage her lower back with almond oil"]:
+        ids = index.query_ids(query)
+        bm25, tfidf = index.bm25.scores(ids), index.tfidf.scores(ids)
+        hits = index.search(query, "hybrid", k=20)
+        for h in hits:
+            n = index.passage_numbers[h.passage.id]
+            assert h.scores["bm25"] == pytest.approx(bm25[n], abs=1e-12), query
+            assert h.scores["tfidf"] == pytest.approx(tfidf[n], abs=1e-12), query
+        index._lexical_memo.clear()
+        monkeypatch.setattr(retrieval, "LARGE_PRODUCT", 0)  # the two arrays, then fused
+        dense = index.score(query, "hybrid")[1]["lexical"]
+        monkeypatch.undo()
+        index._lexical_memo.clear()
+        np.testing.assert_allclose(index.score(query, "hybrid")[1]["lexical"], dense, rtol=0, atol=1e-12, err_msg=query)
+        assert [h.passage.id for h in index.search(query, "hybrid", k=20)] == [h.passage.id for h in hits]
