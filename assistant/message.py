@@ -216,8 +216,8 @@ def asks_anything(text: str) -> bool:
     "btw") with a question word, another auxiliary or a request ("tell me..."), or a question asked
     inside a sentence ("he wants to know how to...")."""
     pats = patterns()
-    return ("?" in text or any(pats.asks.match(s.strip()) for s in pats.sentence_end.split(text) if s.strip())
-            or bool(pats.asks_within.search(text)))
+    clauses = (c.strip() for s in pats.sentence_end.split(text) for c in re.split(r"[,;:]", s))
+    return "?" in text or any(pats.asks.match(c) for c in clauses if c) or bool(pats.asks_within.search(text))
 
 
 def check_question(question: str) -> str:

@@ -68,6 +68,9 @@ def test_a_long_message_is_routed_by_what_it_asks(assistant):
     ("he wants to know how to do the shoulders", True), ("wondering if coconut oil is ok", True),
     ("not sure whether to use oil", True), ("can you tell me what to do first", True),
     ("brb shes making tea", False), ("he knows what he likes", False), ("i know her back is sore", False),
+    # a question after a leading clause ("and my dad, ...") asks; a clause that asks nothing does not
+    ("ok and my grandad, can i do his neck too", True), ("right, how long for", True),
+    ("ok, she's lying down now", False), ("thanks, that's him sorted", False),
 ])
 def test_a_question_asked_inside_a_sentence_asks(text, asks):
     from assistant.message import asks_anything
