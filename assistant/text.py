@@ -454,16 +454,32 @@ def punkt_tokenizer():
 _FINAL_MARKS = re.compile(r"(?:[.?!]|\.{2,})[\"'\u201d\u2019)\]]*\s*$")  # Punkt parts "Stop!!" and "x?!"
 
 
-def _line_sentences(line: str, tokenizer) -> Iterable[tuple[int, int]]:
-    """Punkt's sentence spans of a line. A line with no sentence-ending mark but at its end is
-    one sentence without its trailing white space, as Punkt finds it, found without asking Punkt
-    (Punkt is most of the time a build spends splitting)."""
-    final = _FINAL_MARKS.search(line)
-    head = line[:final.start()] if final else line
+# A break untrained Punkt always makes: a word of two or more letters and one sentence-ending mark,
+# white space, then a capitalised word (with no abbreviations learned, nothing else applies there).
+_CERTAIN_BREAK = re.compile(r"(?<![^\s\"'(\u201c\u2018])[A-Za-z]{2,}[.?!](\s+)(?=[A-Z][a-z])")
+
+
+def _line_sentences(line: str, tokenizer) -> list[tuple[int, int]]:
+    """Punkt's sentence spans of a line. The line is first cut where Punkt always breaks; a piece
+    with no sentence-ending mark but at its end is one sentence without its trailing white space,
+    as Punkt finds it, found without asking Punkt (Punkt was most of the time a build spent
+    splitting); Punkt reads the others."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for cut in _CERTAIN_BREAK.finditer(line):
+        spans += _piece_sentences(line, start, cut.start(1), tokenizer)
+        start = cut.end(1)
+    return spans + _piece_sentences(line, start, len(line), tokenizer)
+
+
+def _piece_sentences(line: str, start: int, end: int, tokenizer) -> list[tuple[int, int]]:
+    piece = line[start:end]
+    final = _FINAL_MARKS.search(piece)
+    head = piece[:final.start()] if final else piece
     if any(mark in head for mark in _SENTENCE_ENDS):
-        return tokenizer.span_tokenize(line)
-    end = len(line.rstrip())
-    return [(0, end)] if end else []
+        return [(start + s, start + e) for s, e in tokenizer.span_tokenize(piece)]
+    stop = len(piece.rstrip())
+    return [(start, start + stop)] if stop else []
 
 
 def sentence_spans(text: str, start: int, end: int, tokenizer=None) -> Iterator[tuple[int, int]]:

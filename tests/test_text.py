@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import subprocess
 import sys
 import textwrap
@@ -9,6 +11,7 @@ import textwrap
 import pytest
 
 from assistant.text import normalise, words
+from conftest import CORPUS
 
 
 def test_normalise_quotes_dashes_and_emoji():
@@ -158,23 +161,29 @@ def test_sentences_are_punkt_s_whether_or_not_a_line_ends_one():
 
 
 def test_a_line_split_without_punkt_is_split_as_punkt_splits_it(guides):
-    """Lines whose only sentence marks end them are one sentence without asking Punkt: the same
-    spans Punkt gives, on every line of the shipped guides and on lines made to be awkward."""
+    """A line is cut where Punkt always breaks, and a piece whose only sentence marks end it is one
+    sentence without asking Punkt: the same spans Punkt gives, on every line of the shipped guides,
+    every labelled question and turn, and lines made to be awkward (abbreviations, initials,
+    numbers, quotes, ellipses: Punkt's own decisions)."""
     from assistant.text import _line_sentences, punkt_tokenizer
 
     punkt = punkt_tokenizer()
     lines = [line for g in guides.values() for line in g.text.split("\n") if line.strip()]
+    for path in CORPUS.glob("*.jsonl"):
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            lines += [row[k] for k in ("question", "text") if k in row] + [t["text"] for t in row.get("turns", ())]
     lines += ["Is it safe?", "Stop!!!", "Really?!  ", "He said \u201cstop.\u201d", "(See below.)", "Wait... what?",
               "e.g. this one", "Dr. Smith. ", "3.5 kg of oil", "...", "Ends with a dot. \u201d", "One. Two.",
-              "Wait..", "x!?", "Hm?.", "So good!! ", "[Step 2.]"]
-    assert len(lines) > 300
-
-    class NoPunkt:
-        def span_tokenize(self, line):  # the shortcut did not apply: Punkt's spans
-            return punkt.span_tokenize(line)
-
+              "Wait..", "x!?", "Hm?.", "So good!! ", "[Step 2.]",
+              "Dr. Smith said so. Then he left.", "J. Bach wrote it. Mr. Jones agreed.", "Step 3. Then rub.",
+              "Use oils, e.g. Jojoba. It works.", "The U.S. Army uses it. Fine.", "He said 'no.' Then left.",
+              "Really?! Then go.", "Wait... Then stop.", "It costs 3.5 dollars. Then pay.", "Apply it (gently). Then rest.",
+              "Is it ok? Yes it is. Go ahead!", "ok. Then. Fine.", "No. I. Am.", "Two  spaces.  And\ttab. Here.",
+              "A. B. C.", "x-ray. Then go.", "\u201cQuoted.\u201d Then go.", "It's 5 p.m. Then we go.", "word.Next. Ok.",
+              "The end.\u00a0Next starts.", "Oh no! What now? Stop.", "Mid. lowercase next. Upper Next"]
+    assert len(lines) > 2000
     for line in lines:
-        assert list(_line_sentences(line, NoPunkt())) == list(punkt.span_tokenize(line)), line
+        assert list(_line_sentences(line, punkt)) == list(punkt.span_tokenize(line)), line
 
 
 def test_plain_ascii_is_normalised_like_any_text():
