@@ -161,7 +161,7 @@ def _thesaurus_doc() -> dict:
 
 
 @functools.cache
-def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict[str, list[str]], frozenset[str]]:
+def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], dict[str, list[str]], frozenset[str]]:
     doc = _thesaurus_doc()
     shorthand = {short: words(full) for short, full in doc.get("shorthand", {}).items()}
     table: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -172,7 +172,7 @@ def _load_thesaurus() -> tuple[dict[tuple[str, ...], tuple[str, ...]], int, dict
         for p in phrases:
             key = tuple(words(p))
             table[key] = key + (tag,)
-    return table, max(len(k) for k in table), shorthand, frozenset(doc.get("ages", {}).get("units", ()))
+    return table, shorthand, frozenset(doc.get("ages", {}).get("units", ()))
 
 
 @dataclass
@@ -192,8 +192,13 @@ class Analyzer:
     spell_cutoff: float = 0.85
 
     def __post_init__(self) -> None:
-        self._thesaurus, self._longest, self._shorthand, self._age_units = _load_thesaurus()
-        self._phrase_starts = frozenset(k[0] for k in self._thesaurus if len(k) > 1)
+        self._thesaurus, self._shorthand, self._age_units = _load_thesaurus()
+        lengths: dict[str, set[int]] = {}
+        for phrase in self._thesaurus:
+            if len(phrase) > 1:
+                lengths.setdefault(phrase[0], set()).add(len(phrase))
+        # each word that starts a phrase of several words, with those phrases' lengths, longest first
+        self._phrase_lengths = {w: tuple(sorted(ns, reverse=True)) for w, ns in lengths.items()}
         self._single_words = {k[0]: v for k, v in self._thesaurus.items() if len(k) == 1}
         self._stemmer = None
         # what queries add: bounded, and never written into the index's own tables
@@ -319,20 +324,20 @@ class Analyzer:
     def _apply_thesaurus(self, seq: list[str]) -> list[str]:
         """The words with the thesaurus's phrases replaced, the longest first, left to right. Longer
         phrases are tried only where a phrase of several words starts; between, word by word."""
-        single, out, i = self._single_words, [], 0
-        for start in [k for k, w in enumerate(seq) if w in self._phrase_starts]:
+        single, lengths, out, i = self._single_words, self._phrase_lengths, [], 0
+        for start in [k for k, w in enumerate(seq) if w in lengths]:
             if start < i:
                 continue  # within a phrase already replaced
             out.extend([x for w in seq[i:start] for x in single.get(w, (w,))])
             i = start
-            for n in range(min(self._longest, len(seq) - i), 0, -1):
-                replacement = self._thesaurus.get(tuple(seq[i:i + n]))
+            for n in lengths[seq[i]]:  # only the lengths of the phrases this word starts
+                replacement = self._thesaurus.get(tuple(seq[i:i + n])) if i + n <= len(seq) else None
                 if replacement is not None:
                     out.extend(replacement)
                     i += n
                     break
             else:
-                out.append(seq[i])
+                out.extend(single.get(seq[i], (seq[i],)))
                 i += 1
         out.extend([x for w in seq[i:] for x in single.get(w, (w,))])
         return out
