@@ -488,12 +488,21 @@ def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str
     of an intent, which passages answer it ("intent/sense") and which another ("off:intent/sense").
     Texts are searched as lift_matches says; headings once per heading."""
     found = dict(zip(_text_patterns(intents), lift_matches(intents, passages, workers)))
+    number: dict[str, int] = {}  # each distinct heading's number, and each passage's heading's
+    heading_of = np.fromiter((number.setdefault(p.headings, len(number)) for p in passages), dtype=np.int64,
+                             count=len(passages))
+    headings = list(number)
+    lowered = [h.lower() if lowercase_is_faithful(h) else None for h in headings]
     masks = {}
     for name, spec in intents.items():
         if spec.sections or spec.values:
-            sections = _alternation(spec.sections)
-            by_heading = {h: bool(sections and sections.search(h)) for h in {p.headings for p in passages}}
-            masks[f"{name}/"] = np.array([by_heading[p.headings] for p in passages], dtype=bool) | found[f"{name}/"]
+            lifted = np.zeros(len(headings), dtype=bool)
+            sections, required = _alternation(spec.sections), _required_strings(spec.sections)
+            for i, (heading, lower) in enumerate(zip(headings, lowered)):
+                # searched only where a string every match holds is (as the texts are, in lift_matches)
+                if sections is not None and (lower is None or required is None or any(r in lower for r in required)):
+                    lifted[i] = sections.search(heading) is not None
+            masks[f"{name}/"] = lifted[heading_of] | found[f"{name}/"]
         answered = {s.name: found[f"{name}/{s.name}"] for s in spec.senses}
         for sense, mine in answered.items():
             masks[f"{name}/{sense}"] = mine
