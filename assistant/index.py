@@ -335,7 +335,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         pairs = [(e, spec.name) for spec in intents.values() for e in spec.examples] + labelled_examples(intents)
         texts, labels = [t for t, _ in pairs], [label for _, label in pairs]
         router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
-        faq, faq_rows = faq_vectors(router, passages)
+        faq, faq_rows = faq_vectors(router, passages, workers)
         lifts = intent_masks(intents, passages, workers)
         lsa.use_arrays(**fitting.result())
     manifest = {
@@ -417,14 +417,14 @@ def _analyse_passages(analyzer: Analyzer, passages: list[Passage], workers: int)
     return vocabulary, TermCounts.of_ids(np.concatenate(ids), lengths, len(vocabulary))
 
 
-def faq_vectors(router: IntentRouter, passages: list[Passage]) -> tuple[Columns, np.ndarray]:
+def faq_vectors(router: IntentRouter, passages: list[Passage], workers: int = 1) -> tuple[Columns, np.ndarray]:
     """The guides' distinct FAQ questions in the intent model's space (the first row, of "", empty),
     and for each passage the row of the question it answers (0 for none). A question many passages
     share is one row: a question's cosines are computed per FAQ question, not per passage."""
     questions = [p.section if is_faq_question(p.section) else "" for p in passages]
     distinct = sorted(set(questions) | {""})
     row = {q: i for i, q in enumerate(distinct)}
-    vectors = router.vectors(distinct).to_scipy().tocsr()  # "" -> an empty row
+    vectors = router.vectors(distinct, workers).to_scipy().tocsr()  # "" -> an empty row
     return Columns.of(vectors), np.fromiter((row[q] for q in questions), dtype=np.int64, count=len(questions))
 
 

@@ -143,10 +143,11 @@ def tune_half(question_id: str) -> bool:
 
 def features(analyzer: Analyzer, text: str) -> list[str]:
     """Word unigrams and bigrams of the analysed terms, and character 3-5-grams of each word."""
-    terms = analyzer.terms(text)
+    canonical = analyzer.canonical_words(text)
+    terms = analyzer.terms_of(canonical)
     feats = [f"w:{t}" for t in terms]
     feats += [f"b:{a} {b}" for a, b in zip(terms, terms[1:])]
-    for word in analyzer.canonical_words(text):
+    for word in canonical:
         padded = f" {word} "
         for n in (3, 4, 5):
             feats += [f"c:{padded[i:i + n]}" for i in range(max(1, len(padded) - n + 1))]
@@ -183,19 +184,22 @@ class IntentRouter:
         router.analyzer_ = analyzer
         return router
 
-    def vectors(self, texts: list[str]):
-        """Many texts as the rows of a sparse matrix in the model's feature space (unit rows; at build time)."""
+    def vectors(self, texts: list[str], workers: int = 1):
+        """Many texts as the rows of a sparse matrix in the model's feature space (unit rows; at
+        build time, the texts split over the workers)."""
         from scipy import sparse
 
+        from assistant.parallel import map_in_processes
+        from assistant.retrieval import Columns
+
+        def vectorise(chunk: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+            return [self.vector(text) if text else (np.zeros(0, np.int64), np.zeros(0)) for text in chunk]
+
         rows, cols, vals = [], [], []
-        for r, text in enumerate(texts):
-            if not text:
-                continue
-            ids, weights = self.vector(text)
+        for r, (ids, weights) in enumerate(map_in_processes(vectorise, texts, workers)):
             rows += [r] * len(ids)
             cols += ids.tolist()
             vals += weights.tolist()
-        from assistant.retrieval import Columns
 
         return Columns.of(sparse.csc_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary_))))
 

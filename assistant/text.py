@@ -353,8 +353,12 @@ class Analyzer:
     # -- what the rest of the package uses --------------------------------
     def terms(self, text: str) -> list[str]:
         """Index terms: canonical words minus stop words, stemmed."""
+        return self.terms_of(self.canonical_words(text))
+
+    def terms_of(self, canonical: list[str]) -> list[str]:
+        """The index terms of a text's canonical words (for a caller that needs both)."""
         stems, stops = self.stems, self.stop_words
-        return [stems.get(w) or self.stem(w) for w in self.canonical_words(text) if w not in stops]
+        return [stems.get(w) or self.stem(w) for w in canonical if w not in stops]
 
     def stem_sequence(self, text: str) -> list[str]:
         """Every word stemmed, stop words and clause boundaries ("|") kept: for phrase rules."""
