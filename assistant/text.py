@@ -344,11 +344,14 @@ class Analyzer:
 
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
         """Words after shorthand ("hw", "shld"), spelling correction and the thesaurus (stop words kept)."""
-        spelled = [full for w in words(text, boundaries=boundaries) for full in self._shorthand.get(w, [w])]
-        # a person's age ("my 15 year old son") is no topic: "15" would meet "10 to 15 minutes"
-        spelled = [w for w, after in zip(spelled, spelled[1:] + [""]) if not (w.isdigit() and after in self._age_units)]
-        known = self.dictionary
-        return self._apply_thesaurus([w if w == _BOUNDARY or w in known else self.correct(w) for w in spelled])
+        shorthand, known = self._shorthand, self.dictionary
+        spelled = [full for w in words(text, boundaries=boundaries) for full in shorthand.get(w, (w,))]
+        if any(w.isdigit() for w in spelled):
+            # a person's age ("my 15 year old son") is no topic: "15" would meet "10 to 15 minutes"
+            spelled = [w for w, after in zip(spelled, spelled[1:] + [""]) if not (w.isdigit() and after in self._age_units)]
+        if not known.issuperset(spelled):  # a word to correct (never at build time: the passages made the dictionary)
+            spelled = [w if w == _BOUNDARY or w in known else self.correct(w) for w in spelled]
+        return self._apply_thesaurus(spelled)
 
     # -- what the rest of the package uses --------------------------------
     def terms(self, text: str) -> list[str]:
