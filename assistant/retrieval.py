@@ -115,8 +115,10 @@ class TermCounts:
         number of terms."""
         from scipy import sparse
 
-        rows = np.repeat(np.arange(len(doc_lengths)), doc_lengths)
-        matrix = sparse.csr_matrix((np.ones(len(term_ids)), (rows, term_ids)), shape=(len(doc_lengths), n_terms))
+        # the ids are grouped by passage already: the rows' layout is their lengths (no row index per
+        # term and no conversion from coordinates, each the size of the corpus's words)
+        indptr = np.concatenate([[0], np.cumsum(doc_lengths)])
+        matrix = sparse.csr_matrix((np.ones(len(term_ids)), term_ids, indptr), shape=(len(doc_lengths), n_terms))
         matrix.sum_duplicates()
         terms, first = np.unique(term_ids, return_index=True)
         return cls(matrix, terms[np.argsort(first)])

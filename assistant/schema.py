@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A sentence of a guide: its offsets into the original file and its whitespace-normalised text."""
 
@@ -15,7 +15,7 @@ class Span:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A retrievable piece of one guide section, with offsets into the original guide file."""
 

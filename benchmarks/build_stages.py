@@ -60,9 +60,11 @@ class Recorder:
         self.calls: dict[str, int] = {}
         self.running: list[str] = []
         self.failed = ""  # the stage an exception left
+        self.memory: dict[str, list[float]] = {}  # stage -> [resident MB at its end, peak MB so far] (this process)
 
     def write(self, **extra) -> None:
-        data = {"stages": self.seconds, "calls": self.calls, "running": list(self.running), "failed": self.failed,
+        data = {"stages": self.seconds, "calls": self.calls, "memory_mb": self.memory, "running": list(self.running),
+                "failed": self.failed,
                 "elapsed": time.perf_counter() - self.started,
                 "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}
         tmp = self.out.with_suffix(".tmp")
@@ -89,9 +91,19 @@ class Recorder:
                 self.running.remove(name)
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
                 self.calls[name] = self.calls.get(name, 0) + 1
+                self.memory[name] = [round(_resident_mb(), 1),
+                                     round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)]
                 if not noisy:
                     self.write()
         return timed
+
+
+def _resident_mb() -> float:
+    """This process's resident memory now (Linux; 0 elsewhere)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def install(recorder: Recorder) -> list[str]:
