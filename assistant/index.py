@@ -117,8 +117,10 @@ class Index:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
 
     def score(self, text: str, mode: str = "hybrid", semantic: bool = True, k: int | None = None,
-              boost: np.ndarray | None = None, keep: Iterable[int] = ()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Every passage's score for a query under a mode, and each retriever's own scores.
+              boost: np.ndarray | None = None, keep: Iterable[int] = ()
+              ) -> tuple[np.ndarray, dict[str, np.ndarray | PostingScores]]:
+        """Every passage's score for a query under a mode, and each retriever's own scores (in
+        hybrid mode BM25's and TF-IDF's as the question's postings: see PostingScores).
 
         Hybrid: the lexical score (BM25 scaled by its best possible value, blended with the TF-IDF
         cosine; part "lexical") plus semantic_weight x its best value x the LSA cosine, so the
@@ -151,7 +153,7 @@ class Index:
             return scores, parts
         return lexical, parts
 
-    def _lexical(self, text: str) -> tuple[list[int], dict[str, np.ndarray]]:
+    def _lexical(self, text: str) -> tuple[list[int], dict[str, np.ndarray | PostingScores]]:
         """A query's term ids and its BM25, TF-IDF and fused lexical scores (read-only):
         remembered for the last few queries, as a question is scored by the understanding stage
         and again by retrieval."""
@@ -182,15 +184,15 @@ class Index:
         """The k best passages with a positive score (a zero-score passage is never returned)."""
         return self.rank(*self.score(text, mode, k=k, boost=boost), k, boost)
 
-    def rank(self, scores: np.ndarray, parts: dict[str, np.ndarray], k: int = 10,
+    def rank(self, scores: np.ndarray, parts: dict[str, np.ndarray | PostingScores], k: int = 10,
              boost: np.ndarray | None = None) -> list[Hit]:
         """Hits from scores already computed by `score`."""
         if boost is not None:
             scores = scores * boost
         top = top_k(scores, k)
         shown = {name: scores_at(s, top) for name, s in parts.items()}
-        return [Hit(self.passages[int(i)], rank, float(scores[i]), {name: float(s[n]) for name, s in shown.items()})
-                for n, (rank, i) in enumerate(enumerate(top, start=1))]
+        return [Hit(self.passages[int(i)], n + 1, float(scores[i]), {name: float(s[n]) for name, s in shown.items()})
+                for n, i in enumerate(top)]
 
 
 def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray | None,
