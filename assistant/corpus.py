@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+import functools
 import json
 import math
 import os
@@ -44,7 +45,7 @@ class Guide:
     drop_lines: tuple[str, ...] = ()
     not_answers: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def slug(self) -> str:
         return Path(self.name).stem
 
@@ -292,8 +293,11 @@ _BULLET = re.compile(r"^[\u2022\u2023\u25aa\u25cf\u2013\u2014*\-]\s")
 _NUMBERED = re.compile(r"^\d{1,2}[.)]\s+\S")
 
 
+_WORD = re.compile(r"[\w'’-]+")
+
+
 def _words(line: str) -> list[str]:
-    return re.findall(r"[\w'’-]+", line)
+    return _WORD.findall(line)
 
 
 def is_faq_question(text: str) -> bool:
@@ -307,6 +311,8 @@ def _is_heading(text: str, standalone: bool) -> bool:
         return False
     if _FAQ_MARK.match(text):
         return True
+    if len(_WORD.findall(text, 0, 160)) > 14:
+        return False  # a paragraph, told by its start (a word its end cuts still counts once)
     words = _words(text)
     if not words or len(words) > 14 or not (text[0].isupper() or text[0].isdigit()):
         return False
