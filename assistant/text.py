@@ -29,6 +29,7 @@ _DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 _ASCII_DROPPED = str.maketrans("", "", "^`")  # the ASCII characters of _DROP_CATEGORIES
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
 _BOUNDARY = "|"
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 @functools.cache
@@ -91,8 +92,12 @@ def words(text: str, boundaries: bool = False) -> list[str]:
     With boundaries=True punctuation that ends a clause comes back as "|".
     """
     contractions, bare_contractions = _contractions()
+    normalised = normalise(text)
+    tokens = _TOKEN.findall(normalised)
+    if not boundaries and "'" not in normalised and bare_contractions.keys().isdisjoint(tokens):
+        return [tok for tok in tokens if tok[0].isalnum()]  # no contraction to open: most texts
     out: list[str] = []
-    for tok in _TOKEN.findall(normalise(text)):
+    for tok in tokens:
         if not tok[0].isalnum():
             if boundaries and tok in ".,;:!?" and (not out or out[-1] != _BOUNDARY):
                 out.append(_BOUNDARY)
@@ -345,8 +350,10 @@ class Analyzer:
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
         """Words after shorthand ("hw", "shld"), spelling correction and the thesaurus (stop words kept)."""
         shorthand, known = self._shorthand, self.dictionary
-        spelled = [full for w in words(text, boundaries=boundaries) for full in shorthand.get(w, (w,))]
-        if any(w.isdigit() for w in spelled):
+        said = words(text, boundaries=boundaries)
+        spelled = said if shorthand.keys().isdisjoint(said) else [full for w in said for full in shorthand.get(w, (w,))]
+        # (an ASCII text with no digit has no number among its words; NFKC makes "²" a "2")
+        if (not text.isascii() or _ASCII_DIGIT.search(text)) and any(w.isdigit() for w in spelled):
             # a person's age ("my 15 year old son") is no topic: "15" would meet "10 to 15 minutes"
             spelled = [w for w, after in zip(spelled, spelled[1:] + [""]) if not (w.isdigit() and after in self._age_units)]
         if not known.issuperset(spelled):  # a word to correct (never at build time: the passages made the dictionary)
