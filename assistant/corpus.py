@@ -311,9 +311,11 @@ def _is_heading(text: str, standalone: bool) -> bool:
         return False
     if _FAQ_MARK.match(text):
         return True
-    if len(_WORD.findall(text, 0, 160)) > 14:
+    words = _WORD.findall(text, 0, 160)
+    if len(words) > 14:
         return False  # a paragraph, told by its start (a word its end cuts still counts once)
-    words = _words(text)
+    if len(text) > 160:
+        words = _words(text)
     if not words or len(words) > 14 or not (text[0].isupper() or text[0].isdigit()):
         return False
     if text.endswith("?"):

@@ -274,13 +274,10 @@ class PostingScores:
     a hybrid search shows them only for the passages it returns. At a million passages the arrays it
     does not make were 3 of the hybrid search's passes over every passage."""
 
-    __slots__ = ("rows", "values", "lengths", "size")
+    __slots__ = ("rows", "values", "lengths")
 
-    def __init__(self, rows: np.ndarray, values: np.ndarray, lengths: np.ndarray, size: int):
-        self.rows, self.values, self.lengths, self.size = rows, values, lengths, size
-
-    def __len__(self) -> int:
-        return self.size
+    def __init__(self, rows: np.ndarray, values: np.ndarray, lengths: np.ndarray):
+        self.rows, self.values, self.lengths = rows, values, lengths
 
     def at(self, numbers: np.ndarray) -> np.ndarray:
         """The scores of the passages numbered `numbers`: each column's rows are in order, so a
@@ -296,10 +293,6 @@ class PostingScores:
                 out[found] += self.values[start + where[found]]
             start += length
         return out
-
-    def dense(self) -> np.ndarray:
-        """Every passage's score."""
-        return np.bincount(self.rows, self.values, minlength=self.size)
 
 
 def scores_at(scores: "np.ndarray | PostingScores", numbers: np.ndarray) -> np.ndarray:
@@ -320,7 +313,7 @@ def lexical_scores(bm25: Bm25Retriever, tfidf: TfidfRetriever, query_ids: list[i
     rows, bm25_values, lengths = bm25.weights_.column_values(ids, counts)
     _, tfidf_values, _ = tfidf.weights_.column_values(*tfidf.query_weights(query_ids))
     fused = fuse(bm25_values, bm25.best_possible(query_ids), tfidf_values, bm25_weight, scale)
-    return {"bm25": PostingScores(rows, bm25_values, lengths, n), "tfidf": PostingScores(rows, tfidf_values, lengths, n),
+    return {"bm25": PostingScores(rows, bm25_values, lengths), "tfidf": PostingScores(rows, tfidf_values, lengths),
             "lexical": np.bincount(rows, fused, minlength=n)}
 
 
