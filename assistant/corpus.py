@@ -17,7 +17,7 @@ import re
 import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from assistant.schema import Passage, Span
 from assistant.text import punkt_tokenizer, sentence_spans, squash
@@ -495,15 +495,19 @@ def split_guide(guide: Guide, rules: CleaningRules, max_words: int = 120, tokeni
     return passages
 
 
-def build_passages(guides: list[Guide], max_words: int = 120, workers: int = 1) -> list[Passage]:
-    """Every guide's passages, in guide order. With workers > 1 the guides are split in that many
-    processes (guides are independent until the vocabulary is merged)."""
-    from assistant.parallel import map_in_processes
+def build_passages(guides: list[Guide], max_words: int = 120, workers: int = 1) -> Sequence[Passage]:
+    """Every guide's passages, in guide order: a list, or with workers > 1, StoredPassages (the
+    guides are split in that many processes, each handing its passages back as arrays; guides
+    are independent until the vocabulary is merged)."""
+    from assistant.parallel import map_chunks
+    from assistant.passages import StoredPassages
 
     rules = CleaningRules.load()
     tokenizer = punkt_tokenizer()  # made (nltk imported) once, before the workers fork
 
-    def split_some(chunk: list[Guide]) -> list[list[Passage]]:
-        return [split_guide(g, rules, max_words, tokenizer) for g in chunk]
+    def split_some(chunk: list[Guide]) -> list[Passage]:
+        return [p for g in chunk for p in split_guide(g, rules, max_words, tokenizer)]
 
-    return [p for passages in map_in_processes(split_some, guides, workers) for p in passages]
+    if min(workers, len(guides)) <= 1:
+        return split_some(guides)
+    return StoredPassages.joined(map_chunks(lambda chunk: StoredPassages.pack(split_some(chunk)), guides, workers))

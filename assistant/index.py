@@ -39,7 +39,7 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, overload
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -57,11 +57,13 @@ from assistant.datafiles import load as load_data
 from assistant.datafiles import snapshot as data_snapshot
 from assistant.datafiles import trust as trust_data
 from assistant.parallel import Background, map_chunks
+from assistant.passages import (PASSAGE_STRINGS, StoredPassages, Strings, passage_field, passage_headings,
+                                passage_texts)
 from assistant.patterns import lowercase_is_faithful, required_strings
 from assistant.retrieval import (Bm25Retriever, Columns, LsaRetriever, PostingScores, TermCounts, TfidfRetriever,
                                  lexical_scores, scores_at, top_k)
 from assistant.router import EXAMPLES_FILE, INTENTS_FILE, IntentRouter, labelled_examples, load_intents
-from assistant.schema import Hit, Passage, Span
+from assistant.schema import Hit, Passage
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
 FORMAT = 8  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
@@ -88,7 +90,7 @@ class IndexError_(Exception):
 class Index:
     """Passages, the analyzer that made their terms, both retrievers and the intent model."""
 
-    passages: Sequence[Passage]  # a list when built; StoredPassages when loaded
+    passages: Sequence[Passage]  # a list when built in one process; StoredPassages when loaded or built in several
     analyzer: Analyzer
     vocabulary: dict[str, int]
     bm25: Bm25Retriever
@@ -110,8 +112,7 @@ class Index:
     @functools.cached_property
     def passage_numbers(self) -> dict[str, int]:
         """Each passage's number (its row in the score arrays) by its id, made when first asked for."""
-        ids = self.passages.ids() if isinstance(self.passages, StoredPassages) else [p.id for p in self.passages]
-        return {pid: i for i, pid in enumerate(ids)}
+        return {pid: i for i, pid in enumerate(passage_field(self.passages, "id"))}
 
     def query_ids(self, text: str) -> list[int]:
         return [i for i in (self.vocabulary.get(t) for t in self.analyzer.terms(text)) if i is not None]
@@ -284,14 +285,17 @@ def fingerprint(guides: list[Guide], config: Config) -> str:
 
 
 # -- build ----------------------------------------------------------------------------
-def _known_words(analyzer: Analyzer, passages: list[Passage], workers: int = 1) -> tuple[set[str], set[str]]:
+def _known_words(analyzer: Analyzer, passages: Sequence[Passage], workers: int = 1) -> tuple[set[str], set[str]]:
     """(spelling dictionary, every word whose stem is precomputed)."""
     from assistant.safety import trigger_texts
 
     dictionary: set[str] = set(analyzer.stop_words)
-    sections = {p.section for p in passages}
+    sections = set(passage_field(passages, "section"))
     dictionary.update(w for section in sections for w in words(section))
-    for some in map_chunks(lambda chunk: {w for p in chunk for w in words(p.text)}, passages, workers):
+    def words_of(rows: range) -> set[str]:
+        return {w for text in passage_field(passages, "text", rows.start, rows.stop) for w in words(text)}
+
+    for some in map_chunks(words_of, range(len(passages)), workers):
         dictionary.update(some)
     dictionary.update(analyzer.thesaurus_words())
     for text in trigger_texts():
@@ -310,8 +314,18 @@ def _known_words(analyzer: Analyzer, passages: list[Passage], workers: int = 1) 
 def index_text(p: Passage) -> str:
     """What a passage is indexed by: its group and section headings (the section's unless it
     already opens the text) and its text."""
-    heading = "" if p.text.startswith(p.section) else p.section
-    return "\n".join(part for part in (p.group, heading, p.text) if part)
+    return _index_text(p.group, p.section, p.text)
+
+
+def _index_text(group: str, section: str, text: str) -> str:
+    heading = "" if text.startswith(section) else section
+    return "\n".join(part for part in (group, heading, text) if part)
+
+
+def _index_texts(passages: Sequence[Passage], rows: range) -> list[str]:
+    """index_text of the passages numbered in rows (stored passages' without making them)."""
+    return list(map(_index_text, *(passage_field(passages, name, rows.start, rows.stop)
+                                   for name in ("group", "section", "text"))))
 
 
 def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
@@ -351,7 +365,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
 
     def holding(keys: list[str]) -> Iterator[int]:
         if not texts:
-            texts.append(Strings.of([p.text for p in passages]))
+            texts.append(passage_texts(passages))
         return texts[0].holding(keys)
 
     places = quote_places(passages, lambda quote: _holding_terms(bm25.weights_, vocabulary, analyzer.terms(quote)),
@@ -372,7 +386,7 @@ def _holding_terms(weights: Columns, vocabulary: dict[str, int], terms: list[str
     return rows.tolist()
 
 
-def _fit_lexical(passages: list[Passage], config: Config, workers: int
+def _fit_lexical(passages: Sequence[Passage], config: Config, workers: int
                  ) -> tuple[Analyzer, dict[str, int], Bm25Retriever, TfidfRetriever]:
     """The analyzer the passages' words make (spelling dictionary, stems), the vocabulary, and
     the BM25 and TF-IDF retrievers."""
@@ -399,31 +413,31 @@ def _stem_table(known: set[str], workers: int) -> dict[str, str]:
     return {w: s for part in map_chunks(stem_table, sorted(known), workers) for w, s in part.items()}
 
 
-def _analyse_passages(analyzer: Analyzer, passages: list[Passage], workers: int) -> tuple[dict[str, int], TermCounts]:
+def _analyse_passages(analyzer: Analyzer, passages: Sequence[Passage], workers: int) -> tuple[dict[str, int], TermCounts]:
     """The vocabulary (every term of the passages, sorted) and how often each passage holds each.
 
     Each worker analyses its passages into an array of ids into its own sorted terms; only those
     come back (a few strings and arrays, not a string for every word of the corpus), and the
     parent maps them to the merged vocabulary with numpy."""
-    def analyse(chunk: list[Passage]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        docs = [analyzer.terms(index_text(p)) for p in chunk]
+    def analyse(rows: range) -> tuple[list[str], np.ndarray, np.ndarray]:
+        docs = [analyzer.terms(text) for text in _index_texts(passages, rows)]
         terms = sorted({t for d in docs for t in d})
         local = {t: i for i, t in enumerate(terms)}
         ids = np.fromiter((local[t] for d in docs for t in d), dtype=np.int32)
         return terms, ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
 
-    parts = map_chunks(analyse, passages, workers)
+    parts = map_chunks(analyse, range(len(passages)), workers)
     vocabulary = {t: i for i, t in enumerate(sorted({t for terms, _, _ in parts for t in terms}))}
     ids = [np.array([vocabulary[t] for t in terms], dtype=np.int64)[local] for terms, local, _ in parts]
     lengths = np.concatenate([n for _, _, n in parts])
     return vocabulary, TermCounts.of_ids(np.concatenate(ids), lengths, len(vocabulary))
 
 
-def faq_vectors(router: IntentRouter, passages: list[Passage], workers: int = 1) -> tuple[Columns, np.ndarray]:
+def faq_vectors(router: IntentRouter, passages: Sequence[Passage], workers: int = 1) -> tuple[Columns, np.ndarray]:
     """The guides' distinct FAQ questions in the intent model's space (the first row, of "", empty),
     and for each passage the row of the question it answers (0 for none). A question many passages
     share is one row: a question's cosines are computed per FAQ question, not per passage."""
-    questions = [p.section if is_faq_question(p.section) else "" for p in passages]
+    questions = [section if is_faq_question(section) else "" for section in passage_field(passages, "section")]
     distinct = sorted(set(questions) | {""})
     row = {q: i for i, q in enumerate(distinct)}
     vectors = router.vectors(distinct, workers).to_scipy().tocsr()  # "" -> an empty row
@@ -451,7 +465,7 @@ def _text_patterns(intents) -> dict[str, tuple[re.Pattern, ...]]:
     return patterns
 
 
-def lift_matches(intents, passages: list[Passage], workers: int = 1) -> np.ndarray:
+def lift_matches(intents, passages: Sequence[Passage], workers: int = 1) -> np.ndarray:
     """Which passages' texts each of _text_patterns finds something in: a patterns x passages array
     (the passages split over the workers).
 
@@ -460,17 +474,17 @@ def lift_matches(intents, passages: list[Passage], workers: int = 1) -> np.ndarr
     fraction of the regular expression's cost, and never over one it would find something in."""
     searches = [(_alternation(patterns), _required_strings(patterns)) for patterns in _text_patterns(intents).values()]
 
-    def search(chunk: list[Passage]) -> np.ndarray:
-        found = np.zeros((len(searches), len(chunk)), dtype=bool)
-        for j, passage in enumerate(chunk):
-            lower = passage.text.lower() if lowercase_is_faithful(passage.text) else None
+    def search(rows: range) -> np.ndarray:
+        found = np.zeros((len(searches), len(rows)), dtype=bool)
+        for j, text in enumerate(passage_field(passages, "text", rows.start, rows.stop)):
+            lower = text.lower() if lowercase_is_faithful(text) else None
             for i, (pattern, required) in enumerate(searches):
                 if pattern is None or (lower is not None and required is not None and not any(r in lower for r in required)):
                     continue
-                found[i, j] = pattern.search(passage.text) is not None
+                found[i, j] = pattern.search(text) is not None
         return found
 
-    return np.concatenate(map_chunks(search, passages, workers), axis=1)
+    return np.concatenate(map_chunks(search, range(len(passages)), workers), axis=1)
 
 
 def _required_strings(patterns) -> frozenset[str] | None:
@@ -485,13 +499,13 @@ def _required_strings(patterns) -> frozenset[str] | None:
     return frozenset(required)
 
 
-def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str, np.ndarray]:
+def intent_masks(intents, passages: Sequence[Passage], workers: int = 1) -> dict[str, np.ndarray]:
     """For each intent with sections or values, which passages it lifts ("intent/"); for each sense
     of an intent, which passages answer it ("intent/sense") and which another ("off:intent/sense").
     Texts are searched as lift_matches says; headings once per heading."""
     found = dict(zip(_text_patterns(intents), lift_matches(intents, passages, workers)))
     number: dict[str, int] = {}  # each distinct heading's number, and each passage's heading's
-    heading_of = np.fromiter((number.setdefault(p.headings, len(number)) for p in passages), dtype=np.int64,
+    heading_of = np.fromiter((number.setdefault(h, len(number)) for h in passage_headings(passages)), dtype=np.int64,
                              count=len(passages))
     headings = list(number)
     lowered = [h.lower() if lowercase_is_faithful(h) else None for h in headings]
@@ -514,168 +528,6 @@ def intent_masks(intents, passages: list[Passage], workers: int = 1) -> dict[str
                     others |= theirs
             masks[f"off:{name}/{sense}"] = others & ~mine
     return masks
-
-
-# -- passages as arrays -----------------------------------------------------------------
-PASSAGE_STRINGS = 5  # id, guide, title, section, group; then the passage's sentence texts
-
-
-class Strings(Sequence[str]):
-    """Strings kept as one UTF-8 byte buffer (a memory-mapped file) and the offset where each one
-    ends: a string is decoded when it is asked for."""
-
-    def __init__(self, data: mmap.mmap | bytes, ends: np.ndarray, offset: int = 0):
-        self.data = data
-        self.ends = ends
-        self.offset = offset  # where the first string starts in data (after a .npy header)
-
-    @classmethod
-    def of(cls, strings: list[str]) -> "Strings":
-        """Strings held in memory the way a saved index holds them (a build's passages, searched
-        by substring: a quote missing from a million passages is a few seconds, not 47)."""
-        return cls(b"".join(t.encode("utf-8") for t in strings), _utf8_ends(strings))
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            start, stop, step = i.indices(len(self))
-            return self.run(start, stop) if step == 1 else [self[j] for j in range(start, stop, step)]
-        i = range(len(self))[i]  # an IndexError past the end, as a list raises
-        return self.run(i, i + 1)[0]
-
-    def run(self, first: int, stop: int) -> list[str]:
-        """The strings first .. stop - 1."""
-        if stop <= first:
-            return []
-        bounds = self.ends[first - 1 if first else 0:stop].tolist()
-        if not first:
-            bounds.insert(0, 0)
-        at = self.offset
-        return [self.data[at + start:at + end].decode("utf-8") for start, end in zip(bounds, bounds[1:])]
-
-    def candidates(self, key: str) -> Iterator[int]:
-        """The numbers of the strings a search for a string finds a match starting in, in order:
-        every string holding it (and any a match starts in and runs on from into the next). The
-        search starts again at the next string after each one found."""
-        needle, base = key.encode("utf-8"), self.offset
-        at = self.data.find(needle, base)
-        while at >= 0:
-            i = int(self.ends.searchsorted(at - base, side="right"))
-            if i >= len(self.ends):
-                return
-            yield i
-            at = self.data.find(needle, base + int(self.ends[i]))
-
-    def holding(self, keys: Iterable[str]) -> Iterator[int]:
-        """The numbers of the strings holding every key, in order: the bytes are searched for the
-        longest key, and only the strings it is found in are read."""
-        keys = sorted(set(keys), key=len, reverse=True)
-        if not keys:
-            yield from range(len(self))
-            return
-        for i in self.candidates(keys[0]):
-            text = self[i]
-            if all(k in text for k in keys):
-                yield i
-
-
-class StoredPassages(Sequence[Passage]):
-    """The passages of a loaded index, each made from the arrays when it is first asked for (a
-    question touches a few of a corpus's passages; opening the index makes none). Going through
-    them all makes them all, once."""
-
-    def __init__(self, texts: Strings, strings: Strings, table: np.ndarray, spans: np.ndarray):
-        self.texts = texts  # each passage's text
-        self.strings = strings  # each passage's PASSAGE_STRINGS and its sentences' texts
-        self.table = table  # per passage: start, end, its first string, its first sentence
-        self.spans = spans  # per sentence: start, end
-        self._made: dict[int, Passage] = {}
-        self._all: list[Passage] | None = None
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    @overload
-    def __getitem__(self, i: int) -> Passage: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Passage]: ...
-
-    def __getitem__(self, i):
-        if self._all is not None:
-            return self._all[i]
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = range(len(self))[i]  # an IndexError past the end, as a list raises
-        passage = self._made.get(i)
-        if passage is None:
-            passage = self._made[i] = self._make(i)
-        return passage
-
-    def __iter__(self) -> Iterator[Passage]:
-        if self._all is None:
-            self._all = [self._made.get(i) or self._make(i) for i in range(len(self))]
-            self._made.clear()
-        return iter(self._all)
-
-    def _make(self, i: int) -> Passage:
-        start, end, first_string, first_sentence = self.table[i].tolist()
-        stop_sentence = int(self.table[i + 1, 3]) if i + 1 < len(self.table) else len(self.spans)
-        pid, guide, title, section, group, *texts = self.strings.run(
-            first_string, first_string + PASSAGE_STRINGS + stop_sentence - first_sentence)
-        spans = self.spans[first_sentence:stop_sentence].tolist()
-        return Passage(pid, guide, title, section, self.texts[i], start, end,
-                       tuple(Span(s, e, t) for (s, e), t in zip(spans, texts)), group)
-
-    def holding(self, keys: list[str]) -> Iterator[tuple[int, Passage]]:
-        """The passages whose text holds every key, with their numbers, in order: the stored
-        texts are searched for the first key, and only the texts it is found in are read."""
-        for i in self.texts.holding(keys):
-            yield i, self[i]
-
-    def ids(self) -> list[str]:
-        """Every passage's id (without making the passages)."""
-        return [self.strings[first] for first in self.table[:, 2].tolist()]
-
-
-def passages_holding(passages: Sequence[Passage], keys: Iterable[str]) -> Iterator[tuple[int, Passage]]:
-    """The passages whose text holds every one of the keys (strings), with their numbers, in
-    order; a loaded index's found without making the others (StoredPassages.holding)."""
-    keys = sorted(set(keys), key=len, reverse=True)
-    if isinstance(passages, StoredPassages) and keys:
-        return passages.holding(keys)
-    return ((n, p) for n, p in enumerate(passages) if all(k in p.text for k in keys))
-
-
-def passage_strings(passages: Iterable[Passage]) -> Iterator[str]:
-    """What StoredPassages.strings holds, passage after passage."""
-    for p in passages:
-        yield from (p.id, p.guide, p.title, p.section, p.group)
-        yield from (s.text for s in p.sentences)
-
-
-def _utf8_ends(strings: Iterable[str]) -> np.ndarray:
-    """Where each string ends in the strings' UTF-8 bytes, one after the other."""
-    return np.cumsum(np.fromiter((len(t.encode("utf-8")) for t in strings), dtype=np.int64))
-
-
-def passage_arrays(passages: Sequence[Passage]) -> dict[str, np.ndarray]:
-    """The arrays StoredPassages reads, but for the string bytes themselves, by file name."""
-    counts = np.fromiter((len(p.sentences) for p in passages), dtype=np.int64, count=len(passages))
-    first_sentence = np.cumsum(counts) - counts
-    first_string = first_sentence + PASSAGE_STRINGS * np.arange(len(passages), dtype=np.int64)
-    bounds = np.fromiter((n for p in passages for n in (p.start, p.end)), dtype=np.int64, count=2 * len(passages))
-    spans = np.fromiter((n for p in passages for s in p.sentences for n in (s.start, s.end)), dtype=np.int64)
-    return {"passage_text_ends.npy": _utf8_ends(p.text for p in passages),
-            "passage_string_ends.npy": _utf8_ends(passage_strings(passages)),
-            "passage_table.npy": np.column_stack([bounds.reshape(-1, 2), first_string, first_sentence]),
-            "sentence_spans.npy": spans.reshape(-1, 2)}
 
 
 # -- save / load ----------------------------------------------------------------------
@@ -714,15 +566,13 @@ def _save_npy(path: Path, array: np.ndarray) -> str:
     return _atomic_write(path, write)
 
 
-def _save_utf8(path: Path, strings: Iterable[str], size: int) -> str:
-    """Strings' UTF-8 bytes, one after the other, as a .npy byte array of `size` bytes (written
-    string by string: a large corpus's texts never sit in memory twice)."""
+def _save_utf8(path: Path, strings: Strings) -> str:
+    """Strings' UTF-8 bytes, one after the other, as a .npy byte array."""
     def write(p: Path) -> None:
         with open(p, "wb") as fh:
             np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
-                                                      "fortran_order": False, "shape": (size,)})
-            for text in strings:
-                fh.write(text.encode("utf-8"))
+                                                      "fortran_order": False, "shape": (strings.size,)})
+            fh.write(strings.bytes())
     return _atomic_write(path, write)
 
 
@@ -759,8 +609,8 @@ def save(index: Index, folder: Path) -> None:
     path = {name: folder / generation_name(name, generation) for name in FILES}
     a = index.analyzer
     r = index.router
-    arrays = passage_arrays(index.passages)
-    sizes = {name: int(arrays[ends][-1]) if len(arrays[ends]) else 0 for name, ends in STRING_FILES.items()}
+    stored = index.passages if isinstance(index.passages, StoredPassages) else StoredPassages.pack(index.passages)
+    arrays = stored.arrays()
     arrays.update({"bm25_idf.npy": index.bm25.idf_, "tfidf_idf.npy": index.tfidf.idf_, "faq_rows.npy": index.faq_rows,
                    "lsa_components.npy": index.lsa.components_, "lsa_docs.npy": index.lsa.docs_})
     for name, matrix in (("bm25", index.bm25.weights_), ("tfidf", index.tfidf.weights_), ("faq", index.faq)):
@@ -768,10 +618,8 @@ def save(index: Index, folder: Path) -> None:
                        f"{name}_indptr.npy": matrix.indptr})
     digests = {name: _save_npy(path[name], array) for name, array in arrays.items()}
     digests.update({
-        "passage_texts.npy": _save_utf8(path["passage_texts.npy"], (p.text for p in index.passages),
-                                        sizes["passage_texts.npy"]),
-        "passage_strings.npy": _save_utf8(path["passage_strings.npy"], passage_strings(index.passages),
-                                          sizes["passage_strings.npy"]),
+        "passage_texts.npy": _save_utf8(path["passage_texts.npy"], stored.texts),
+        "passage_strings.npy": _save_utf8(path["passage_strings.npy"], stored.strings),
         "analysis.json": _save_json(path["analysis.json"], {
             "stop_words": sorted(a.stop_words), "dictionary": sorted(a.dictionary), "stems": a.stems,
             "vocabulary": sorted(index.vocabulary, key=index.vocabulary.get), "quote_places": index.quote_places,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -33,9 +33,11 @@ def map_in_processes(job: Callable[[list[T]], list[R]], items: list[T], workers:
     return [r for part in map_chunks(job, items, workers) for r in part]
 
 
-def map_chunks(job: Callable[[list[T]], R], items: list[T], workers: int) -> list[R]:
+def map_chunks(job: Callable[[Sequence[T]], R], items: Sequence[T], workers: int) -> list[R]:
     """job's result for each contiguous chunk of items, in order (one chunk, in this process, when
-    map_in_processes would not fork): for jobs that sum up a chunk rather than map each item."""
+    map_in_processes would not fork): for jobs that sum up a chunk rather than map each item.
+    Items that slice cheaply without touching objects the workers share (a range of row numbers
+    read from arrays) keep the workers from copying the parent's pages."""
     global _JOB, _ITEMS
     workers = min(workers, len(items), os.cpu_count() or 1)
     if workers <= 1 or not hasattr(os, "fork"):

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from assistant.index import passages_holding
+from assistant.passages import passages_holding
 from assistant.schema import Passage, Quote, RuleMatch
 from assistant.text import Analyzer, find_loose, loose_with_offsets
 
