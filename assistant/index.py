@@ -61,7 +61,7 @@ from assistant.passages import (PASSAGE_STRINGS, StoredPassages, Strings, passag
                                 passage_texts)
 from assistant.patterns import lowercase_is_faithful, required_strings
 from assistant.retrieval import (Bm25Retriever, Columns, LsaRetriever, PostingScores, TermCounts, TfidfRetriever,
-                                 lexical_scores, scores_at, top_k)
+                                 lexical_scores, scores_at, term_counts, top_k)
 from assistant.router import EXAMPLES_FILE, INTENTS_FILE, IntentRouter, labelled_examples, load_intents
 from assistant.schema import Hit, Passage
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
@@ -416,21 +416,18 @@ def _stem_table(known: set[str], workers: int) -> dict[str, str]:
 def _analyse_passages(analyzer: Analyzer, passages: Sequence[Passage], workers: int) -> tuple[dict[str, int], TermCounts]:
     """The vocabulary (every term of the passages, sorted) and how often each passage holds each.
 
-    Each worker analyses its passages into an array of ids into its own sorted terms; only those
-    come back (a few strings and arrays, not a string for every word of the corpus), and the
-    parent maps them to the merged vocabulary with numpy."""
-    def analyse(rows: range) -> tuple[list[str], np.ndarray, np.ndarray]:
+    Each worker analyses its passages and counts their terms, numbered by its own sorted terms;
+    only those counts come back (a few strings and arrays, not a string for every word of the
+    corpus), and the parent renumbers them to the merged vocabulary with numpy."""
+    def analyse(rows: range) -> tuple[list[str], TermCounts]:
         docs = [analyzer.terms(text) for text in _index_texts(passages, rows)]
         terms = sorted({t for d in docs for t in d})
-        local = {t: i for i, t in enumerate(terms)}
-        ids = np.fromiter((local[t] for d in docs for t in d), dtype=np.int32)
-        return terms, ids, np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        return terms, term_counts(docs, {t: i for i, t in enumerate(terms)})
 
     parts = map_chunks(analyse, range(len(passages)), workers)
-    vocabulary = {t: i for i, t in enumerate(sorted({t for terms, _, _ in parts for t in terms}))}
-    ids = [np.array([vocabulary[t] for t in terms], dtype=np.int64)[local] for terms, local, _ in parts]
-    lengths = np.concatenate([n for _, _, n in parts])
-    return vocabulary, TermCounts.of_ids(np.concatenate(ids), lengths, len(vocabulary))
+    vocabulary = {t: i for i, t in enumerate(sorted({t for terms, _ in parts for t in terms}))}
+    columns = [np.array([vocabulary[t] for t in terms], dtype=np.int64) for terms, _ in parts]
+    return vocabulary, TermCounts.stacked([counts for _, counts in parts], columns, len(vocabulary))
 
 
 def faq_vectors(router: IntentRouter, passages: Sequence[Passage], workers: int = 1) -> tuple[Columns, np.ndarray]:

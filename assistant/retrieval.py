@@ -123,6 +123,23 @@ class TermCounts:
         terms, first = np.unique(term_ids, return_index=True)
         return cls(matrix, terms[np.argsort(first)])
 
+    @classmethod
+    def stacked(cls, parts: list["TermCounts"], columns: list[np.ndarray], n_terms: int) -> "TermCounts":
+        """The counts of several runs of passages, one run after the other; each part's terms are
+        numbered its own way, and columns[k] maps part k's term numbers to the shared ones (in the
+        same order, so each row's columns stay sorted)."""
+        from scipy import sparse
+
+        lengths = np.concatenate([np.diff(part.matrix.indptr) for part in parts])
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.concatenate([column[part.matrix.indices] for part, column in zip(parts, columns)])
+        data = np.concatenate([part.matrix.data for part in parts]).astype(np.float64, copy=False)
+        matrix = sparse.csr_matrix((data, indices, indptr), shape=(len(lengths), n_terms))
+        matrix.has_canonical_format = True  # each part's rows are summed and sorted already
+        seen = np.concatenate([column[part.first_seen] for part, column in zip(parts, columns)])
+        terms, first = np.unique(seen, return_index=True)
+        return cls(matrix, terms[np.argsort(first)])
+
 
 def term_counts(docs: list[list[str]], vocabulary: dict[str, int]) -> TermCounts:
     """The TermCounts of analysed passages (each a list of terms of the vocabulary)."""
