@@ -292,6 +292,7 @@ def _known_words(analyzer: Analyzer, passages: Sequence[Passage], workers: int =
     dictionary: set[str] = set(analyzer.stop_words)
     sections = set(passage_field(passages, "section"))
     dictionary.update(w for section in sections for w in words(section))
+
     def words_of(rows: range) -> set[str]:
         return {w for text in passage_field(passages, "text", rows.start, rows.stop) for w in words(text)}
 

@@ -201,10 +201,6 @@ class StoredPassages(Sequence[Passage]):
         for i in self.texts.holding(keys):
             yield i, self[i]
 
-    def ids(self) -> list[str]:
-        """Every passage's id (without making the passages)."""
-        return self.field("id")
-
 
 def passage_field(passages: Sequence[Passage], name: str, start: int = 0, stop: int | None = None) -> list[str]:
     """One of FIELDS, or "text", of the passages start .. stop - 1 (all by default), in order;
