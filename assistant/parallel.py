@@ -27,15 +27,9 @@ def _run(bounds: tuple[int, int]):
     return _JOB(_ITEMS[start:end])
 
 
-def map_in_processes(job: Callable[[list[T]], list[R]], items: list[T], workers: int) -> list[R]:
-    """job over contiguous chunks of items, in order; in this process when workers <= 1, when the
-    platform cannot fork, or for fewer items than workers."""
-    return [r for part in map_chunks(job, items, workers) for r in part]
-
-
 def map_chunks(job: Callable[[Sequence[T]], R], items: Sequence[T], workers: int) -> list[R]:
-    """job's result for each contiguous chunk of items, in order (one chunk, in this process, when
-    map_in_processes would not fork): for jobs that sum up a chunk rather than map each item.
+    """job's result for each contiguous chunk of items, in order: in this process, as one chunk,
+    when workers <= 1, when the platform cannot fork, or for fewer items than workers.
     Items that slice cheaply without touching objects the workers share (a range of row numbers
     read from arrays) keep the workers from copying the parent's pages."""
     global _JOB, _ITEMS

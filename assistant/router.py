@@ -186,21 +186,22 @@ class IntentRouter:
 
     def vectors(self, texts: list[str], workers: int = 1):
         """Many texts as the rows of a sparse matrix in the model's feature space (unit rows; at
-        build time, the texts split over the workers)."""
+        build time, the texts split over the workers, each handing back its rows as three arrays)."""
         from scipy import sparse
 
-        from assistant.parallel import map_in_processes
+        from assistant.parallel import map_chunks
         from assistant.retrieval import Columns
 
-        def vectorise(chunk: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-            return [self.vector(text) if text else (np.zeros(0, np.int64), np.zeros(0)) for text in chunk]
+        def vectorise(chunk: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            made = [self.vector(text) if text else (np.zeros(0, np.int64), np.zeros(0)) for text in chunk]
+            lengths = np.fromiter((len(ids) for ids, _ in made), dtype=np.int64, count=len(made))
+            return (lengths, np.concatenate([ids for ids, _ in made] or [np.zeros(0, np.int64)]),
+                    np.concatenate([weights for _, weights in made] or [np.zeros(0)]))
 
-        rows, cols, vals = [], [], []
-        for r, (ids, weights) in enumerate(map_in_processes(vectorise, texts, workers)):
-            rows += [r] * len(ids)
-            cols += ids.tolist()
-            vals += weights.tolist()
-
+        parts = map_chunks(vectorise, texts, workers)
+        rows = np.repeat(np.arange(len(texts)), np.concatenate([lengths for lengths, _, _ in parts]))
+        cols = np.concatenate([ids for _, ids, _ in parts])
+        vals = np.concatenate([weights for _, _, weights in parts])
         return Columns.of(sparse.csc_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary_))))
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
