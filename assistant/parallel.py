@@ -51,7 +51,7 @@ def map_chunks(job: Callable[[Sequence[T]], R], items: Sequence[T], workers: int
 class Background:
     """A job run in a forked process while this one goes on (or here, at once, when `fork` is
     False or the platform cannot fork). Its result, named numpy arrays, comes back through a pipe
-    in numpy's own format (npz), never as a pickle. Use it as a context manager: leaving the block
+    as .npy headers and raw bytes, never as a pickle. Use it as a context manager: leaving the block
     ends a process whose result was never asked for."""
 
     def __init__(self, job: Callable[[], dict[str, np.ndarray]], fork: bool = True):
@@ -72,14 +72,13 @@ class Background:
         """The job's result (waiting for the process to send it)."""
         if self._process is not None:
             try:
-                data = self._receiver.recv_bytes()
+                result = _receive(self._receiver)
             except EOFError:  # the job failed (the process printed why)
-                data = None
+                result = None
             self._end()
-            if data is None:
+            if result is None:
                 raise RuntimeError("a background job of the index build failed (its error is above)")
-            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                self._result = {name: arrays[name] for name in arrays.files}
+            self._result = result
         return self._result
 
     def _end(self) -> None:
@@ -97,7 +96,30 @@ class Background:
 
 
 def _send(job: Callable[[], dict[str, np.ndarray]], sender) -> None:
-    """Run a Background job (in its process) and send its arrays as npz bytes."""
-    data = io.BytesIO()
-    np.savez(data, **job())
-    sender.send_bytes(data.getbuffer())
+    """Run a Background job (in its process) and send its arrays: how many, then for each its
+    name and .npy header, then its bytes straight from the array (no copy of it is made)."""
+    arrays = job()
+    sender.send_bytes(str(len(arrays)).encode())
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array)
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+        sender.send_bytes(name.encode())
+        sender.send_bytes(header.getvalue())
+        sender.send_bytes(array.reshape(-1).view(np.uint8))
+
+
+def _receive(receiver) -> dict[str, np.ndarray]:
+    """What _send sent: each array read into one made for it (its bytes land there once)."""
+    arrays = {}
+    for _ in range(int(receiver.recv_bytes())):
+        name = receiver.recv_bytes().decode()
+        header = io.BytesIO(receiver.recv_bytes())
+        np.lib.format.read_magic(header)
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(header)
+        if dtype.hasobject or fortran_order:
+            raise ValueError("a background job sent an array of objects")
+        array = np.empty(shape, dtype=dtype)
+        receiver.recv_bytes_into(array.reshape(-1).view(np.uint8))
+        arrays[name] = array
+    return arrays

@@ -280,9 +280,14 @@ class LsaRetriever:
         return out
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.sqrt(np.sum(matrix ** 2, axis=1, keepdims=True))
-    return matrix / np.where(norms > 0, norms, 1.0)
+def _unit_rows(matrix: np.ndarray, block: int = 65536) -> np.ndarray:
+    """The matrix (a new one, which it changes) with each row scaled to unit length, a block of
+    rows at a time: no temporary the size of a million passages' latent vectors."""
+    for start in range(0, len(matrix), block):
+        part = matrix[start:start + block]
+        norms = np.sqrt(np.sum(part ** 2, axis=1, keepdims=True))
+        part /= np.where(norms > 0, norms, 1.0)
+    return matrix
 
 
 class PostingScores:
