@@ -19,6 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from assistant.corpus import shipped_corpus_dir
+from assistant.cv import choose_by_cost
 from assistant.message import read_message
 from assistant.pipeline import Assistant
 from assistant.router import LABELLED_SETS, tune_half
@@ -61,18 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant.open()
     pairs = examples(assistant)
     X, y = feature_matrix(assistant, [t for t, _ in pairs]), np.array([o for _, o in pairs])
-    best = None
-    for C in (1.0, 3.0, 10.0, 30.0):
+    def cv_probabilities(C: float) -> np.ndarray:
         probs = np.zeros(len(y))
         for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, y):
             model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced").fit(X[train], y[train])
             probs[test] = model.predict_proba(X[test])[:, 1]
-        for t in (0.4, 0.5, 0.6, 0.7, 0.8):
-            refused = probs >= t
-            score = refused[y].mean() - 3 * refused[~y].mean()
-            if best is None or score > best[0]:
-                best = (score, C, t, refused[y].mean(), refused[~y].mean())
-    _, C, threshold, recall, refused_in = best
+        return probs
+
+    C, threshold, recall, refused_in = choose_by_cost(cv_probabilities, y, (1.0, 3.0, 10.0, 30.0),
+                                                      (0.4, 0.5, 0.6, 0.7, 0.8), 3.0)
     model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced").fit(X, y)
     names = sorted(assistant.index.router.vocabulary_, key=assistant.index.router.vocabulary_.get)
     n = len(names)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.corpus import shipped_corpus_dir
+from assistant.cv import choose_by_cost
 from assistant.pipeline import Assistant
 from assistant.router import tune_half
 from assistant.withdrawal import MODEL_FILE, features
@@ -73,18 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
         return vectorizer, model.fit(vectorizer.fit_transform([feats[i] for i in which]), y[which])
 
-    best = None
-    for C in (0.3, 1.0, 3.0):
+    def cv_probabilities(C: float) -> np.ndarray:
         probs = np.zeros(len(y))
         for train, test in GroupKFold(5).split(feats, y, groups):
             vectorizer, model = fit(C, train)
             probs[test] = model.predict_proba(vectorizer.transform([feats[i] for i in test]))[:, 1]
-        for t in (0.8, 0.7, 0.6, 0.5, 0.4):  # on a tie, the higher threshold (fewer warnings dropped)
-            found, wrong = (probs >= t)[y].mean(), (probs >= t)[~y].mean()
-            score = found - FALSE_WITHDRAWAL_COST * wrong
-            if best is None or score > best[0]:
-                best = (score, C, t, found, wrong)
-    _, C, threshold, found, wrong = best
+        return probs
+
+    # on a tie, the higher threshold (fewer warnings dropped)
+    C, threshold, found, wrong = choose_by_cost(cv_probabilities, y, (0.3, 1.0, 3.0), (0.8, 0.7, 0.6, 0.5, 0.4),
+                                                FALSE_WITHDRAWAL_COST)
     vectorizer, model = fit(C, np.arange(len(y)))
     weights = {name: round(float(w), 5) for name, w in zip(vectorizer.get_feature_names_out(), model.coef_[0])
                if abs(w) > 1e-5}
