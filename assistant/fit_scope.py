@@ -40,15 +40,9 @@ def examples(assistant: Assistant) -> list[tuple[str, bool]]:
 
 
 def feature_matrix(assistant: Assistant, texts: list[str]) -> sparse.csr_matrix:
-    rows, cols, vals, numeric = [], [], [], []
-    understander = assistant.understander
-    for r, text in enumerate(texts):
-        ids, weights = assistant.index.router.vector(read_message(text, assistant.config).asked)
-        rows += [r] * len(ids)
-        cols += ids.tolist()
-        vals += weights.tolist()
-        numeric.append([NUMERIC_SCALE * x for x in understander.evidence(read_message(text, assistant.config))])
-    grams = sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(assistant.index.router.vocabulary_)))
+    messages = [read_message(text, assistant.config) for text in texts]
+    grams = assistant.index.router.vectors([m.asked for m in messages]).to_scipy().tocsr()
+    numeric = [[NUMERIC_SCALE * x for x in assistant.understander.evidence(m)] for m in messages]
     return sparse.hstack([grams, sparse.csr_matrix(np.array(numeric))]).tocsr()
 
 

@@ -42,10 +42,10 @@ class Columns:
         ids = np.asarray(ids, dtype=np.int64)
         if self.is_large(ids):
             return self._scipy()[:, ids] @ np.asarray(weights, dtype=np.float64)
-        offsets, lengths, rows = self._positions(ids)
-        if not len(offsets):
+        rows, values, _ = self.column_values(ids, weights)
+        if not len(rows):
             return np.zeros(self.shape[0])
-        return np.bincount(rows, self.data[offsets] * np.repeat(weights, lengths), minlength=self.shape[0])
+        return np.bincount(rows, values, minlength=self.shape[0])
 
     def is_large(self, ids: np.ndarray) -> bool:
         """Whether a product with these columns reads more than LARGE_PRODUCT stored values."""
