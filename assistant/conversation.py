@@ -120,7 +120,7 @@ class Conversation:
         return topic.question
 
     def next_state(self, message: Message, person: str, said: list[tuple[str, list[RuleMatch]]], recovered: bool,
-                   can_pass: frozenset[str], withdraws: bool = False) -> State:
+                   withdraws: bool = False) -> State:
         """The slots after this message: conditions stated, withdrawn or over, each for the person
         its sentence names (else the person the message is about). `said`: each sentence with the
         conditions it mentions. `withdraws`: the message takes back what was said last of the person
@@ -164,7 +164,7 @@ class Conversation:
                                     conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
         if recovered and not any(m.status == IN_FORCE for _, mentions in said for m in mentions):
             for rid, cond in list(table.get(person, {}).items()):
-                if cond.status == IN_FORCE and rid in can_pass:
+                if cond.status == IN_FORCE and cond.rule.can_pass:
                     table[person][rid] = Condition(cond.rule, "past", message.text, turn)
         conds = table.get(person, {})
         if withdraws and not any(c.turn == turn for c in conds.values()):

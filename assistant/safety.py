@@ -110,11 +110,19 @@ class Rule:
     scope: str = "person"  # "person": a condition of someone, held; "request": of what is asked, this turn only
     beside: frozenset[str] = frozenset()  # stems placing what is asked next to the thing, not on it
     reactions: tuple[tuple[str, ...], ...] = ()  # the condition shown during the massage (read when none is stated)
+    # for a rule whose condition as a whole cannot be over (a medical condition), the mentions that can
+    # ("pneumonia", "an op"; not "diabetic"): stem sequences, found within the words that matched
+    passing: tuple[tuple[str, ...], ...] = ()
 
-    def mention(self, matched: str, status: str, sure: bool) -> RuleMatch:
+    def passes(self, matched: tuple[str, ...]) -> bool:
+        """Whether the condition these (stemmed) words name can be over."""
+        return self.can_pass or any(matched[i:i + len(p)] == p for p in self.passing
+                                    for i in range(len(matched) - len(p) + 1))
+
+    def mention(self, matched: str, status: str, sure: bool, can_pass: bool) -> RuleMatch:
         """This rule as a message mentions it: the words that matched, how it was meant."""
         return RuleMatch(self.id, self.condition, self.verdict, self.quotes[0].text, self.quotes, matched,
-                         self.body_excludes, status, self.scope, sure)
+                         self.body_excludes, status, self.scope, sure, can_pass)
 
 
 def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
@@ -164,16 +172,21 @@ class SafetyRules:
                     self.disabled.append(rid)
                     continue
                 lexicon_phrases, lexicon_patterns = lexicon(rid)
+                triggers = tuple(dict.fromkeys(s for s in (seq(t) for t in raw["triggers"] + lexicon_phrases) if s))
+                passing = tuple(s for s in (seq(t) for t in raw.get("passing", [])) if s)
+                for phrase, words in zip(passing, raw.get("passing", [])):
+                    if not any(t[i:i + len(phrase)] == phrase for t in triggers for i in range(len(t))):
+                        raise SafetyRuleError(f"safety rule {rid}: passing {words!r} is in none of its triggers")
                 rules.append(Rule(
                     rid, raw["condition"], verdict,
-                    tuple(dict.fromkeys(s for s in (seq(t) for t in raw["triggers"] + lexicon_phrases) if s)),
+                    triggers,
                     tuple(frozenset(analyzer.stem(w) for w in group) for group in raw.get("near", [])),
                     tuple(raw.get("patterns", [])) + tuple(lexicon_patterns),
                     tuple(s for s in (seq(t) for t in raw.get("exclude", [])) if s),
                     tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
                     tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person"),
                     frozenset(analyzer.stem(w) for w in raw.get("beside", [])),
-                    tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s))))
+                    tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s)), passing))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
@@ -229,8 +242,13 @@ class SafetyRules:
                       if tokens[i] not in self._named and tokens[i] != "_" and pattern.fullmatch(word)]
         return found
 
+    def _passes(self, rule: Rule, matched: str) -> bool:
+        """Whether the condition the matched words name can be over (`matched`: stems joined by a
+        trigger, or words as a pattern found them)."""
+        return rule.passes(tuple(matched.split())) or rule.passes(tuple(self.analyzer.stem_sequence(matched)))
+
     def _status(self, rule: Rule, tokens: tuple[str, ...], sentence: tuple[tuple[str, ...], tuple[str, ...]],
-                at: int | None) -> str:
+                at: int | None, matched: str) -> str:
         """How a mention of a condition is meant: negated ("no fever"), hypothetical ("what if she
         were pregnant"), past ("broke it years ago, totally healed"; only for conditions that pass)
         or active. A sentence that says it goes on ("still recovering") is active. `sentence`: the
@@ -239,7 +257,7 @@ class SafetyRules:
             return "negated"
         if at is not None and self._clause_has(tokens, at, self.hypothetical_cues):
             return "hypothetical"
-        if rule.can_pass and self._says_over(*sentence):
+        if self._passes(rule, matched) and self._says_over(*sentence):
             return "past"
         return "active"
 
@@ -255,7 +273,8 @@ class SafetyRules:
     def mentions(self, question: str) -> list[RuleMatch]:
         """Every condition the question speaks of, each with how it is meant (RuleMatch.status:
         active, hypothetical, past or negated); a rule mentioned several ways takes its first
-        mention that is not negated."""
+        mention in force, else its first past one, else its first ("had pneumonia, all better, but
+        she's diabetic" is in force)."""
         sentences = [s for s in _SENTENCE_END.split(question) if s.strip()] or [question]
         words: list[str] = []
         spans: list[tuple[int, int]] = []
@@ -275,7 +294,7 @@ class SafetyRules:
         found = []
         for rule in self.rules:
             occurrences = self._occurrences(tokens, rule, words)
-            statuses = [(self._status(rule, tokens, sentence_of(i), i), text, i) for i, text in occurrences]
+            statuses = [(self._status(rule, tokens, sentence_of(i), i, text), text, i) for i, text in occurrences]
             if not any(status != "negated" for status, _, _ in statuses):
                 hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
                 if hit:
@@ -287,13 +306,14 @@ class SafetyRules:
                     before = sentence[:sentence.lower().find(hit.group())]
                     at = len(self.analyzer.canonical_words(before, boundaries=True))
                     at = at if at < len(stems) else None
-                    statuses.insert(0, (self._status(rule, stems, (stems, said), at), hit.group(), None))
+                    statuses.insert(0, (self._status(rule, stems, (stems, said), at, hit.group()), hit.group(), None))
             if not statuses:
                 continue
-            status, text, at = next(((st, t, i) for st, t, i in statuses if st != "negated"), statuses[0])
+            status, text, at = next((m for kinds in (("active", "hypothetical"), ("past",)) for m in statuses
+                                     if m[0] in kinds), statuses[0])
             # "not sure if she's pregnant", "she might have a fever": in force, but said as a maybe
             sure = at is None or not self._clause_has(tokens, at, self.uncertain_cues)
-            found.append(rule.mention(text, status, sure))
+            found.append(rule.mention(text, status, sure, self._passes(rule, text)))
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])
@@ -307,8 +327,8 @@ class SafetyRules:
             hits = [(i, text) for i, text in hits if not self._negated(tokens, i)]
             if hits:
                 at, text = hits[0]
-                out.append(rule.mention(text, self._status(rule, tokens, sentence_of(at), at),
-                                        not self._clause_has(tokens, at, self.uncertain_cues)))
+                out.append(rule.mention(text, self._status(rule, tokens, sentence_of(at), at, text),
+                                        not self._clause_has(tokens, at, self.uncertain_cues), self._passes(rule, text)))
         return out
 
     def recovery_said(self, text: str) -> bool:
@@ -322,11 +342,6 @@ class SafetyRules:
         `tokens`: the stems of the words `said`."""
         over = any(not self._negated(tokens, i) for cue in self.past_cues for i in self._find(tokens, cue))
         return over and not self._has(said, self.ongoing_cues)
-
-    @property
-    def passing(self) -> frozenset[str]:
-        """The rules whose condition can be over."""
-        return frozenset(r.id for r in self.rules if r.can_pass)
 
     def match(self, question: str) -> list[RuleMatch]:
         """The conditions a question states as holding now or asks about (active or hypothetical),

@@ -92,6 +92,7 @@ class RuleMatch:
     status: str = "active"  # how it was meant: active, hypothetical, past, negated (withdrawn: see Conversation)
     scope: str = "person"  # "person": held for the person spoken of; "request": of this question only
     sure: bool = True  # False when said as a maybe ("not sure if she's pregnant"): warned about as "if this applies"
+    can_pass: bool = False  # the condition named can be over ("had pneumonia, fine now"; not "diabetic")
 
     def to_dict(self) -> dict:
         return {"id": self.id, "verdict": self.verdict, "advice": self.advice,

@@ -133,8 +133,7 @@ class Understander:
         # data/withdrawal.json (read when a conversation first holds a condition): a message taking one back
         withdrawal = load_withdrawal_model() if conversation.state.conditions else None
         withdraws = withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
-        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text),
-                                       self.safety.passing, withdraws)
+        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text), withdraws)
 
     def reads_with_topic(self, message: Message, conversation: Conversation, first: Prediction,
                          top_score: float) -> bool:

@@ -90,6 +90,22 @@ def test_past_and_recovered_is_not_in_force_but_still_recovering_is(assistant):
     assert talk(assistant, "my husband is still recovering from the flu, how long should i massage him").in_force() == {"fever_infection"}
 
 
+def test_all_better_ends_an_operation_but_not_a_long_term_condition(assistant):
+    """A later 'she's all better now' makes what can be over past, and leaves the rest in force."""
+    c = Conversation()
+    assistant.ask("my mum had a hip op in may and also has diabetes, can i do her back", c)
+    assert c.in_force() == {"medical_condition"}
+    op = Conversation()
+    assistant.ask("my mum had an op on her hip in may, can i do her back", op)
+    assert op.in_force() == {"medical_condition"}
+    assistant.ask("she's all better now", op)
+    assert op.in_force() == set()
+    chronic = Conversation()
+    assistant.ask("my mum has diabetes, can i do her back", chronic)
+    assistant.ask("she's all better now", chronic)
+    assert chronic.in_force() == {"medical_condition"}
+
+
 def test_a_hypothetical_condition_is_warned_about_once_and_not_held(assistant):
     c = Conversation()
     first = assistant.ask("what if she were pregnant, could i still massage her back", c)

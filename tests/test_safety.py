@@ -71,6 +71,29 @@ def test_recovered_is_over_while_recovering_goes_on(rules):
     assert [m.id for m in rules.match("she had flu but is not fully recovered")] == ["fever_infection"]
 
 
+def test_an_operation_or_illness_can_be_over_a_long_term_condition_cannot(rules):
+    """A medical condition the guides never name passes only where its kind can: an operation
+    healed, yes; diabetes or a heart condition said to be 'fine now', no. Said both ways, in force."""
+    assert rules.match("my dad had his appendix out two years ago and he's fully healed, how firm can i go") == []
+    assert rules.match("she had bronchial pneumonia in march but she's all better now") == []
+    assert [m.id for m in rules.match("he's diabetic but he's fine now, how firm can i go")] == ["medical_condition"]
+    assert [m.id for m in rules.match("she has a heart condition, she's ok now though")] == ["medical_condition"]
+    assert [m.id for m in rules.match("his op scar has healed. he also has kidney disease")] == ["medical_condition"]
+
+
+def test_a_passing_phrase_no_trigger_contains_is_a_load_error(index, monkeypatch):
+    """A phrase of what can be over that the rule never matches (another rule's, or a slip) would do nothing, unseen."""
+    import copy
+
+    from assistant import safety
+
+    doc = copy.deepcopy(safety._rules_doc())
+    next(r for r in doc["rules"] if r["id"] == "medical_condition")["passing"].append("chickenpox")
+    monkeypatch.setattr(safety, "_rules_doc", lambda: doc)
+    with pytest.raises(SafetyRuleError, match="chickenpox"):
+        SafetyRules(index.analyzer, index.passages)
+
+
 def test_beside_the_spine_is_technique_on_it_is_a_caution(rules):
     """The guides teach pressure on the sides of the spine and warn against pressing on it."""
     assert rules.match("can i use my thumbs on either side of her spine") == []
