@@ -330,6 +330,9 @@ def _index_texts(passages: Sequence[Passage], rows: range) -> list[str]:
 
 
 def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
+    """The index of a corpus folder, from its guides (`guides`: loaded by the caller, or read here).
+    The list is emptied once the guides are split: a large corpus's text (as large again as its
+    passages) is not held through the rest of the build."""
     from threadpoolctl import threadpool_limits
 
     # The fits are small; on a shared 2-core machine threaded BLAS spends longer waiting than working
@@ -342,7 +345,17 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
     from assistant.safety import quote_places
 
     workers = build_workers(guides, config)
+    manifest = {
+        "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "corpus": str(Path(corpus_dir).resolve()),
+        "guides": [{"name": g.name, "title": g.title, "not_answers": list(g.not_answers)} for g in guides],
+    }
     passages = build_passages(guides, config.passages_max_words, workers)
+    guides.clear()
+    if not len(passages):
+        raise CorpusError(f"no passages in {corpus_dir}: its guides have no text to answer from once headings "
+                          f"and boilerplate are removed (add guides with paragraphs of text)")
     analyzer, vocabulary, bm25, tfidf = _fit_lexical(passages, config, workers)
     lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells)
     # a large corpus's latent space (one core's work for a while) is fitted in a process of its own
@@ -355,13 +368,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
         faq, faq_rows = faq_vectors(router, passages, workers)
         lifts = intent_masks(intents, passages, workers)
         lsa.use_arrays(**fitting.result())
-    manifest = {
-        "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "corpus": str(Path(corpus_dir).resolve()),
-        "guides": [{"name": g.name, "title": g.title, "not_answers": list(g.not_answers)} for g in guides],
-        "passages": len(passages), "vocabulary": len(vocabulary),
-    }
+    manifest.update(passages=len(passages), vocabulary=len(vocabulary))
     texts: list[Strings] = []  # made only if a quote is not among the passages its terms name
 
     def holding(keys: list[str]) -> Iterator[int]:
@@ -946,14 +953,14 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
         if not writable:
             notify(f"{reason.split(';')[0]}, and {folder} cannot be written: using an index built in memory for this "
                    f"run (make the folder writable, or choose another with --index-dir)")
-            return _build_checked(corpus_dir, config, guides), folder, True
+            return build(corpus_dir, config, guides), folder, True
         if not rebuild:  # another process may have built it while this one waited for the lock
             index, reason = _try_load(folder, expected, config)
             if index is not None:
                 return index, folder, False
         notify(reason)
         remove_stale_temporaries(folder)
-        index = _build_checked(corpus_dir, config, guides)
+        index = build(corpus_dir, config, guides)
         index.manifest.update(sources=stamp, settings=settings, notes=notes)
         try:
             save(index, folder)
@@ -962,13 +969,3 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
             notify(f"could not save the index in {folder} ({exc.strerror or exc}); using it from memory for this run")
     return index, folder, True
 
-
-def _build_checked(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
-    """build(), with a corpus that yields no passage reported as such."""
-    try:
-        return build(corpus_dir, config, guides)
-    except (ZeroDivisionError, ValueError, IndexError):
-        if not build_passages(guides, config.passages_max_words):
-            raise CorpusError(f"no passages in {corpus_dir}: its guides have no text to answer from once headings "
-                              f"and boilerplate are removed (add guides with paragraphs of text)") from None
-        raise
