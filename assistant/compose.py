@@ -164,5 +164,13 @@ class Composer:
         return Answer(route, text, lines=(AnswerLine("note", text),))
 
     def abstain(self, route: Route, suggestions: list[str]) -> Answer:
-        lines = [self.replies["abstain"], self.replies["suggest"]] + [f"  - {s}" for s in suggestions]
-        return Answer(route, "\n".join(lines), notes=tuple(lines), lines=tuple(AnswerLine("note", l) for l in lines))
+        """The guides do not cover what is asked: said so, with questions they do answer, and after
+        that the warnings of any condition the question states (a refusal is never silent on one)."""
+        draft = Draft()
+        for line in [self.replies["abstain"], self.replies["suggest"]] + [f"  - {s}" for s in suggestions]:
+            draft.say("note", line)
+        if route.rules:
+            draft.add("blank", "")
+            self.warnings(route.rules, draft)
+            draft.say("note", self.disclaimer)
+        return draft.answer(route, Ranking())

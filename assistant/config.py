@@ -48,6 +48,7 @@ class Config:
     router_oos_max_score: float
     router_oos_confidence_familiar: float
     router_oos_guess_max_score: float
+    router_oos_over_condition: float
     router_topic_confidence: float
     router_C: float
     router_smalltalk_confidence: float
@@ -103,6 +104,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "bm25_k1": (0.0, 100.0), "bm25_b": (0.0, 1.0), "bm25_epsilon": (0.0, 10.0),
     "lsa_components": (1, 1_000), "retrieval_k": (1, 100), "retrieval_bm25_weight": (0.0, 1.0),
     "router_min_confidence": (0.0, 1.0), "router_oos_confidence": (0.0, 1.0), "router_oos_confidence_familiar": (0.0, 1.0),
+    "router_oos_over_condition": (0.0, 1.0),
     "router_topic_confidence": (0.0, 1.0), "router_smalltalk_confidence": (0.0, 1.0),
     "router_reply_min_similarity": (0.0, 1.0), "router_C": (1e-6, 1e6),
     "answer_passages_considered": (1, 100), "answer_min_sentences": (1, 100), "answer_max_sentences": (1, 100),

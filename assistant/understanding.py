@@ -97,7 +97,8 @@ class Understander:
                                talking=bool(conversation and conversation.state.topic.question))
         if decision == RETRIEVAL and self.intents.has_role(intent, "not_covered", "small_talk"):
             intent = self.vague
-        answer_intent = self.answer_intent(message, intent, predicted, rules)
+        answer_intent = self.answer_intent(message, intent, predicted, rules) if decision != ABSTAIN else (
+            self.out_of_scope if rules else intent)
         if held and decision in (RETRIEVAL, SAFETY):
             # conditions mentioned earlier in the conversation stay in force for in-scope questions
             decision, rules = SAFETY, sorted(rules + held, key=lambda r: VERDICT_ORDER[r.verdict])
@@ -159,13 +160,17 @@ class Understander:
 
     def decide(self, message: Message, query: str, intent: str, predicted: Prediction,
                rules: list[RuleMatch], top_score: float, leans: bool = False, talking: bool = False) -> str:
-        """The route: a stated condition is a safety question; small talk and questions the guides
-        do not cover are recognised; everything else is retrieval. A short follow-up of a topic the
+        """The route: a stated condition is a safety question, unless the intent model takes what is
+        asked for a topic the guides do not cover; small talk and questions the guides do not cover
+        are recognised; everything else is retrieval. A short follow-up of a topic the
         guides cover is refused only when it names a topic they do not; in a conversation, a message
         asking nothing that the guides do not cover is an aside ("brb, he's making tea")."""
         cfg = self.config
         if rules:
-            return SAFETY
+            # "which moisturiser brand is best for eczema": what is asked the guides do not cover;
+            # refused, with the warnings of what it says (the answer shows them all the same)
+            # (a statement, "she has a slipped disk", asks for nothing: a safety question whatever the model says)
+            return ABSTAIN if message.asks and predicted.out_of_scope >= cfg.router_oos_over_condition else SAFETY
         if not any(ch.isalnum() for ch in message.text):
             return SMALLTALK  # "👍", "?!": nothing asked
         if predicted.intent == self.smalltalk and not message.asks:

@@ -146,11 +146,34 @@ def test_a_missing_quote_is_a_load_error(index):
 @pytest.mark.parametrize("question", [c["question"] for c in STATED] +
                          ["what oil is best for my pregnant wife", "how often can I massage my grandma who has brittle bones"])
 def test_no_safety_question_reaches_plain_retrieval(assistant: Assistant, question):
+    """A stated condition's warning leads the answer, or, when what is asked is not in the guides
+    ("can i take ibuprofen before a massage"), follows the refusal: never an answer without it."""
     answer = assistant.ask(question)
-    assert answer.route.route == "safety"
+    assert answer.route.route in ("safety", "abstain") and answer.route.rules
     assert answer.text.rstrip().endswith(assistant.safety.disclaimer)
     first_rule = answer.route.rules[0]
-    assert answer.sentences[0].text == first_rule.quotes[0].text  # the rule leads the answer
+    assert answer.sentences[0].text == first_rule.quotes[0].text  # the rule's words are the first guide words shown
+
+
+@pytest.mark.parametrize("question", ["which moisturiser brand is best for eczema",
+                                      "how much does a massage cost for someone with sciatica"])
+def test_a_question_the_guides_do_not_cover_is_refused_with_the_warning_of_its_condition(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.route.route == "abstain" and answer.route.rules
+    refusal = assistant.composer.replies["abstain"]
+    assert answer.text.startswith(refusal)
+    warning = answer.route.rules[0].quotes[0].text
+    assert warning in answer.text and answer.text.index(refusal) < answer.text.index(warning)
+
+
+def test_a_condition_stated_in_a_refused_question_is_still_held(assistant):
+    from assistant.conversation import Conversation
+
+    c = Conversation()
+    assistant.ask("which moisturiser brand is best for her eczema", c)
+    assert c.in_force() == {"skin_problems"}
+    later = assistant.ask("how do i do her shoulders", c)
+    assert later.route.route == "safety" and [r.id for r in later.route.rules] == ["skin_problems"]
 
 
 def test_avoid_and_stop_never_add_technique(assistant):
