@@ -25,8 +25,9 @@ from assistant.sentence_eval import SentenceJudge, judge_answers, load_sentence_
 from assistant.text import find_loose, loose_with_offsets
 
 SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the shipped corpus
+# questions-typos.jsonl: typed the way people type on a phone, written blind (without the assistant)
 QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl",
-                 "questions-lay3.jsonl")
+                 "questions-lay3.jsonl", "questions-typos.jsonl")
 DIALOGUE_SET = "dialogues.jsonl"
 # the later three written blind, after tuning began
 DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl",
