@@ -93,6 +93,10 @@ class Composer:
             answered = [self.body(part, part_ranking, route.rules, limit, draft) for part, part_ranking in bodies]
             if not any(answered) and not route.rules:
                 draft.say("note", self.replies["no_sentences"])
+            elif route.read_as and any(answered):
+                # few of its words are the guides': say what the question was taken to ask
+                topic = self.replies["topics"].get(route.intent, route.intent.replace("_", " "))
+                draft.say("note", self.replies["read_as"].format(topic=topic), at=0)
         if route.rules:
             draft.say("note", self.disclaimer)
         return draft.answer(route, ranking)

@@ -62,7 +62,7 @@ SCHEMAS: dict[str, dict] = {
                     "clause_breaks": WORDS, "near_window": int, "hypothetical_cues": WORDS, "past_cues": WORDS,
                     "ongoing_cues": WORDS, "uncertain_cues": WORDS, "rules": [_RULE]},
     "replies.toml": {"greeting": str, "thanks": str, "help": str, "goodbye": str, "aside": str, "abstain": str, "suggest": str,
-                     "no_sentences": str, "safety_stop": str, "safety_avoid": str, "safety_caution": str, "safety_if": str,
+                     "no_sentences": str, "read_as": str, "topics": ("*", str), "safety_stop": str, "safety_avoid": str, "safety_caution": str, "safety_if": str,
                      "sense_notes": ("*", str), "differ": str, "agree": str, "suggestions": WORDS},
     "conditions.toml": ("*", _LEXICON),
     "language.toml": {"contractions": ("*", WORDS), "bare_contractions": ("*", WORDS),

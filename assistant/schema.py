@@ -119,6 +119,7 @@ class Route:
     parts: tuple["Route", ...] = ()  # the routed parts of a question asking several things
     reply: str = ""  # small talk: which fixed reply answers it
     person: str = ""  # who the question is about, in a conversation
+    read_as: bool = False  # answered on the intent model's reading alone (the guides' words barely meet it)
     state: object = None  # the conversation's slots once this question is answered (conversation.State)
 
     def to_dict(self) -> dict:

@@ -113,7 +113,8 @@ class Understander:
                      query=query, lift_intent=intent if confident else "",
                      faq_text=f"{carried} {message.asked}".strip(),
                      reply=self.reply_kind(message, predicted) if decision == SMALLTALK else "",
-                     person=state.person if state else "", state=state)
+                     person=state.person if state else "", state=state,
+                     read_as=decision == RETRIEVAL and top_score < cfg.router_abstain_score)
 
     def asks_own_topic(self, message: Message, first: Prediction, conversation: Conversation) -> bool:
         """Whether a follow-up asks something of its own (besides the area it names), which replaces
@@ -185,7 +186,7 @@ class Understander:
             return SMALLTALK  # a topic the guides lack, said in passing ("my cat just walked on the keyboard")
         if self.named_out_of_scope(message.text):
             return ABSTAIN
-        if top_score < cfg.router_abstain_score:
+        if top_score < cfg.router_abstain_score and not self.placed_in_scope(predicted, top_score):
             return ABSTAIN
         if self.scope is not None:
             ids, weights = self.index.router.vector(message.asked)
@@ -194,6 +195,15 @@ class Understander:
         if self.guessed_out_of_scope(query, intent, predicted.out_of_scope, top_score):
             return ABSTAIN
         return RETRIEVAL
+
+    def placed_in_scope(self, predicted: Prediction, top_score: float) -> bool:
+        """Whether the intent model places a question the guides' words barely meet on one of their
+        topics, and not outside them ("how often shud i be doin my hubbys back, he does 12hr shifts"):
+        it is answered from the best match rather than refused (with nothing matched, it is refused)."""
+        cfg = self.config
+        return (top_score > 0 and predicted.confidence >= cfg.router_min_confidence
+                and predicted.out_of_scope < cfg.router_oos_confidence
+                and not self.intents.has_role(predicted.intent, "vague", "not_covered", "small_talk"))
 
     def evidence(self, message: Message) -> tuple[float, float, float, float]:
         """The scope model's evidence measures of a message (scope.NUMERIC)."""

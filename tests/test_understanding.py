@@ -157,3 +157,20 @@ def test_mid_conversation_a_question_in_no_words_of_the_guides_is_read_with_the_
 
 def test_a_question_after_a_thank_you_is_still_answered(assistant):
     assert assistant.route("thanks! and how long should it last?")[0].route == "retrieval"
+
+
+def test_a_question_on_a_topic_in_few_of_the_guides_words_is_answered_saying_how_it_was_read(assistant):
+    """Refusal is for questions recognisably about something else: one the intent model places on a
+    topic of the guides is answered from the best match, saying what it was taken to ask."""
+    answer = assistant.ask("how often shud i be doin my sisters back, she does night shifts at the depot")
+    assert answer.route.route == "retrieval" and answer.route.intent == "frequency" and answer.route.read_as
+    topic = assistant.composer.replies["topics"]["frequency"]
+    assert answer.text.startswith(assistant.composer.replies["read_as"].format(topic=topic)) and answer.sentences
+    other = assistant.ask("hw do i fix the gearbox on my van, its making a racket")
+    assert other.route.route == "abstain" and not other.route.read_as
+
+
+def test_every_topic_the_model_can_place_a_question_on_has_words_for_it(assistant):
+    intents = assistant.intents
+    topical = [name for name in intents if not intents.has_role(name, "vague", "not_covered", "small_talk")]
+    assert topical and set(topical) <= set(assistant.composer.replies["topics"])
