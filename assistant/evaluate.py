@@ -288,7 +288,8 @@ def _answers(assistant: Assistant, questions: list[Labelled], routed: dict) -> t
             lengths.append(len(answer.text.split()))
         details[q.id] = {"id": q.id, "question": q.question, "key_facts_found": [f for f, ok in facts.items() if ok],
                          "key_facts_missed": [f for f, ok in facts.items() if not ok]}
-    return {"key_fact_recall": found_facts / max(1, total_facts), "citation_validity": valid / max(1, cited),
+    # a set labelling no key facts has no key-fact recall (None, shown as "-"), not a recall of 0
+    return {"key_fact_recall": found_facts / total_facts if total_facts else None, "citation_validity": valid / max(1, cited),
             "citations_checked": cited, "mean_answer_words": statistics.mean(lengths) if lengths else 0.0}, details, answers
 
 
@@ -328,7 +329,8 @@ def format_report(r: dict, title: str) -> str:
     out += ["", f"Abstention     precision {a['precision']:.3f}   recall {a['recall']:.3f}   in-scope refused {a['false_refusals']:.3f}"]
     out += [f"  refused: {m}" for m in a["refused_in_scope"]] + [f"  answered: {m}" for m in a["answered_out_of_scope"]]
     an = r["answers"]
-    out += ["", f"Answers        key-fact recall {an['key_fact_recall']:.3f}   citation validity {an['citation_validity']:.3f} "
+    facts = "-" if an["key_fact_recall"] is None else f"{an['key_fact_recall']:.3f}"
+    out += ["", f"Answers        key-fact recall {facts}   citation validity {an['citation_validity']:.3f} "
                 f"({an['citations_checked']} citations)   mean length {an['mean_answer_words']:.0f} words"]
     if r.get("conditions"):
         out.append(f"Conditions     exactly the labelled ones {r['conditions']['exact']:.3f} ({r['conditions']['questions']} questions)")

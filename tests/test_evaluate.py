@@ -44,6 +44,21 @@ def test_quotes_are_found_across_whitespace_and_quote_styles(tmp_path):
     assert text == "Don’t jump into strenuous activity"
 
 
+def test_a_set_labelling_no_key_facts_has_no_key_fact_recall(assistant, tmp_path):
+    """Shown as "-", not as a recall of 0 that reads like every fact missed."""
+    rows = [{"id": "a", "question": "what oil should i use", "intent": "oil_choice", "evidence": [
+                {"quote": "For beginners, natural options like coconut or almond oil work well.",
+                 "guide": "femspa-how-to-do-back-massage.txt"}]},
+            {"id": "b", "question": "how often should i massage her", "intent": "frequency", "evidence": [
+                {"quote": "Once or twice a week is common", "guide": "femspa-how-to-do-back-massage.txt"}]}]
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    assert evaluate(assistant, load_questions(path, CORPUS))["answers"]["key_fact_recall"] is None
+    rows[0]["key_facts"] = ["coconut"]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    assert evaluate(assistant, load_questions(path, CORPUS))["answers"]["key_fact_recall"] == 1.0
+
+
 # Floors: the levels measured on the shipped set (massage-qa eval [--split tune|held]) when they
 # were last raised, truncated to three decimals. Third labelling round (1740ba8+): every key
 # sentence of corpus/sentence-labels.jsonl (labelled blind, by pooling) not yet covered became
