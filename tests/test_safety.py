@@ -94,6 +94,14 @@ def test_a_passing_phrase_no_trigger_contains_is_a_load_error(index, monkeypatch
         SafetyRules(index.analyzer, index.passages)
 
 
+def test_stiff_after_lifting_is_tension_hurt_after_lifting_is_a_fresh_injury(rules):
+    """Sore or stiff from moving house is what a massage is for; hurt or in agony from it is the
+    guides' "fresh injuries"."""
+    assert rules.match("her lower back is stiff from moving house, how do i loosen it up") == []
+    assert rules.match("his shoulders are a bit sore after carrying boxes all weekend") == []
+    assert [m.id for m in rules.match("my back is killing me from carrying boxes all day")] == ["inflammation_injury"]
+
+
 def test_beside_the_spine_is_technique_on_it_is_a_caution(rules):
     """The guides teach pressure on the sides of the spine and warn against pressing on it."""
     assert rules.match("can i use my thumbs on either side of her spine") == []
