@@ -11,9 +11,9 @@ files the manifest names untouched:
   passage_texts.npy, passage_text_ends.npy       every passage's text, one UTF-8 byte array,
                   and where each text ends in it
   passage_strings.npy, passage_string_ends.npy   the same for every passage's id, guide, title,
-                  section, group and sentence texts
+                  section and group (and the text of a sentence its passage's text does not hold)
   passage_table.npy, sentence_spans.npy          each passage's offsets and first string and
-                  sentence; each sentence's offsets
+                  sentence; each sentence's offsets in its guide and in its passage's text
   analysis.json   stop words, spelling dictionary, stem table, vocabulary, where each safety quote stands
   bm25_*.npy, tfidf_*.npy, faq_*.npy   the retrievers' weights and the distinct FAQ questions' vectors
                   (column matrices: data, indices, indptr), bm25_idf.npy, tfidf_idf.npy, faq_rows.npy
@@ -66,10 +66,11 @@ from assistant.router import EXAMPLES_FILE, INTENTS_FILE, IntentRouter, labelled
 from assistant.schema import Hit, Passage
 from assistant.text import Analyzer, everyday_stems, stem_table, stop_words, words
 
-FORMAT = 8  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
+FORMAT = 9  # 2: manifest.json holds the size and sha256 of every file; 3: files named by generation;
 # 4: passages and matrices as memory-mappable .npy files; 5: the names of people and body areas are known words;
 # 6: the safety quotes located at build (analysis.json quote_places); 7: FAQ vectors per distinct question (faq_rows.npy);
-# 8: analysis.json keeps the data files as checked (data_files) and the safety phrases analysed (phrase_stems)
+# 8: analysis.json keeps the data files as checked (data_files) and the safety phrases analysed (phrase_stems);
+# 9: a sentence is kept as where it stands in its passage's text, not as its text again (sentence_spans.npy: 4 columns)
 DATA_FILES = ("cleaning.toml", "thesaurus.toml", INTENTS_FILE, "safety.toml", "conditions.toml", "language.toml",
               "english_words.txt", EXAMPLES_FILE)
 STRING_FILES = {"passage_texts.npy": "passage_text_ends.npy", "passage_strings.npy": "passage_string_ends.npy"}
@@ -783,8 +784,8 @@ def _stored_passages(arrays: dict[str, np.ndarray], blobs: dict[str, tuple[mmap.
             raise IndexError_(f"{ends_name} does not fit {name}")
         strings[name] = Strings(data, ends, offset)
     texts, others = strings["passage_texts.npy"], strings["passage_strings.npy"]
-    if (table.shape != (count, 4) or spans.shape[1:] != (2,) or len(texts) != count
-            or len(others) != PASSAGE_STRINGS * count + len(spans)):
+    if (table.shape != (count, 4) or spans.shape[1:] != (4,) or len(texts) != count
+            or len(others) != PASSAGE_STRINGS * count + int(np.count_nonzero(spans[:, 2] < 0))):
         raise IndexError_("passage_table.npy does not fit the passages' strings")
     return StoredPassages(texts, others, table, spans)
 

@@ -1,5 +1,6 @@
 """Passages kept as arrays: every text in one UTF-8 byte buffer with the offset where each ends,
-and each passage's offsets, strings and sentences as rows of integer arrays.
+and each passage's offsets, strings and sentences as rows of integer arrays. A sentence is kept as
+where it stands in its guide and in its passage's text (whose words it is), not as a text again.
 
 A saved index holds its passages this way (memory-mapped when loaded: a passage is made when it
 is asked for), and a large build's split workers hand theirs back this way: a few byte buffers
@@ -16,7 +17,7 @@ import numpy as np
 
 from assistant.schema import Passage, Span
 
-PASSAGE_STRINGS = 5  # id, guide, title, section, group; then the passage's sentence texts
+PASSAGE_STRINGS = 5  # id, guide, title, section, group; then the texts of any sentences not in the passage's text
 FIELDS = ("id", "guide", "title", "section", "group")  # the PASSAGE_STRINGS, in order
 
 
@@ -120,9 +121,11 @@ class StoredPassages(Sequence[Passage]):
 
     def __init__(self, texts: Strings, strings: Strings, table: np.ndarray, spans: np.ndarray):
         self.texts = texts  # each passage's text
-        self.strings = strings  # each passage's PASSAGE_STRINGS and its sentences' texts
+        self.strings = strings  # each passage's PASSAGE_STRINGS, then the texts of its sentences placed by number
         self.table = table  # per passage: start, end, its first string, its first sentence
-        self.spans = spans  # per sentence: start, end
+        # per sentence: start and end in the guide, then where its text starts and ends in its passage's
+        # text, or -1 and which of the passage's strings after its PASSAGE_STRINGS holds it
+        self.spans = spans
         self._made: dict[int, Passage] = {}
         self._all: list[Passage] | None = None
 
@@ -131,11 +134,19 @@ class StoredPassages(Sequence[Passage]):
         """The passages as arrays (what a saved index holds)."""
         counts = np.fromiter((len(p.sentences) for p in passages), dtype=np.int64, count=len(passages))
         first_sentence = np.cumsum(counts) - counts
-        first_string = first_sentence + PASSAGE_STRINGS * np.arange(len(passages), dtype=np.int64)
+        places, strings, string_counts = [], [], []
+        for p in passages:
+            placed = sentence_places(p)
+            places += placed
+            unplaced = [s.text for s, (a, _) in zip(p.sentences, placed) if a < 0]
+            strings += [p.id, p.guide, p.title, p.section, p.group, *unplaced]
+            string_counts.append(PASSAGE_STRINGS + len(unplaced))
+        sizes = np.array(string_counts, dtype=np.int64)
         bounds = np.fromiter((n for p in passages for n in (p.start, p.end)), dtype=np.int64, count=2 * len(passages))
         spans = np.fromiter((n for p in passages for s in p.sentences for n in (s.start, s.end)), dtype=np.int64)
-        return cls(Strings.of(p.text for p in passages), Strings.of(passage_strings(passages)),
-                   np.column_stack([bounds.reshape(-1, 2), first_string, first_sentence]), spans.reshape(-1, 2))
+        spans = np.column_stack([spans.reshape(-1, 2), np.array(places, dtype=np.int64).reshape(-1, 2)])
+        return cls(Strings.of(p.text for p in passages), Strings.of(strings),
+                   np.column_stack([bounds.reshape(-1, 2), np.cumsum(sizes) - sizes, first_sentence]), spans)
 
     @classmethod
     def joined(cls, parts: Sequence["StoredPassages"]) -> "StoredPassages":
@@ -150,7 +161,7 @@ class StoredPassages(Sequence[Passage]):
             sentence_shift += len(part.spans)
         return cls(Strings.joined([p.texts for p in parts]), Strings.joined([p.strings for p in parts]),
                    np.concatenate(tables) if tables else np.zeros((0, 4), np.int64),
-                   np.concatenate([p.spans for p in parts]) if parts else np.zeros((0, 2), np.int64))
+                   np.concatenate([p.spans for p in parts]) if parts else np.zeros((0, 4), np.int64))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays an index saves, but for the string bytes themselves, by file name."""
@@ -189,11 +200,13 @@ class StoredPassages(Sequence[Passage]):
     def _make(self, i: int) -> Passage:
         start, end, first_string, first_sentence = self.table[i].tolist()
         stop_sentence = int(self.table[i + 1, 3]) if i + 1 < len(self.table) else len(self.spans)
-        pid, guide, title, section, group, *texts = self.strings.run(
-            first_string, first_string + PASSAGE_STRINGS + stop_sentence - first_sentence)
         spans = self.spans[first_sentence:stop_sentence].tolist()
-        return Passage(pid, guide, title, section, self.texts[i], start, end,
-                       tuple(Span(s, e, t) for (s, e), t in zip(spans, texts)), group)
+        unplaced = sum(1 for _, _, a, _ in spans if a < 0)
+        pid, guide, title, section, group, *others = self.strings.run(
+            first_string, first_string + PASSAGE_STRINGS + unplaced)
+        text = self.texts[i]
+        return Passage(pid, guide, title, section, text, start, end,
+                       tuple(Span(s, e, text[a:b] if a >= 0 else others[b]) for s, e, a, b in spans), group)
 
     def holding(self, keys: list[str]) -> Iterator[tuple[int, Passage]]:
         """The passages whose text holds every key, with their numbers, in order: the stored
@@ -231,8 +244,16 @@ def passages_holding(passages: Sequence[Passage], keys: Iterable[str]) -> Iterat
     return ((n, p) for n, p in enumerate(passages) if all(k in p.text for k in keys))
 
 
-def passage_strings(passages: Iterable[Passage]) -> Iterator[str]:
-    """What StoredPassages.strings holds, passage after passage."""
-    for p in passages:
-        yield from (p.id, p.guide, p.title, p.section, p.group)
-        yield from (s.text for s in p.sentences)
+def sentence_places(passage: Passage) -> list[tuple[int, int]]:
+    """Where each sentence's text stands in the passage's text, in order (start, end), or, for one
+    it does not hold there, (-1, k): the k-th such sentence of the passage."""
+    places, at, unplaced = [], 0, 0
+    for s in passage.sentences:
+        found = passage.text.find(s.text, at)
+        if found < 0:
+            places.append((-1, unplaced))
+            unplaced += 1
+        else:
+            at = found + len(s.text)
+            places.append((found, at))
+    return places

@@ -155,16 +155,16 @@ def test_every_index_file_has_a_checksum_in_the_manifest(saved):
 
 
 def test_a_changed_passage_text_is_caught_and_rebuilt_never_quoted(saved, fake_build):
-    passages = stored(saved, "passage_strings.npy")
+    passages = stored(saved, "passage_texts.npy")
     data = passages.read_bytes()
     assert b"coconut oil" in data
     passages.write_bytes(data.replace(b"coconut oil", b"cyanide oil"))  # same size, other words
-    with pytest.raises(IndexError_, match="passage_strings.npy does not match its checksum"):
+    with pytest.raises(IndexError_, match="passage_texts.npy does not match its checksum"):
         load(saved, load_config())
     notices = []
     index, _, rebuilt = open_index(CORPUS, saved, load_config(), notify=notices.append)
-    assert rebuilt and fake_build and notices == [f"index in {saved} is damaged (passage_strings.npy does not match its checksum); rebuilding"]
-    assert b"cyanide" not in stored(saved, "passage_strings.npy").read_bytes()
+    assert rebuilt and fake_build and notices == [f"index in {saved} is damaged (passage_texts.npy does not match its checksum); rebuilding"]
+    assert b"cyanide" not in stored(saved, "passage_texts.npy").read_bytes()
     assert load(saved, load_config())  # sound again
 
 

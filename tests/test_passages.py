@@ -53,6 +53,21 @@ def test_a_passage_with_no_sentences_and_unicode_strings_survives_packing():
     assert list(StoredPassages.pack(made)) == made
 
 
+def test_a_sentence_is_stored_as_its_place_in_the_passage_text_unless_the_text_lacks_it():
+    """A sentence's words are its passage's, so it is kept as where it stands there; one the text does
+    not hold (in order) keeps its own text, and both come back as they were."""
+    text = "Warm the oil. • Use long strokes. Warm the oil."
+    made = [Passage("g#1", "g.txt", "T", "S", text, 100, 160,
+                    (Span(100, 113, "Warm the oil."), Span(118, 134, "Use long strokes."), Span(135, 148, "Warm the oil."),
+                     Span(150, 160, "Not in it.")), ""),
+            Passage("g#2", "g.txt", "T", "S2", "Last one.", 170, 179, (Span(170, 179, "Last one."),), "")]
+    stored = StoredPassages.pack(made)
+    assert stored.spans[:, 2:].tolist() == [[0, 13], [16, 33], [34, 47], [-1, 0], [0, 9]]
+    assert len(stored.strings) == 2 * 5 + 1  # the fields, and the one sentence the text lacks
+    assert list(stored) == made and list(StoredPassages.joined([StoredPassages.pack(made[:1]),
+                                                               StoredPassages.pack(made[1:])])) == made
+
+
 def test_a_loaded_index_finds_the_passages_holding_words_without_a_pass_over_them(index_dir, index):
     loaded = load(index_dir, load_config())
     every = list(load(index_dir, load_config()).passages)
