@@ -723,11 +723,11 @@ def _open_npy(path: Path) -> tuple[mmap.mmap, int, np.dtype, tuple[int, ...]]:
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), fh.tell(), dtype, shape
 
 
-def _mapped(path: Path, dtype: type, ndim: int) -> np.ndarray:
-    """A .npy file's array, memory-mapped read-only: of the dtype and number of dimensions the
-    index saves, and whole (a short file raises ValueError)."""
+def _mapped(path: Path, dtype: type | tuple[type, ...], ndim: int) -> np.ndarray:
+    """A .npy file's array, memory-mapped read-only: of the dtype (one of the dtypes) and number of
+    dimensions the index saves, and whole (a short file raises ValueError)."""
     data, offset, stored, shape = _open_npy(path)
-    if stored != dtype or len(shape) != ndim:
+    if stored not in (dtype if isinstance(dtype, tuple) else (dtype,)) or len(shape) != ndim:
         raise ValueError("not the array the index saves")
     count = math.prod(shape)
     return np.frombuffer(data, dtype=stored, count=count, offset=offset).reshape(shape) if count else np.zeros(shape, stored)
@@ -754,7 +754,10 @@ def _read_parts(paths: dict[str, Path]) -> tuple[dict, dict[str, np.ndarray], di
         for name in STRING_FILES:
             blobs[name] = _mapped_bytes(paths[name])
         for name in (n for n in MAPPED if n not in blobs):
-            dtype, ndim = kinds.get(name, (np.float64 if name.endswith(("_data.npy", "_idf.npy")) else np.int64, 1))
+            # a matrix's row numbers and pointers are 32-bit where they fit (Columns.of)
+            default = (np.float64 if name.endswith(("_data.npy", "_idf.npy"))
+                       else (np.int32, np.int64) if name.endswith(("_indices.npy", "_indptr.npy")) else np.int64)
+            dtype, ndim = kinds.get(name, (default, 1))
             arrays[name] = _mapped(paths[name], dtype, ndim)
         for name, keys in (("router.npz", ("idf", "coef", "intercept")), ("lifts.npz", ("keys", "masks"))):
             with np.load(paths[name], allow_pickle=False) as z:
@@ -767,7 +770,8 @@ def _read_parts(paths: dict[str, Path]) -> tuple[dict, dict[str, np.ndarray], di
 def _columns(arrays: dict[str, np.ndarray], name: str, rows: int) -> Columns:
     """A saved column matrix of `rows` rows, checked to be one (its pointers and row numbers in range)."""
     data, indices, indptr = (arrays[f"{name}_{part}.npy"] for part in ("data", "indices", "indptr"))
-    if (len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != len(data) or len(indices) != len(data)
+    if (indices.dtype != indptr.dtype or len(indptr) == 0 or indptr[0] != 0 or indptr[-1] != len(data)
+            or len(indices) != len(data)
             or np.any(np.diff(indptr) < 0) or (len(indices) and (indices.min() < 0 or indices.max() >= rows))):
         raise IndexError_(f"{name}_indptr.npy does not fit {name}_indices.npy")
     return Columns(data, indices, indptr, (rows, len(indptr) - 1))

@@ -32,10 +32,13 @@ class Columns:
 
     @classmethod
     def of(cls, matrix) -> "Columns":
-        """From a scipy sparse matrix (at build time)."""
+        """From a scipy sparse matrix (at build time). Row numbers and pointers are 32-bit where they
+        fit (half the memory and disk of a million passages' postings, and scipy takes them as they
+        are: a product through it copies none)."""
         csc = matrix.tocsc()
         csc.sort_indices()
-        return cls(csc.data.astype(np.float64), csc.indices.astype(np.int64), csc.indptr.astype(np.int64), tuple(csc.shape))
+        index = np.int32 if max(csc.nnz, csc.shape[0]) < 2 ** 31 else np.int64
+        return cls(csc.data.astype(np.float64), csc.indices.astype(index), csc.indptr.astype(index), tuple(csc.shape))
 
     def dot(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The matrix times a vector that is zero but for `weights` at columns `ids`."""

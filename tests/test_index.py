@@ -193,6 +193,36 @@ def test_a_damaged_file_whose_checksum_was_updated_is_still_one_line(saved, name
     assert name in str(err.value) and "pickle" not in str(err.value) and "\n" not in str(err.value)
 
 
+def _rewrite(folder, name: str, array) -> None:
+    """An index file replaced by another array, its manifest entry made to match."""
+    import numpy as np
+
+    with open(stored(folder, name), "wb") as fh:
+        np.save(fh, array)
+    manifest = read_manifest(folder)
+    manifest["files"][name] = {"file": stored(folder, name).name, "size": stored(folder, name).stat().st_size,
+                               "sha256": hashlib.sha256(stored(folder, name).read_bytes()).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+
+def test_postings_are_32_bit_and_an_index_with_64_bit_ones_still_loads(saved):
+    """Row numbers and pointers are saved as 32-bit integers where they fit; one saved with 64-bit
+    ones (an index built before) reads the same, and a matrix mixing the two is named as broken."""
+    import numpy as np
+
+    index = load(saved, load_config())
+    question = index.query_ids("what oil should i use")
+    before = index.bm25.scores(question)
+    assert index.bm25.weights_.indices.dtype == index.bm25.weights_.indptr.dtype == np.int32
+    for part in ("indices", "indptr"):
+        _rewrite(saved, f"bm25_{part}.npy", np.asarray(getattr(index.bm25.weights_, part), dtype=np.int64))
+    again = load(saved, load_config())
+    assert again.bm25.weights_.indices.dtype == np.int64 and np.array_equal(again.bm25.scores(question), before)
+    _rewrite(saved, "bm25_indptr.npy", np.asarray(index.bm25.weights_.indptr, dtype=np.int32))
+    with pytest.raises(IndexError_, match="bm25_indptr.npy does not fit bm25_indices.npy"):
+        load(saved, load_config())
+
+
 def test_two_rebuilds_at_once_always_leave_a_valid_index(saved, index, monkeypatch):
     """Each of two concurrent rebuilds writes a different index; without the lock their files mix
     (the manifest of one over the passages of the other); with it, the last one wins whole."""
