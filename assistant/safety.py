@@ -116,13 +116,18 @@ class Rule:
 
     def passes(self, matched: tuple[str, ...]) -> bool:
         """Whether the condition these (stemmed) words name can be over."""
-        return self.can_pass or any(matched[i:i + len(p)] == p for p in self.passing
-                                    for i in range(len(matched) - len(p) + 1))
+        return self.can_pass or any(phrase_positions(matched, p) for p in self.passing)
 
     def mention(self, matched: str, status: str, sure: bool, can_pass: bool) -> RuleMatch:
         """This rule as a message mentions it: the words that matched, how it was meant."""
         return RuleMatch(self.id, self.condition, self.verdict, self.quotes[0].text, self.quotes, matched,
                          self.body_excludes, status, self.scope, sure, can_pass)
+
+
+def phrase_positions(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
+    """Where a phrase (a run of words or stems) starts in a run of them."""
+    n = len(phrase)
+    return [i for i in range(len(tokens) - n + 1) if tokens[i:i + n] == phrase]
 
 
 def stated(mentions: list[RuleMatch]) -> list[RuleMatch]:
@@ -175,7 +180,7 @@ class SafetyRules:
                 triggers = tuple(dict.fromkeys(s for s in (seq(t) for t in raw["triggers"] + lexicon_phrases) if s))
                 passing = tuple(s for s in (seq(t) for t in raw.get("passing", [])) if s)
                 for phrase, words in zip(passing, raw.get("passing", [])):
-                    if not any(t[i:i + len(phrase)] == phrase for t in triggers for i in range(len(t))):
+                    if not any(phrase_positions(t, phrase) for t in triggers):
                         raise SafetyRuleError(f"safety rule {rid}: passing {words!r} is in none of its triggers")
                 rules.append(Rule(
                     rid, raw["condition"], verdict,
@@ -212,10 +217,7 @@ class SafetyRules:
                 return True
         return False
 
-    @staticmethod
-    def _find(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
-        n = len(phrase)
-        return [i for i in range(len(tokens) - n + 1) if tokens[i:i + n] == phrase]
+    _find = staticmethod(phrase_positions)
 
     def _mask_excluded(self, tokens: tuple[str, ...], rule: Rule) -> tuple[str, ...]:
         out = list(tokens)
@@ -245,19 +247,21 @@ class SafetyRules:
     def _passes(self, rule: Rule, matched: str) -> bool:
         """Whether the condition the matched words name can be over (`matched`: stems joined by a
         trigger, or words as a pattern found them)."""
+        if rule.can_pass or not rule.passing:
+            return rule.can_pass
         return rule.passes(tuple(matched.split())) or rule.passes(tuple(self.analyzer.stem_sequence(matched)))
 
     def _status(self, rule: Rule, tokens: tuple[str, ...], sentence: tuple[tuple[str, ...], tuple[str, ...]],
-                at: int | None, matched: str) -> str:
+                at: int | None, can_pass: bool) -> str:
         """How a mention of a condition is meant: negated ("no fever"), hypothetical ("what if she
         were pregnant"), past ("broke it years ago, totally healed"; only for conditions that pass)
         or active. A sentence that says it goes on ("still recovering") is active. `sentence`: the
-        stems and the words of the sentence of the mention."""
+        stems and the words of the sentence of the mention; `can_pass`: whether what it names can be over."""
         if at is not None and self._negated(tokens, at):
             return "negated"
         if at is not None and self._clause_has(tokens, at, self.hypothetical_cues):
             return "hypothetical"
-        if self._passes(rule, matched) and self._says_over(*sentence):
+        if can_pass and self._says_over(*sentence):
             return "past"
         return "active"
 
@@ -294,8 +298,11 @@ class SafetyRules:
         found = []
         for rule in self.rules:
             occurrences = self._occurrences(tokens, rule, words)
-            statuses = [(self._status(rule, tokens, sentence_of(i), i, text), text, i) for i, text in occurrences]
-            if not any(status != "negated" for status, _, _ in statuses):
+            statuses = []  # (how it is meant, the words that matched, where, whether it can be over)
+            for i, text in occurrences:
+                passes = self._passes(rule, text)
+                statuses.append((self._status(rule, tokens, sentence_of(i), i, passes), text, i, passes))
+            if not any(status != "negated" for status, *_ in statuses):
                 hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
                 if hit:
                     # the question itself when the hit spans sentences: its lowercase holds the hit either way
@@ -306,14 +313,15 @@ class SafetyRules:
                     before = sentence[:sentence.lower().find(hit.group())]
                     at = len(self.analyzer.canonical_words(before, boundaries=True))
                     at = at if at < len(stems) else None
-                    statuses.insert(0, (self._status(rule, stems, (stems, said), at, hit.group()), hit.group(), None))
+                    passes = self._passes(rule, hit.group())
+                    statuses.insert(0, (self._status(rule, stems, (stems, said), at, passes), hit.group(), None, passes))
             if not statuses:
                 continue
-            status, text, at = next((m for kinds in (("active", "hypothetical"), ("past",)) for m in statuses
-                                     if m[0] in kinds), statuses[0])
+            status, text, at, passes = next((m for kinds in (("active", "hypothetical"), ("past",)) for m in statuses
+                                             if m[0] in kinds), statuses[0])
             # "not sure if she's pregnant", "she might have a fever": in force, but said as a maybe
             sure = at is None or not self._clause_has(tokens, at, self.uncertain_cues)
-            found.append(rule.mention(text, status, sure, self._passes(rule, text)))
+            found.append(rule.mention(text, status, sure, passes))
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])
@@ -327,8 +335,9 @@ class SafetyRules:
             hits = [(i, text) for i, text in hits if not self._negated(tokens, i)]
             if hits:
                 at, text = hits[0]
-                out.append(rule.mention(text, self._status(rule, tokens, sentence_of(at), at, text),
-                                        not self._clause_has(tokens, at, self.uncertain_cues), self._passes(rule, text)))
+                passes = self._passes(rule, text)
+                out.append(rule.mention(text, self._status(rule, tokens, sentence_of(at), at, passes),
+                                        not self._clause_has(tokens, at, self.uncertain_cues), passes))
         return out
 
     def recovery_said(self, text: str) -> bool:
