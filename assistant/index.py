@@ -788,8 +788,13 @@ def _stored_passages(arrays: dict[str, np.ndarray], blobs: dict[str, tuple[mmap.
             raise IndexError_(f"{ends_name} does not fit {name}")
         strings[name] = Strings(data, ends, offset)
     texts, others = strings["passage_texts.npy"], strings["passage_strings.npy"]
-    if (table.shape != (count, 4) or spans.shape[1:] != (4,) or len(texts) != count
-            or len(others) != PASSAGE_STRINGS * count + int(np.count_nonzero(spans[:, 2] < 0))):
+    fits = table.shape == (count, 4) and spans.shape[1:] == (4,) and len(texts) == count
+    if fits:
+        # the strings end with the last passage's: its fields and the texts of its sentences its text
+        # lacks (read from its rows alone: opening a million passages' index passes over none of them)
+        last = spans[int(table[-1, 3]):] if count else spans[:0]
+        fits = len(others) == (int(table[-1, 2]) + PASSAGE_STRINGS + int(np.count_nonzero(last[:, 2] < 0)) if count else 0)
+    if not fits:
         raise IndexError_("passage_table.npy does not fit the passages' strings")
     return StoredPassages(texts, others, table, spans)
 
