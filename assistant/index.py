@@ -330,24 +330,25 @@ def _index_texts(passages: Sequence[Passage], rows: range) -> list[str]:
                                    for name in ("group", "section", "text"))))
 
 
-def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None) -> Index:
-    """The index of a corpus folder, from its guides (`guides`: loaded by the caller, or read here).
-    The list is emptied once the guides are split: a large corpus's text (as large again as its
-    passages) is not held through the rest of the build."""
+def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None, known_fingerprint: str = "") -> Index:
+    """The index of a corpus folder, from its guides (`guides`: loaded by the caller, or read here;
+    `known_fingerprint`: their fingerprint, when the caller has it already: hashing a large corpus
+    again is half a second at a million passages). The list is emptied once the guides are split: a large
+    corpus's text (as large again as its passages) is not held through the rest of the build."""
     from threadpoolctl import threadpool_limits
 
     # The fits are small; on a shared 2-core machine threaded BLAS spends longer waiting than working
     # (the intent model's L-BFGS took 8 s threaded, 0.3 s on one thread, to the same coefficients).
     with threadpool_limits(1):
-        return _build(corpus_dir, config, guides if guides is not None else load_guides(corpus_dir))
+        return _build(corpus_dir, config, guides if guides is not None else load_guides(corpus_dir), known_fingerprint)
 
 
-def _build(corpus_dir: Path, config: Config, guides: list[Guide]) -> Index:
+def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerprint: str) -> Index:
     from assistant.safety import quote_places
 
     workers = build_workers(guides, config)
     manifest = {
-        "format": FORMAT, "version": __version__, "fingerprint": fingerprint(guides, config),
+        "format": FORMAT, "version": __version__, "fingerprint": known_fingerprint or fingerprint(guides, config),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "corpus": str(Path(corpus_dir).resolve()),
         "guides": [{"name": g.name, "title": g.title, "not_answers": list(g.not_answers)} for g in guides],
@@ -963,14 +964,14 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
         if not writable:
             notify(f"{reason.split(';')[0]}, and {folder} cannot be written: using an index built in memory for this "
                    f"run (make the folder writable, or choose another with --index-dir)")
-            return build(corpus_dir, config, guides), folder, True
+            return build(corpus_dir, config, guides, expected), folder, True
         if not rebuild:  # another process may have built it while this one waited for the lock
             index, reason = _try_load(folder, expected, config)
             if index is not None:
                 return index, folder, False
         notify(reason)
         remove_stale_temporaries(folder)
-        index = build(corpus_dir, config, guides)
+        index = build(corpus_dir, config, guides, expected)
         index.manifest.update(sources=stamp, settings=settings, notes=notes)
         try:
             save(index, folder)
