@@ -34,6 +34,7 @@ class Config:
     tfidf_sublinear_tf: bool
     lsa_components: int
     lsa_exact_max_cells: int
+    lsa_fit_max_passages: int
     retrieval_mode: str
     retrieval_k: int
     retrieval_bm25_weight: float
@@ -102,7 +103,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "analysis_spell_min_length": (1, 100), "analysis_spell_cutoff": (0.0, 1.0),
     "passages_max_words": (1, 10_000),
     "bm25_k1": (0.0, 100.0), "bm25_b": (0.0, 1.0), "bm25_epsilon": (0.0, 10.0),
-    "lsa_components": (1, 1_000), "retrieval_k": (1, 100), "retrieval_bm25_weight": (0.0, 1.0),
+    "lsa_components": (1, 1_000), "lsa_fit_max_passages": (2, None), "retrieval_k": (1, 100), "retrieval_bm25_weight": (0.0, 1.0),
     "router_min_confidence": (0.0, 1.0), "router_oos_confidence": (0.0, 1.0), "router_oos_confidence_familiar": (0.0, 1.0),
     "router_oos_over_condition": (0.0, 1.0),
     "router_topic_confidence": (0.0, 1.0), "router_smalltalk_confidence": (0.0, 1.0),

@@ -56,7 +56,7 @@ from assistant.datafiles import DATA_DIR
 from assistant.datafiles import load as load_data
 from assistant.datafiles import snapshot as data_snapshot
 from assistant.datafiles import trust as trust_data
-from assistant.parallel import Background, map_chunks
+from assistant.parallel import Background, map_chunks, release_free_memory, shared_array
 from assistant.passages import (PASSAGE_STRINGS, StoredPassages, Strings, passage_field, passage_headings,
                                 passage_texts)
 from assistant.patterns import lowercase_is_faithful, required_strings
@@ -355,21 +355,31 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerpr
     }
     passages = build_passages(guides, config.passages_max_words, workers)
     guides.clear()
+    release_free_memory()
     if not len(passages):
         raise CorpusError(f"no passages in {corpus_dir}: its guides have no text to answer from once headings "
                           f"and boilerplate are removed (add guides with paragraphs of text)")
     analyzer, vocabulary, bm25, tfidf = _fit_lexical(passages, config, workers)
-    lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells)
+    release_free_memory()
+    lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells, config.lsa_fit_max_passages)
     # a large corpus's latent space (one core's work for a while) is fitted in a process of its own
     # while this one fits the intent model and searches the passages for the intents' patterns
-    with Background(lambda: lsa.fit(tfidf).arrays(), fork=workers > 1) as fitting:
+    rank, (rows, terms) = lsa.rank(tfidf), tfidf.weights_.shape
+    space = (shared_array((rank, terms)), shared_array((rows, rank)))
+
+    def fit_space() -> dict[str, np.ndarray]:
+        lsa.fit(tfidf, into=space)
+        return {}  # written where this process reads it: nothing to send
+
+    with Background(fit_space, fork=workers > 1) as fitting:
         intents = load_intents()
         pairs = [(e, spec.name) for spec in intents.values() for e in spec.examples] + labelled_examples(intents)
         texts, labels = [t for t, _ in pairs], [label for _, label in pairs]
         router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
         faq, faq_rows = faq_vectors(router, passages, workers)
         lifts = intent_masks(intents, passages, workers)
-        lsa.use_arrays(**fitting.result())
+        fitting.result()
+        lsa.use_arrays(*space)
     manifest.update(passages=len(passages), vocabulary=len(vocabulary))
     texts: list[Strings] = []  # made only if a quote is not among the passages its terms name
 

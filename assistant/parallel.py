@@ -9,6 +9,7 @@ items themselves) and only a chunk's bounds are sent to them; only their results
 from __future__ import annotations
 
 import io
+import mmap
 import os
 from typing import Callable, Sequence, TypeVar
 
@@ -93,6 +94,28 @@ class Background:
         if self._process is not None:  # the block failed before asking: the result will not be needed
             self._process.terminate()
             self._end()
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim), before a stage forks: a
+    large build frees much of what splitting and counting made, but the allocator keeps it (a third of
+    the process at 100k passages), and each forked process would start holding it too. A no-op where
+    the C library has no malloc_trim."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
+
+
+def shared_array(shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+    """A zeroed array in memory shared with the processes forked after it is made (an anonymous
+    shared mapping): what a Background job writes in it this process sees without it being sent,
+    and its pages are held once, not in the job's process and again in this one."""
+    count = int(np.prod(shape))
+    buffer = mmap.mmap(-1, max(1, count * np.dtype(dtype).itemsize))
+    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape)
 
 
 def _send(job: Callable[[], dict[str, np.ndarray]], sender) -> None:

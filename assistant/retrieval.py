@@ -237,18 +237,25 @@ class LsaRetriever:
     """Cosine similarity in a latent space of the TF-IDF matrix (TruncatedSVD): passages that
     share no word with the question can still be near it ("stress" and "relax" keep company)."""
 
-    def __init__(self, components: int = 50, exact_max_cells: int = 5_000_000):
+    def __init__(self, components: int = 50, exact_max_cells: int = 5_000_000, fit_max_passages: int = 100_000):
         self.components = components
         self.exact_max_cells = exact_max_cells
+        self.fit_max_passages = fit_max_passages
 
-    def fit(self, tfidf: "TfidfRetriever") -> "LsaRetriever":
+    def rank(self, tfidf: "TfidfRetriever") -> int:
+        """How many dimensions the space of this TF-IDF matrix has."""
+        return max(1, min(self.components, min(tfidf.weights_.shape) - 1))
+
+    def fit(self, tfidf: "TfidfRetriever", into: tuple[np.ndarray, np.ndarray] | None = None) -> "LsaRetriever":
+        """Find the space and place every passage in it. `into`: the arrays to write it in (components,
+        rank x terms; the passages' unit vectors, passages x rank), memory a build shares with the
+        process fitting it, so nothing is sent back and no copy is held in two processes."""
         matrix = tfidf.weights_.to_scipy()
-        n = max(1, min(self.components, min(matrix.shape) - 1))
+        n = self.rank(tfidf)
         if matrix.shape[0] * matrix.shape[1] <= self.exact_max_cells:
             # the exact SVD (LAPACK, via numpy) of a small passages x terms matrix: unlike a randomized
             # one it gives the same space on every machine, so rankings and the eval floors do too
             _, _, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
-            self.components_ = vt[:n]
         else:
             # a large corpus: the randomized truncated SVD of the sparse matrix (scikit-learn's
             # TruncatedSVD algorithm), never made dense; seeded, so one machine builds the same space
@@ -256,14 +263,13 @@ class LsaRetriever:
 
             # on the matrix as it is (by term): a by-passage copy gives the same products, bit for bit,
             # and would take as much memory again as the matrix (0.6 GB at a million passages)
-            _, _, vt = randomized_svd(matrix, n, n_iter=5, random_state=0)
-            self.components_ = vt
-        self.docs_ = _unit_rows(np.asarray(matrix @ self.components_.T))
+            _, _, vt = randomized_svd(_sample_rows(matrix, self.fit_max_passages), n, n_iter=5, random_state=0)
+        components, docs = into if into is not None else (np.empty((n, matrix.shape[1])), np.empty((matrix.shape[0], n)))
+        components[:] = vt[:n]
+        del vt
+        _place_rows(matrix, components, docs)
+        self.components_, self.docs_ = components, docs
         return self
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The fitted space (what the index saves): the components and the passages' unit vectors."""
-        return {"components": self.components_, "docs": self.docs_}
 
     def use_arrays(self, components: np.ndarray, docs: np.ndarray) -> "LsaRetriever":
         """Take a space fitted elsewhere (saved, or fitted in another process)."""
@@ -285,14 +291,23 @@ class LsaRetriever:
         return out
 
 
-def _unit_rows(matrix: np.ndarray, block: int = 65536) -> np.ndarray:
-    """The matrix (a new one, which it changes) with each row scaled to unit length, a block of
-    rows at a time: no temporary the size of a million passages' latent vectors."""
-    for start in range(0, len(matrix), block):
-        part = matrix[start:start + block]
+def _sample_rows(matrix, most: int):
+    """The matrix, or a seeded sample of `most` of its rows (passages) in their order when it has
+    more: the space of a million passages is found from a hundred thousand of them."""
+    if matrix.shape[0] <= most:
+        return matrix
+    return matrix[np.sort(np.random.default_rng(0).choice(matrix.shape[0], most, replace=False))]
+
+
+def _place_rows(matrix, components: np.ndarray, out: np.ndarray, block: int = 65536) -> None:
+    """Each passage's unit vector in the space (its row of the matrix times the components, scaled to
+    unit length), written into `out` a block of passages at a time: no temporary the size of a million
+    passages' vectors. A row's sum runs in the same order as in one whole product, bit for bit."""
+    for start in range(0, matrix.shape[0], block):
+        part = np.asarray(matrix[start:start + block] @ components.T)
         norms = np.sqrt(np.sum(part ** 2, axis=1, keepdims=True))
         part /= np.where(norms > 0, norms, 1.0)
-    return matrix
+        out[start:start + len(part)] = part
 
 
 class PostingScores:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from assistant.parallel import Background, map_chunks
+from assistant.parallel import Background, map_chunks, shared_array
 
 forks = pytest.mark.skipif(not hasattr(os, "fork"), reason="the platform cannot fork: the work runs in one process")
 
@@ -35,6 +35,23 @@ def test_a_failing_background_job_is_an_error_not_a_hang(capfd):
 
     with Background(broken) as job, pytest.raises(RuntimeError, match="background job of the index build failed"):
         job.result()
+
+
+@forks
+def test_what_a_background_job_writes_in_a_shared_array_is_seen_here_without_being_sent():
+    """The latent space of a large corpus is written this way: held once, never copied back."""
+    expected = _arrays()["docs"]
+    out = shared_array(expected.shape)
+    parent = os.getpid()
+
+    def fill() -> dict[str, np.ndarray]:
+        assert os.getpid() != parent
+        out[:] = expected
+        return {}
+
+    with Background(fill) as job:
+        assert job.result() == {}
+    assert np.array_equal(out, expected)
 
 
 def test_a_background_job_not_forked_runs_at_once():

@@ -161,6 +161,26 @@ def test_a_large_corpus_gets_the_randomized_sparse_svd_with_the_same_leading_spa
     assert scores.shape == (len(index.passages),) and 0 <= scores.min() and scores.max() <= 1 + 1e-9
 
 
+def test_a_corpus_past_lsa_fit_max_passages_gets_a_space_found_from_a_sample_that_places_every_passage(index):
+    """Up to lsa.fit_max_passages the space is found from every passage; past it, from a seeded sample,
+    and the passages left out of the sample are still placed in it (a unit vector each, as the others)."""
+    from assistant.retrieval import LsaRetriever
+
+    n = len(index.passages)
+    whole = LsaRetriever(10, exact_max_cells=0).fit(index.tfidf)
+    at_limit = LsaRetriever(10, exact_max_cells=0, fit_max_passages=n).fit(index.tfidf)
+    assert np.array_equal(whole.components_, at_limit.components_)
+    sampled = LsaRetriever(10, exact_max_cells=0, fit_max_passages=n // 2).fit(index.tfidf)
+    again = LsaRetriever(10, exact_max_cells=0, fit_max_passages=n // 2).fit(index.tfidf)
+    assert np.array_equal(sampled.docs_, again.docs_)  # seeded: one corpus, one space
+    assert not np.array_equal(sampled.components_, whole.components_)
+    assert sampled.docs_.shape == whole.docs_.shape
+    lengths = np.linalg.norm(sampled.docs_, axis=1)
+    placed = lengths > 0
+    assert placed.sum() > 0.95 * n and np.allclose(lengths[placed], 1.0)
+    assert abs(float(np.sum(whole.components_[0] * sampled.components_[0]))) > 0.95  # the leading direction
+
+
 def test_a_large_product_gives_the_same_scores_by_scipys_compiled_loop(index, monkeypatch):
     """Beyond LARGE_PRODUCT stored values a product is scipy's (a million-passage index); the scores
     are the same as numpy's own way, for every matrix the answer uses."""
