@@ -454,7 +454,9 @@ def faq_vectors(router: IntentRouter, passages: Sequence[Passage], workers: int 
     """The guides' distinct FAQ questions in the intent model's space (the first row, of "", empty),
     and for each passage the row of the question it answers (0 for none). A question many passages
     share is one row: a question's cosines are computed per FAQ question, not per passage."""
-    questions = [section if is_faq_question(section) else "" for section in passage_field(passages, "section")]
+    sections = passage_field(passages, "section")
+    asked = {s: s if is_faq_question(s) else "" for s in set(sections)}  # a section is many passages' own
+    questions = [asked[s] for s in sections]
     distinct = sorted(set(questions) | {""})
     row = {q: i for i, q in enumerate(distinct)}
     vectors = router.vectors(distinct, workers).to_scipy().tocsr()  # "" -> an empty row

@@ -8,6 +8,7 @@ applied here with numpy, so answering a question never imports scikit-learn and 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,14 +145,16 @@ def tune_half(question_id: str) -> bool:
 def features(analyzer: Analyzer, text: str) -> list[str]:
     """Word unigrams and bigrams of the analysed terms, and character 3-5-grams of each word."""
     canonical = analyzer.canonical_words(text)
-    terms = analyzer.terms_of(canonical)
-    feats = [f"w:{t}" for t in terms]
-    feats += [f"b:{a} {b}" for a, b in zip(terms, terms[1:])]
-    for word in canonical:
-        padded = f" {word} "
-        for n in (3, 4, 5):
-            feats += [f"c:{padded[i:i + n]}" for i in range(max(1, len(padded) - n + 1))]
-    return feats
+    return _term_features(analyzer.terms_of(canonical)) + [f for word in canonical for f in _char_grams(word)]
+
+
+def _term_features(terms: list[str]) -> list[str]:
+    return [f"w:{t}" for t in terms] + [f"b:{a} {b}" for a, b in zip(terms, terms[1:])]
+
+
+def _char_grams(word: str) -> list[str]:
+    padded = f" {word} "
+    return [f"c:{padded[i:i + n]}" for n in (3, 4, 5) for i in range(max(1, len(padded) - n + 1))]
 
 
 class IntentRouter:
@@ -193,7 +196,8 @@ class IntentRouter:
         from assistant.retrieval import Columns
 
         def vectorise(chunk: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            made = [self.vector(text) if text else (np.zeros(0, np.int64), np.zeros(0)) for text in chunk]
+            grams: dict[str, list[int]] = {}  # a word's character n-grams, looked up once for the chunk
+            made = [self.vector(text, grams) if text else (np.zeros(0, np.int64), np.zeros(0)) for text in chunk]
             lengths = np.fromiter((len(ids) for ids, _ in made), dtype=np.int64, count=len(made))
             return (lengths, np.concatenate([ids for ids, _ in made] or [np.zeros(0, np.int64)]),
                     np.concatenate([weights for _, weights in made] or [np.zeros(0)]))
@@ -204,17 +208,27 @@ class IntentRouter:
         vals = np.concatenate([weights for _, _, weights in parts])
         return Columns.of(sparse.csc_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary_))))
 
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """A text in the model's TF-IDF feature space, as (feature ids, unit-length weights)."""
-        counts: dict[int, int] = {}
-        for f in features(self.analyzer_, text):
-            i = self.vocabulary_.get(f)
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+    def vector(self, text: str, grams: dict[str, list[int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A text in the model's TF-IDF feature space, as (feature ids, unit-length weights).
+        `grams`: each word's character n-gram ids, kept across the texts of one call (the build's
+        200,000 FAQ questions at a million passages share most of their words)."""
+        counts = Counter(self._feature_ids(text, {} if grams is None else grams))  # in first-seen order
         ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         x = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf_[ids]
         norm = np.sqrt(np.sum(x ** 2))
         return ids, (x / norm if norm > 0 else x)
+
+    def _feature_ids(self, text: str, grams: dict[str, list[int]]) -> list[int]:
+        """The ids of features(text) that the model knows, in the order features gives them."""
+        canonical = self.analyzer_.canonical_words(text)
+        vocabulary = self.vocabulary_
+        ids = [i for f in _term_features(self.analyzer_.terms_of(canonical)) if (i := vocabulary.get(f)) is not None]
+        for word in canonical:
+            known = grams.get(word)
+            if known is None:
+                known = grams[word] = [i for f in _char_grams(word) if (i := vocabulary.get(f)) is not None]
+            ids += known
+        return ids
 
     def probabilities(self, text: str) -> np.ndarray:
         """What the fitted pipeline's predict_proba gives for one text."""

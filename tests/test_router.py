@@ -80,3 +80,17 @@ def test_a_learned_example_with_an_unknown_intent_is_a_clear_data_error(tmp_path
     (tmp_path / "router-examples.json").write_text(json.dumps({"examples": [["what oil"]]}))
     with pytest.raises(DataFileError, match=r"example 1 should be \[text, intent\]"):
         labelled_examples(load_intents())
+
+
+def test_texts_vectorised_together_are_each_the_vector_of_the_text_alone(index):
+    """The build vectorises every FAQ question in one call, looking each word's character n-grams up
+    once for them all; each row is still, bit for bit, what the text alone gives."""
+    texts = list(dict.fromkeys(p.section for p in index.passages)) + ["how offten", "", "oil oil oil?", "lasagne lasagne"]
+    together = index.router.vectors(texts).to_scipy().toarray()
+    assert together.shape == (len(texts), len(index.router.vocabulary_))
+    for row, text in zip(together, texts):
+        alone = np.zeros(len(index.router.vocabulary_))
+        if text:
+            ids, weights = index.router.vector(text)
+            alone[ids] = weights
+        assert np.array_equal(row, alone), text
