@@ -400,3 +400,19 @@ def test_the_passages_that_can_reach_the_top_are_exactly_those_the_bound_allows(
         can[keep] = True
         want = np.flatnonzero(can)
         assert (got is None and want.size > n // 2) or np.array_equal(got, want), trial
+
+
+def test_the_lift_search_skips_only_texts_its_patterns_cannot_find_anything_in(index):
+    """The intents' passage patterns are searched only in texts holding a string every match holds
+    (looked for in all the texts at once); the lifts are those of searching every text."""
+    from assistant.index import _alternation, _Holding, _text_patterns, lift_matches
+    from assistant.router import load_intents
+
+    intents = load_intents()
+    texts = [p.text for p in index.passages]
+    everywhere = np.array([[pattern is not None and pattern.search(t) is not None for t in texts]
+                           for pattern in map(_alternation, _text_patterns(intents).values())])
+    assert everywhere.any() and np.array_equal(lift_matches(intents, index.passages), everywhere)
+    holding = _Holding(["Almond oil warms", "nothing here", "\u212aneading", "ALMOND"])  # the Kelvin sign lowercases to k
+    assert holding.any_of(frozenset({"almond"})) == [0, 2, 3]  # the Kelvin text is never ruled out by its lowercase
+    assert list(holding.any_of(None)) == [0, 1, 2, 3] and holding.any_of(frozenset({"walnut"})) == [2]
