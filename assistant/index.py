@@ -138,9 +138,37 @@ class Index:
         score cannot. The others keep their lexical score (and an "lsa" of 0): the k best are
         exactly those of the full scores, at a small share of the cost on a large corpus.
         """
+        lexical, parts, most, within = self._parts(text, mode, semantic, k, boost, keep)
+        if "lsa" not in parts:
+            return lexical, parts
+        if within is None:
+            return lexical + most * parts["lsa"], parts
+        scores = lexical.copy()  # the latent space adds only where it was read
+        scores[within] += most * parts["lsa"][within]
+        return scores, parts
+
+    def search_parts(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None,
+                     keep: Iterable[int] = ()) -> tuple[list[Hit], dict[str, np.ndarray | PostingScores]]:
+        """The k best passages with a positive score (as `search`), and each retriever's own scores
+        (as `score` gives them). In hybrid mode only the passages that can reach the top k are
+        scored and ranked (see `score`): at a million passages, two passes over every passage fewer."""
+        lexical, parts, most, within = self._parts(text, mode, True, k, boost, keep)
+        if within is None:
+            scores = lexical + most * parts["lsa"] if "lsa" in parts else lexical
+            return self.rank(scores, parts, k, boost), parts
+        final = lexical[within] + most * parts["lsa"][within]
+        if boost is not None:
+            final = final * boost[within]
+        at = top_k(final, k)  # positions in `within`, which is in passage order: ties fall as over every passage
+        return self._hits(within[at], final[at], parts), parts
+
+    def _parts(self, text: str, mode: str, semantic: bool, k: int | None, boost: np.ndarray | None,
+               keep: Iterable[int]) -> tuple[np.ndarray, dict[str, np.ndarray | PostingScores], float, np.ndarray | None]:
+        """The lexical scores, each retriever's own, the most the latent space can add, and the
+        passages it was read for (None: all of them, or it was not read)."""
         if mode != "hybrid":  # one retriever's own scores (KeyError for a mode there is none of)
             scores = {"bm25": self.bm25, "tfidf": self.tfidf}[mode].scores(self.query_ids(text))
-            return scores, {mode: scores}
+            return scores, {mode: scores}, 0.0, None
         ids, lexical_parts = self._lexical(text)
         parts = dict(lexical_parts)  # bm25, tfidf, lexical (the remembered dict stays as it is)
         lexical = parts["lexical"]
@@ -148,12 +176,8 @@ class Index:
             most = self.semantic_weight * float(lexical.max())  # the latent space adds at most this
             within = None if k is None else _can_reach_top(lexical, most, k, boost, keep)
             parts["lsa"] = self.lsa.scores(*self.tfidf.query_weights(ids), within)
-            if within is None:
-                return lexical + most * parts["lsa"], parts
-            scores = lexical.copy()  # the latent space adds only where it was read
-            scores[within] += most * parts["lsa"][within]
-            return scores, parts
-        return lexical, parts
+            return lexical, parts, most, within
+        return lexical, parts, 0.0, None
 
     def _lexical(self, text: str) -> tuple[list[int], dict[str, np.ndarray | PostingScores]]:
         """A query's term ids and its BM25, TF-IDF and fused lexical scores (read-only):
@@ -184,7 +208,7 @@ class Index:
 
     def search(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None) -> list[Hit]:
         """The k best passages with a positive score (a zero-score passage is never returned)."""
-        return self.rank(*self.score(text, mode, k=k, boost=boost), k, boost)
+        return self.search_parts(text, mode, k, boost)[0]
 
     def rank(self, scores: np.ndarray, parts: dict[str, np.ndarray | PostingScores], k: int = 10,
              boost: np.ndarray | None = None) -> list[Hit]:
@@ -192,9 +216,12 @@ class Index:
         if boost is not None:
             scores = scores * boost
         top = top_k(scores, k)
-        shown = {name: scores_at(s, top) for name, s in parts.items()}
-        return [Hit(self.passages[int(i)], n + 1, float(scores[i]), {name: float(s[n]) for name, s in shown.items()})
-                for n, i in enumerate(top)]
+        return self._hits(top, scores[top], parts)
+
+    def _hits(self, numbers: np.ndarray, scores: np.ndarray, parts: dict[str, np.ndarray | PostingScores]) -> list[Hit]:
+        shown = {name: scores_at(s, numbers) for name, s in parts.items()}
+        return [Hit(self.passages[int(i)], n + 1, float(scores[n]), {name: float(s[n]) for name, s in shown.items()})
+                for n, i in enumerate(numbers)]
 
 
 def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray | None,

@@ -33,8 +33,7 @@ class Retriever:
             return Ranking()
         boost, reasons = self.boost(route) if lifts else (None, [])
         warnings = [self.index.passage_numbers[q.passage.id] for rule in route.rules for q in rule.quotes]
-        scores, parts = self.index.score(route.query, mode, k=k, boost=boost, keep=warnings)
-        hits = self.index.rank(scores, parts, k, boost)
+        hits, parts = self.index.search_parts(route.query, mode, k, boost, keep=warnings)
         if route.route != "safety":
             return Ranking(tuple(hits), tuple(hits), tuple(reasons))
         shown, retrieved = self.warnings_first(route.rules, parts, hits, k)

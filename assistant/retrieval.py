@@ -378,7 +378,8 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     if positive.size == 0 or k <= 0:
         return positive[:0]
     if positive.size > k:
-        part = np.argpartition(-scores[positive], k - 1)[:k]
-        positive = positive[part]
+        values = scores[positive]
+        kth = values[np.argpartition(values, values.size - k)[values.size - k]]
+        positive = positive[values >= kth]  # with every one tied with the k-th: passage order decides among them
     order = np.lexsort((positive, -scores[positive]))
-    return positive[order]
+    return positive[order][:k]

@@ -416,3 +416,24 @@ def test_the_lift_search_skips_only_texts_its_patterns_cannot_find_anything_in(i
     holding = _Holding(["Almond oil warms", "nothing here", "\u212aneading", "ALMOND"])  # the Kelvin sign lowercases to k
     assert holding.any_of(frozenset({"almond"})) == [0, 2, 3]  # the Kelvin text is never ruled out by its lowercase
     assert list(holding.any_of(None)) == [0, 1, 2, 3] and holding.any_of(frozenset({"walnut"})) == [2]
+
+
+def test_a_search_ranks_only_passages_that_can_reach_the_top_and_finds_what_ranking_them_all_finds(index, monkeypatch):
+    """search_parts scores and ranks only the passages the bound lets reach the top k (and those to
+    keep); its hits are those of scoring every passage, latent space included, and ranking them all."""
+    import assistant.index as index_module
+
+    questions = ["what oil should i use", "how often should i massage my wife", "kneading the shoulders gently",
+                 "is it safe during pregnancy", "how long should a back massage last", "what are common mistakes"]
+    narrowed = []
+    bound = index_module._can_reach_top
+    monkeypatch.setattr(index_module, "_can_reach_top", lambda *a: narrowed.append(bound(*a)) or narrowed[-1])
+    lifts = [None] + [np.where(index.lifts[key], 1.5, 1.0) for key in sorted(index.lifts) if not key.startswith("off:")]
+    for n, question in enumerate(questions * 2):
+        boost, keep = lifts[n % len(lifts)], [n * 37 % len(index.passages)] if n % 2 else []
+        for k in (1, 3):
+            hits, _ = index.search_parts(question, "hybrid", k, boost, keep)
+            every = index.rank(*index.score(question, "hybrid", boost=boost), k, boost)
+            assert [h.passage.id for h in hits] == [h.passage.id for h in every], question
+            assert np.allclose([h.score for h in hits], [h.score for h in every], rtol=1e-12)
+    assert any(w is not None for w in narrowed)  # the narrowed way was taken

@@ -109,6 +109,13 @@ def test_top_k_picks_the_best_positive_scores():
     assert top_k(np.zeros(4), 3).tolist() == []
 
 
+def test_top_k_breaks_a_tie_at_the_last_place_by_passage_order():
+    scores = np.full(22, 0.4)
+    scores[[0, 13]] = 0.0, 0.9
+    assert top_k(scores, 3).tolist() == [13, 1, 2]  # a selection alone may keep any two of the twenty tied
+    assert top_k(scores, 21).tolist() == [13] + [i for i in range(1, 22) if i != 13]
+
+
 @pytest.mark.parametrize("query, must_mention", [
     ("what oil should I use", "oil"),
     ("how often should I give a back massage", "often"),
