@@ -105,7 +105,7 @@ def release_free_memory() -> None:
 
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # no such function; no C library to open by None (Windows)
         pass
 
 
