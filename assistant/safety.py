@@ -179,8 +179,10 @@ class SafetyRules:
                 lexicon_phrases, lexicon_patterns = lexicon(rid)
                 triggers = tuple(dict.fromkeys(s for s in (seq(t) for t in raw["triggers"] + lexicon_phrases) if s))
                 passing = tuple(s for s in (seq(t) for t in raw.get("passing", [])) if s)
+                trigger_words = {w for t in triggers for w in t}  # a one-word phrase is looked up, not searched for
                 for phrase, words in zip(passing, raw.get("passing", [])):
-                    if not any(phrase_positions(t, phrase) for t in triggers):
+                    if not (len(phrase) == 1 and phrase[0] in trigger_words) and not any(
+                            phrase_positions(t, phrase) for t in triggers):
                         raise SafetyRuleError(f"safety rule {rid}: passing {words!r} is in none of its triggers")
                 rules.append(Rule(
                     rid, raw["condition"], verdict,
