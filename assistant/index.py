@@ -357,23 +357,36 @@ def _index_texts(passages: Sequence[Passage], rows: range) -> list[str]:
                                    for name in ("group", "section", "text"))))
 
 
-def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None, known_fingerprint: str = "") -> Index:
+def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None, known_fingerprint: str = "",
+          notify: Callable[[str], None] = lambda message: None) -> Index:
     """The index of a corpus folder, from its guides (`guides`: loaded by the caller, or read here;
     `known_fingerprint`: their fingerprint, when the caller has it already: hashing a large corpus
     again is half a second at a million passages). The list is emptied once the guides are split: a large
-    corpus's text (as large again as its passages) is not held through the rest of the build."""
+    corpus's text (as large again as its passages) is not held through the rest of the build.
+    A large corpus's build (one split over processes: minutes at a million passages) says each
+    stage through `notify` as it starts, with the time so far."""
     from threadpoolctl import threadpool_limits
 
     # The fits are small; on a shared 2-core machine threaded BLAS spends longer waiting than working
     # (the intent model's L-BFGS took 8 s threaded, 0.3 s on one thread, to the same coefficients).
     with threadpool_limits(1):
-        return _build(corpus_dir, config, guides if guides is not None else load_guides(corpus_dir), known_fingerprint)
+        return _build(corpus_dir, config, guides if guides is not None else load_guides(corpus_dir), known_fingerprint,
+                      notify)
 
 
-def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerprint: str) -> Index:
+def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerprint: str,
+           notify: Callable[[str], None]) -> Index:
     from assistant.safety import quote_places
 
     workers = build_workers(guides, config)
+    started = time.perf_counter()
+
+    def stage(what: str) -> None:
+        if workers > 1:
+            notify(f"[{time.perf_counter() - started:4.0f} s] {what}")
+
+    stage(f"splitting {len(guides):,} guides ({sum(len(g.text) for g in guides) / 1e6:,.0f} MB of text) into passages "
+          f"on {workers} processes")
     manifest = {
         "format": FORMAT, "version": __version__, "fingerprint": known_fingerprint or fingerprint(guides, config),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -386,8 +399,11 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerpr
     if not len(passages):
         raise CorpusError(f"no passages in {corpus_dir}: its guides have no text to answer from once headings "
                           f"and boilerplate are removed (add guides with paragraphs of text)")
+    stage(f"analysing the words of {len(passages):,} passages")
     analyzer, vocabulary, bm25, tfidf = _fit_lexical(passages, config, workers)
     release_free_memory()
+    stage(f"fitting the latent space, the intent model, the FAQ questions and the intents' lifts "
+          f"({len(vocabulary):,} terms)")
     lsa = LsaRetriever(config.lsa_components, config.lsa_exact_max_cells, config.lsa_fit_max_passages)
     # a large corpus's latent space (one core's work for a while) is fitted in a process of its own
     # while this one fits the intent model and searches the passages for the intents' patterns
@@ -408,6 +424,7 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerpr
         fitting.result()
         lsa.use_arrays(*space)
     manifest.update(passages=len(passages), vocabulary=len(vocabulary))
+    stage("placing the safety rules' quotes")
     texts: list[Strings] = []  # made only if a quote is not among the passages its terms name
 
     def holding(keys: list[str]) -> Iterator[int]:
@@ -1026,16 +1043,19 @@ def open_index(corpus_dir: Path, index_dir: Path | None, config: Config, rebuild
         if not writable:
             notify(f"{reason.split(';')[0]}, and {folder} cannot be written: using an index built in memory for this "
                    f"run (make the folder writable, or choose another with --index-dir)")
-            return build(corpus_dir, config, guides, expected), folder, True
+            return build(corpus_dir, config, guides, expected, notify), folder, True
         if not rebuild:  # another process may have built it while this one waited for the lock
             index, reason = _try_load(folder, expected, config)
             if index is not None:
                 return index, folder, False
         notify(reason)
         remove_stale_temporaries(folder)
-        index = build(corpus_dir, config, guides, expected)
+        large = build_workers(guides, config) > 1
+        index = build(corpus_dir, config, guides, expected, notify)
         index.manifest.update(sources=stamp, settings=settings, notes=notes)
         try:
+            if large:
+                notify(f"saving the index in {folder}")
             save(index, folder)
         except OSError as exc:
             remove_stale_temporaries(folder)

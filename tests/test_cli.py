@@ -85,6 +85,22 @@ def test_index_command_reports_statistics(tmp_path):
     assert "up to date" in run_cli("index", *tiny).stdout
 
 
+def test_a_large_corpus_build_says_each_stage_as_it_starts_and_a_small_one_keeps_quiet(tmp_path):
+    """A build split over processes (minutes at a million passages) tells the user where it is; the
+    shipped guides' few seconds do not. "Large" here by setting the size it starts at below the tiny corpus."""
+    tiny = ["--corpus", str(TINY), "--index-dir", str(tmp_path / "ix")]
+    quiet = run_cli("index", "--rebuild", *tiny)
+    assert quiet.returncode == 0 and "[" not in quiet.stderr and "saving" not in quiet.stderr, quiet.stderr
+    settings = tmp_path / "large.toml"
+    settings.write_text("[passages]\nparallel_min_chars = 1\n")
+    out = run_cli("index", "--rebuild", *tiny, env={"MASSAGE_QA_CONFIG": str(settings)})
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("massage-qa: [")]
+    assert [line.split("] ")[1].split(" ")[0] for line in lines] == ["splitting", "analysing", "fitting", "placing"]
+    assert "splitting 2 guides" in lines[0] and out.stderr.index(lines[-1]) < out.stderr.index("saving the index")
+    assert "passages    " in out.stdout
+
+
 def test_help_teaches_with_examples():
     out = run_cli("--help")
     assert out.returncode == 0 and "examples:" in out.stdout and "massage-qa ask" in out.stdout

@@ -135,7 +135,7 @@ def saved(index, index_dir, tmp_path):
 def fake_build(index, monkeypatch):
     built = []
 
-    def build(corpus_dir, config, guides=None, known_fingerprint=""):
+    def build(corpus_dir, config, guides=None, known_fingerprint="", notify=None):
         built.append(corpus_dir)
         return index
     monkeypatch.setattr(index_module, "build", build)
@@ -228,7 +228,7 @@ def test_two_rebuilds_at_once_always_leave_a_valid_index(saved, index, monkeypat
     (the manifest of one over the passages of the other); with it, the last one wins whole."""
     other = replace(index, passages=list(reversed(index.passages)), manifest=dict(index.manifest, built_at="other"))
 
-    def build(corpus_dir, config, guides=None, known_fingerprint=""):
+    def build(corpus_dir, config, guides=None, known_fingerprint="", notify=None):
         return other if threading.current_thread().name == "other" else index
     monkeypatch.setattr(index_module, "build", build)
     config = load_config()
