@@ -139,13 +139,7 @@ class Index:
         exactly those of the full scores, at a small share of the cost on a large corpus.
         """
         lexical, parts, most, within = self._parts(text, mode, semantic, k, boost, keep)
-        if "lsa" not in parts:
-            return lexical, parts
-        if within is None:
-            return lexical + most * parts["lsa"], parts
-        scores = lexical.copy()  # the latent space adds only where it was read
-        scores[within] += most * parts["lsa"][within]
-        return scores, parts
+        return _combined(lexical, parts, most, within), parts
 
     def search_parts(self, text: str, mode: str = "hybrid", k: int = 10, boost: np.ndarray | None = None,
                      keep: Iterable[int] = ()) -> tuple[list[Hit], dict[str, np.ndarray | PostingScores]]:
@@ -154,8 +148,7 @@ class Index:
         scored and ranked (see `score`): at a million passages, two passes over every passage fewer."""
         lexical, parts, most, within = self._parts(text, mode, True, k, boost, keep)
         if within is None:
-            scores = lexical + most * parts["lsa"] if "lsa" in parts else lexical
-            return self.rank(scores, parts, k, boost), parts
+            return self.rank(_combined(lexical, parts, most, within), parts, k, boost), parts
         final = lexical[within] + most * parts["lsa"][within]
         if boost is not None:
             final = final * boost[within]
@@ -222,6 +215,19 @@ class Index:
         shown = {name: scores_at(s, numbers) for name, s in parts.items()}
         return [Hit(self.passages[int(i)], n + 1, float(scores[n]), {name: float(s[n]) for name, s in shown.items()})
                 for n, i in enumerate(numbers)]
+
+
+def _combined(lexical: np.ndarray, parts: dict[str, np.ndarray | PostingScores], most: float,
+              within: np.ndarray | None) -> np.ndarray:
+    """Every passage's score: its lexical score plus up to `most` for its latent-space cosine, where
+    that was read (`within`; None: everywhere it was, or nowhere when there is no "lsa" part)."""
+    if "lsa" not in parts:
+        return lexical
+    if within is None:
+        return lexical + most * parts["lsa"]
+    scores = lexical.copy()  # the latent space adds only where it was read
+    scores[within] += most * parts["lsa"][within]
+    return scores
 
 
 def _can_reach_top(lexical: np.ndarray, most: float, k: int, boost: np.ndarray | None,
