@@ -53,6 +53,7 @@ class Config:
     router_topic_confidence: float
     router_C: float
     router_smalltalk_confidence: float
+    router_smalltalk_unasked: float
     router_reply_min_similarity: float
     router_learned_scope: bool
     message_story_min_words: int
@@ -107,6 +108,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "router_min_confidence": (0.0, 1.0), "router_oos_confidence": (0.0, 1.0), "router_oos_confidence_familiar": (0.0, 1.0),
     "router_oos_over_condition": (0.0, 1.0),
     "router_topic_confidence": (0.0, 1.0), "router_smalltalk_confidence": (0.0, 1.0),
+    "router_smalltalk_unasked": (0.0, 1.0),
     "router_reply_min_similarity": (0.0, 1.0), "router_C": (1e-6, 1e6),
     "answer_passages_considered": (1, 100), "answer_min_sentences": (1, 100), "answer_max_sentences": (1, 100),
     "answer_relative_cutoff": (0.0, 1.0), "answer_padding_below": (0.0, 1.0), "answer_padding_min_shown": (1, 1_000),

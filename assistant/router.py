@@ -241,12 +241,13 @@ class IntentRouter:
         return probs / probs.sum()
 
     def predict(self, text: str) -> tuple[str, float]:
-        intent, confidence, _ = self.predict_with(text, "")
+        intent, confidence, _ = self.predict_with(text)
         return intent, confidence
 
-    def predict_with(self, text: str, other: str) -> tuple[str, float, float]:
-        """The best intent, its probability, and the probability of `other` (from one pass)."""
+    def predict_with(self, text: str, *others: str) -> tuple[str, float, tuple[float, ...]]:
+        """The best intent, its probability, and the probability of each of `others` (from one pass;
+        0 for an intent the model does not have)."""
         probs = self.probabilities(text)
         best = int(np.argmax(probs))
-        other_p = float(probs[self.classes_.index(other)]) if other in self.classes_ else 0.0
-        return self.classes_[best], float(probs[best]), other_p
+        return self.classes_[best], float(probs[best]), tuple(
+            float(probs[self.classes_.index(o)]) if o in self.classes_ else 0.0 for o in others)

@@ -34,6 +34,7 @@ class Prediction:
     confidence: float
     out_of_scope: float  # the probability of the out-of-scope intent
     carried: str
+    small_talk: float = 0.0  # the probability of small talk
 
 
 class Understander:
@@ -147,8 +148,8 @@ class Understander:
                 and not self.intents.has_role(first.intent, "not_covered"))
 
     def first_guess(self, message: Message) -> Prediction:
-        intent, confidence, oos = self.index.router.predict_with(message.asked, self.out_of_scope)
-        return Prediction(intent, confidence, oos, "")
+        intent, confidence, others = self.index.router.predict_with(message.asked, self.out_of_scope, self.smalltalk)
+        return Prediction(intent, confidence, others[0], "", others[1])
 
     def predict(self, message: Message, carried: str, first: Prediction) -> Prediction:
         """The intent of what is asked; a follow-up the model cannot place is read with what it carried."""
@@ -156,7 +157,7 @@ class Understander:
                   or first.confidence < self.config.router_min_confidence)
         if carried and unsure:
             intent, confidence = self.index.router.predict(f"{carried} {message.text}")
-            return Prediction(intent, confidence, first.out_of_scope, carried)
+            return Prediction(intent, confidence, first.out_of_scope, carried, first.small_talk)
         return replace(first, carried=carried)
 
     def decide(self, message: Message, query: str, intent: str, predicted: Prediction,
@@ -174,8 +175,11 @@ class Understander:
             return ABSTAIN if message.asks and predicted.out_of_scope >= cfg.router_oos_over_condition else SAFETY
         if not any(ch.isalnum() for ch in message.text):
             return SMALLTALK  # "👍", "?!": nothing asked
-        if predicted.intent == self.smalltalk and not message.asks:
-            return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
+        if not message.asks and (predicted.intent == self.smalltalk
+                                 or predicted.small_talk >= cfg.router_smalltalk_unasked):
+            # "thanks, that's him done": small talk by its words, and nothing asked; so is one the model
+            # finds likely small talk though another intent scores higher ("cheers mate, really helpful")
+            return SMALLTALK
         if leans and not self.named_out_of_scope(message.text) and top_score > 0:
             return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
@@ -207,7 +211,7 @@ class Understander:
 
     def evidence(self, message: Message) -> tuple[float, float, float, float]:
         """The scope model's evidence measures of a message (scope.NUMERIC)."""
-        _, _, oos = self.index.router.predict_with(message.asked, self.out_of_scope)
+        _, _, (oos,) = self.index.router.predict_with(message.asked, self.out_of_scope)
         return (self.index.best_lexical(message.text), float(self.has_foreign_words(message.text)), oos,
                 float(self.named_out_of_scope(message.text)))
 
@@ -272,7 +276,7 @@ class Understander:
         """Which fixed reply answers small talk: an aside ("brb") gets the aside reply; small talk
         proper, that of the example worded most like it (cosine in the intent model's feature space),
         unless it is worded like none of them (then it is an aside too)."""
-        if predicted.intent != self.smalltalk:
+        if predicted.intent != self.smalltalk and predicted.small_talk < self.config.router_smalltalk_unasked:
             return "aside"
         text = message.text
         spec = self.intents.get(self.smalltalk)

@@ -115,6 +115,21 @@ def test_small_talk_that_asks_nothing_is_small_talk_even_when_the_model_is_unsur
     assert assistant.route(message)[0].route == "smalltalk"
 
 
+@pytest.mark.parametrize("message", ["evening all, quick one", "ah that's helpful, ta", "lovely, that's useful to know"])
+def test_small_talk_the_model_also_reads_as_a_topic_is_small_talk_and_no_warning(assistant, message):
+    """A message asking nothing that the intent model finds likely small talk, though it scores a
+    topic higher ("helpful" reads like the benefits of massage), gets a fixed reply, not the
+    warnings of what was said before; the condition stays held for the next question."""
+    from assistant.conversation import Conversation
+
+    c = Conversation()
+    assistant.ask("my wife is pregnant, how often can i massage her", c)
+    answer = assistant.ask(message, c)
+    assert answer.route.route == "smalltalk" and not answer.route.rules and not answer.citations
+    assert c.in_force() == {"pregnancy"}
+    assert assistant.ask("and how long for", c).route.held == ("pregnancy",)
+
+
 def test_an_aside_in_a_conversation_is_acknowledged_and_a_question_off_topic_refused(assistant):
     """Mid-chat, a message asking nothing the guides cover is an aside, not a refusal; one asking
     something they do not cover is still refused, however it opens."""
