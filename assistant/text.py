@@ -16,6 +16,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import compress, count
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -205,6 +206,7 @@ class Analyzer:
         # each word that starts a phrase of several words, with those phrases' lengths, longest first
         self._phrase_lengths = {w: tuple(sorted(ns, reverse=True)) for w, ns in lengths.items()}
         self._single_words = {k[0]: v for k, v in self._thesaurus.items() if len(k) == 1}
+        self._entry_starts = frozenset(self._single_words) | frozenset(self._phrase_lengths)
         self._stemmer = None
         # what queries add: bounded, and never written into the index's own tables
         self._unknown_stems: dict[str, str] = {}
@@ -327,24 +329,25 @@ class Analyzer:
                    for suffix in ("s", "es", "ed", "d", "ing", "ly"))
 
     def _apply_thesaurus(self, seq: list[str]) -> list[str]:
-        """The words with the thesaurus's phrases replaced, the longest first, left to right. Longer
-        phrases are tried only where a phrase of several words starts; between, word by word."""
-        single, lengths, out, i = self._single_words, self._phrase_lengths, [], 0
-        for start in [k for k, w in enumerate(seq) if w in lengths]:
+        """The words with the thesaurus's phrases replaced, the longest first, left to right. Only the
+        words some entry starts are looked at; the runs between are copied as they are."""
+        single, lengths, thesaurus = self._single_words, self._phrase_lengths, self._thesaurus
+        out, i = [], 0
+        for start in compress(count(), map(self._entry_starts.__contains__, seq)):  # where an entry may start
             if start < i:
                 continue  # within a phrase already replaced
-            out.extend([x for w in seq[i:start] for x in single.get(w, (w,))])
-            i = start
-            for n in lengths[seq[i]]:  # only the lengths of the phrases this word starts
-                replacement = self._thesaurus.get(tuple(seq[i:i + n])) if i + n <= len(seq) else None
+            out += seq[i:start]
+            word = seq[start]
+            for n in lengths.get(word, ()):  # only the lengths of the phrases this word starts, longest first
+                replacement = thesaurus.get(tuple(seq[start:start + n])) if start + n <= len(seq) else None
                 if replacement is not None:
                     out.extend(replacement)
-                    i += n
+                    i = start + n
                     break
             else:
-                out.extend(single.get(seq[i], (seq[i],)))
-                i += 1
-        out.extend([x for w in seq[i:] for x in single.get(w, (w,))])
+                out.extend(single.get(word, (word,)))
+                i = start + 1
+        out += seq[i:]
         return out
 
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
