@@ -29,6 +29,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
 _DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 _ASCII_DROPPED = str.maketrans("", "", "^`")  # the ASCII characters of _DROP_CATEGORIES
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
+_ASCII_NOT_IN_WORDS = str.maketrans({c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")})
 _BOUNDARY = "|"
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
@@ -94,9 +95,13 @@ def words(text: str, boundaries: bool = False) -> list[str]:
     """
     contractions, bare_contractions = _contractions()
     normalised = normalise(text)
+    if not boundaries and "'" not in normalised and normalised.isascii():
+        # most texts: the words are the runs of letters and digits, split at everything else (what
+        # _TOKEN finds, without a regular expression: a third of the time)
+        tokens = normalised.translate(_ASCII_NOT_IN_WORDS).split()
+        if bare_contractions.keys().isdisjoint(tokens):
+            return tokens  # no contraction to open
     tokens = _TOKEN.findall(normalised)
-    if not boundaries and "'" not in normalised and bare_contractions.keys().isdisjoint(tokens):
-        return [tok for tok in tokens if tok[0].isalnum()]  # no contraction to open: most texts
     out: list[str] = []
     for tok in tokens:
         if not tok[0].isalnum():
