@@ -28,6 +28,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": 
                          "\u2011": "-", "\u00a0": " ", "\u2026": "..."})
 _DROP_CATEGORIES = {"So", "Sk", "Cs", "Co", "Cn", "Cf"}
 _ASCII_DROPPED = str.maketrans("", "", "^`")  # the ASCII characters of _DROP_CATEGORIES
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[.,;:!?()]")
 _ASCII_NOT_IN_WORDS = str.maketrans({c: " " for c in map(chr, range(128)) if not ("a" <= c <= "z" or "0" <= c <= "9")})
 _BOUNDARY = "|"
@@ -48,9 +49,13 @@ def normalise(text: str) -> str:
     """Unicode NFKC, straight quotes and hyphens, no emoji or symbols, lowercase."""
     if text.isascii():  # NFKC and the quotes leave ASCII as it is; of it only ^ and ` are symbols dropped
         return text.translate(_ASCII_DROPPED).lower()
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in _DROP_CATEGORIES)
-    return text.lower()
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).translate(_ASCII_DROPPED)
+    # only the non-ASCII characters are looked up one by one (a guide from the web has a few in each line)
+    return _NON_ASCII.sub(_without_dropped, text).lower()
+
+
+def _without_dropped(run: re.Match) -> str:
+    return "".join(ch for ch in run.group() if unicodedata.category(ch) not in _DROP_CATEGORIES)
 
 
 def squash(text: str) -> str:
