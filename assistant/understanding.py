@@ -175,11 +175,8 @@ class Understander:
             return ABSTAIN if message.asks and predicted.out_of_scope >= cfg.router_oos_over_condition else SAFETY
         if not any(ch.isalnum() for ch in message.text):
             return SMALLTALK  # "👍", "?!": nothing asked
-        if not message.asks and (predicted.intent == self.smalltalk
-                                 or predicted.small_talk >= cfg.router_smalltalk_unasked):
-            # "thanks, that's him done": small talk by its words, and nothing asked; so is one the model
-            # finds likely small talk though another intent scores higher ("cheers mate, really helpful")
-            return SMALLTALK
+        if not message.asks and self.reads_as_small_talk(predicted):
+            return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
         if leans and not self.named_out_of_scope(message.text) and top_score > 0:
             return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
@@ -272,11 +269,16 @@ class Understander:
         return any(t not in self._domain_terms and not t.isdigit() for t in self.index.analyzer.terms(text))
 
     # -- small talk ----------------------------------------------------------------------------
+    def reads_as_small_talk(self, predicted: Prediction) -> bool:
+        """Whether the intent model takes a message for small talk: its best guess, or likely enough
+        though another intent scores higher ("cheers mate thats really helpful": benefits first)."""
+        return predicted.intent == self.smalltalk or predicted.small_talk >= self.config.router_smalltalk_unasked
+
     def reply_kind(self, message: Message, predicted: Prediction) -> str:
         """Which fixed reply answers small talk: an aside ("brb") gets the aside reply; small talk
         proper, that of the example worded most like it (cosine in the intent model's feature space),
         unless it is worded like none of them (then it is an aside too)."""
-        if predicted.intent != self.smalltalk and predicted.small_talk < self.config.router_smalltalk_unasked:
+        if not self.reads_as_small_talk(predicted):
             return "aside"
         text = message.text
         spec = self.intents.get(self.smalltalk)
