@@ -115,8 +115,9 @@ class Rule:
     passing: tuple[tuple[str, ...], ...] = ()
 
     def passes(self, matched: tuple[str, ...]) -> bool:
-        """Whether the condition these (stemmed) words name can be over."""
-        return self.can_pass or any(phrase_positions(matched, p) for p in self.passing)
+        """Whether these words (or stems) hold one of the `passing` phrases: what they name can be over
+        (SafetyRules._passes asks this only of a rule whose whole condition cannot be)."""
+        return any(phrase_positions(matched, p) for p in self.passing)
 
     def mention(self, matched: str, status: str, sure: bool, can_pass: bool) -> RuleMatch:
         """This rule as a message mentions it: the words that matched, how it was meant."""
