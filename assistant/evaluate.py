@@ -29,9 +29,9 @@ SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the
 QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl",
                  "questions-lay3.jsonl", "questions-typos.jsonl")
 DIALOGUE_SET = "dialogues.jsonl"
-# the later three written blind, after tuning began
+# the later ones written blind, after tuning began
 DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl",
-                 "dialogues-fifth.jsonl", "dialogues-sixth.jsonl")
+                 "dialogues-fifth.jsonl", "dialogues-sixth.jsonl", "dialogues-seventh.jsonl")
 MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
 RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assistant.config import load_config
 from assistant.corpus import shipped_corpus_dir
-from assistant.router import EXAMPLES_FILE, LABELLED_SETS, load_intents, tune_half
+from assistant.router import EXAMPLES_FILE, LABELLED_DIALOGUES, LABELLED_SETS, load_intents, tune_half
 from assistant.text import words
 
 PARAPHRASE = 0.82  # the ratio the intents.toml examples are kept under too (tests/test_router.py)
@@ -36,7 +36,7 @@ def labelled_rows(corpus_dir: Path, follow_up_max_words: int) -> tuple[list[tupl
                     tune.append((str(row["question"]), str(row["intent"])))
                 else:
                     held.append(str(row["question"]))
-    for path in sorted(corpus_dir.glob("dialogues*.jsonl")):
+    for path in (corpus_dir / name for name in sorted(LABELLED_DIALOGUES)):
         for line in path.read_text("utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)

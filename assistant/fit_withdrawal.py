@@ -27,7 +27,7 @@ import numpy as np
 from assistant.corpus import shipped_corpus_dir
 from assistant.cv import choose_by_cost
 from assistant.pipeline import Assistant
-from assistant.router import tune_half
+from assistant.router import LABELLED_DIALOGUES, tune_half
 from assistant.withdrawal import MODEL_FILE, features
 
 FALSE_WITHDRAWAL_COST = 5.0
@@ -37,7 +37,7 @@ TRAINING_ONLY = "withdrawals.jsonl"  # conversations written to teach this decis
 def examples(corpus_dir: Path, request_rules: frozenset[str]) -> list[tuple[str, bool, str]]:
     """(turn text, withdraws, conversation id) of every tune turn."""
     out = []
-    for path in sorted(corpus_dir.glob("dialogues*.jsonl")) + [corpus_dir / TRAINING_ONLY]:
+    for path in [corpus_dir / name for name in sorted(LABELLED_DIALOGUES)] + [corpus_dir / TRAINING_ONLY]:
         for line in path.read_text("utf-8").splitlines():
             row = json.loads(line) if line.strip() else None
             if not row or not (path.name == TRAINING_ONLY or tune_half(str(row["id"]))):
