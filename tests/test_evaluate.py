@@ -141,4 +141,5 @@ def test_the_summary_reports_every_set_held_half_first(assistant, capsys, monkey
                     ["dialogues-fourth.jsonl", "held"], ["dialogues-fourth.jsonl", "tune"],
                     ["dialogues-fifth.jsonl", "held"], ["dialogues-fifth.jsonl", "tune"],
                     ["dialogues-sixth.jsonl", "held"], ["dialogues-sixth.jsonl", "tune"],
-                    ["dialogues-seventh.jsonl", "held"], ["dialogues-seventh.jsonl", "tune"]]
+                    ["dialogues-seventh.jsonl", "held"], ["dialogues-seventh.jsonl", "tune"],
+                    ["dialogues-eighth.jsonl", "held"], ["dialogues-eighth.jsonl", "tune"]]
