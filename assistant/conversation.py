@@ -152,6 +152,11 @@ class Conversation:
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 holders.add(holder)
+                if withdraws and rule.status == IN_FORCE and any(
+                        r.id == rule.id and r.status == "hypothetical" for r in state.asked_now):
+                    # a denial of what was just asked about names it ("she doesn't tho, had a bone density
+                    # scan and it was normal" after "what if she had brittle bones"): not a new statement
+                    rule = replace(rule, status="negated")
                 _apply(table.setdefault(holder, {}), rule, message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
@@ -167,7 +172,9 @@ class Conversation:
                 if cond.status == IN_FORCE and cond.rule.can_pass:
                     table[person][rid] = Condition(cond.rule, "past", message.text, turn)
         conds = table.get(person, {})
-        if withdraws and not any(c.turn == turn for c in conds.values()):
+        # "he isn't" after "what if he was diabetic?" answers that question: nothing held is taken back
+        answers_hypothetical = any(r.status == "hypothetical" for r in state.asked_now)
+        if withdraws and not answers_hypothetical and not any(c.turn == turn for c in conds.values()):
             # what the message takes back, when its own words changed nothing of the person: the
             # conditions said of them last
             last = max((c.turn for c in conds.values() if c.status == IN_FORCE), default=None)

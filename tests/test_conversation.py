@@ -115,6 +115,30 @@ def test_a_hypothetical_condition_is_warned_about_once_and_not_held(assistant):
     assert c.in_force() == set() and c.state.asked_now == ()
 
 
+@pytest.mark.parametrize("first, asked, denial, rule", [
+    ("my girlfriend's back is stiff, how do i do it gently", "what if she had weak bones, would that change anything?",
+     "she doesn't tho, she had a bone density scan in the spring and it came back normal. so just gentle strokes?",
+     "fracture_bone"),
+    ("my wife's shoulders are tight, what can i do", "what if she was pregnant, would i need to change anything?",
+     "she isn't, she did a pregnancy test this morning and it was negative. how long should i go for?", "pregnancy"),
+])
+def test_a_denial_naming_what_was_asked_about_holds_nothing(assistant, first, asked, denial, rule):
+    """A message taking back what was asked about names it ("a bone density scan"): the name is part
+    of the denial, not a new statement of the condition."""
+    c = talk(assistant, first, asked)
+    assert [r.id for r in c.state.asked_now] == [rule]
+    assistant.ask(denial, c)
+    assert c.in_force() == set() and c.state.asked_now == ()
+
+
+def test_a_denial_answering_a_hypothetical_takes_back_nothing_held(assistant):
+    """"he's not" after "what if he was diabetic" answers the question asked, not what was said before."""
+    c = talk(assistant, "my husband's lower back has ached every day for two years, will rubbing it every night sort it out?",
+             "what if he was diabetic as well, would that change things?",
+             "he's not, i was just wondering. how long should each rub be?")
+    assert c.in_force() == {"persistent_pain"} and c.state.asked_now == ()
+
+
 @pytest.mark.parametrize("said", ["she's also got a peanut allergy so can i use almond oil",
                                   "she\u2019s also got a peanut allergy so can i use almond oil"])
 def test_a_condition_said_with_a_contracted_she_is_hers_not_the_typists(assistant, said):
