@@ -65,6 +65,20 @@ def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(a
     assert assistant.ask(question).route.route in ("retrieval", "safety")
 
 
+@pytest.mark.parametrize("message, route", [
+    ("she had a long soak in the bath earlier, her skin is still a bit pink from the heat. what strokes should i use "
+     "on her shoulders?", "retrieval"),
+    ("we went to a spa day for her birthday and she loved the hot tub there. anyway, how long should i spend on her "
+     "lower back tonight?", "retrieval"),
+    ("i put a heat pack on her back first. is that ok?", "abstain"),  # what "that" asks about is the heat pack
+    ("which hot tub is best for sore backs?", "abstain"),
+])
+def test_a_topic_the_guides_lack_refuses_only_when_it_is_what_is_asked(assistant, message, route):
+    """The story around a question may name a topic the guides lack (a bath, a hot tub); it is the
+    question asked that is answered or refused."""
+    assert assistant.route(message)[0].route == route
+
+
 def test_conditions_in_the_story_still_count(assistant):
     story = ("My wife is six months pregnant and has been on her feet all day at work. She loves a back rub in "
              "the evening. Which oil would be best to use?")
