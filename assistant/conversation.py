@@ -120,7 +120,7 @@ class Conversation:
         return topic.question
 
     def next_state(self, message: Message, person: str, said: list[tuple[str, list[RuleMatch]]], recovered: bool,
-                   withdraws: bool = False, taking_back: list[bool] | None = None) -> State:
+                   withdraws: bool = False) -> State:
         """The slots after this message: conditions stated, withdrawn or over, each for the person
         its sentence names (else the person the message is about). `said`: each sentence with the
         conditions it mentions. `withdraws`: the message takes back what was said last of the person
@@ -137,7 +137,7 @@ class Conversation:
         # "i" is the one typing only in a message about nobody else ("i read that massage cures
         # chronic pain" in a message about dad is about dad)
         others = [p for p in people_in(message.text) if p != "self"]
-        for (sentence, mentions), takes_back in zip(said, taking_back or [withdraws] * len(said)):
+        for sentence, mentions in said:
             named = people_in(sentence)
             if message.receives and not speaks_in_third_person(sentence):
                 named = ["self"]  # "i'm pregnant, can my husband give me a back rub": the husband gives it
@@ -152,12 +152,10 @@ class Conversation:
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 holders.add(holder)
-                held_then = table.get(holder, {}).get(rule.id)
-                if takes_back and rule.status == IN_FORCE and (
-                        (held_then is not None and held_then.status == IN_FORCE)
-                        or any(r.id == rule.id and r.status == "hypothetical" for r in state.asked_now)):
-                    # a sentence taking something back names what it takes back: a condition held, or just
-                    # asked about ("she doesn't tho, had a bone density scan and it was normal")
+                if withdraws and rule.status == IN_FORCE and any(
+                        r.id == rule.id and r.status == "hypothetical" for r in state.asked_now):
+                    # a denial of what was just asked about names it ("she doesn't tho, had a bone density
+                    # scan and it was normal" after "what if she had brittle bones"): not a new statement
                     rule = replace(rule, status="negated")
                 _apply(table.setdefault(holder, {}), rule, message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:

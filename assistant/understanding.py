@@ -136,12 +136,7 @@ class Understander:
         # data/withdrawal.json (read when a conversation first holds a condition): a message taking one back
         withdrawal = load_withdrawal_model() if conversation.state.conditions else None
         withdraws = withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
-        # which sentences take something back ("the 'stabbing pain' was his braces clip" does; "he's still
-        # an old codger tho" does not): what they name is what they take back
-        taking_back = [withdraws if len(said) == 1 else withdrawal.withdraws(self.index.analyzer.stem_sequence(u))
-                       for u, _ in said] if withdraws else [False] * len(said)
-        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text), withdraws,
-                                       taking_back)
+        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text), withdraws)
 
     def reads_with_topic(self, message: Message, conversation: Conversation, first: Prediction,
                          top_score: float) -> bool:

@@ -131,16 +131,6 @@ def test_a_denial_naming_what_was_asked_about_holds_nothing(assistant, first, as
     assert c.in_force() == set() and c.state.asked_now == ()
 
 
-def test_a_sentence_taking_back_a_held_condition_names_it_and_the_rest_stands(assistant):
-    c = talk(assistant, "my grandad is 79 and says he has a sharp stabbing pain in his back since lunch, can i massage it?",
-             "turns out the sharp pain was the buckle of his belt digging in, he took it off and it's gone. he's still 79 "
-             "though, how gentle should i be?")
-    assert c.in_force() == {"older_adults"} and statuses(c)["grandad"]["severe_pain"] == "withdrawn"
-    c = talk(assistant, "my boyfriend might be allergic to almond oil, he went all itchy last time. what else can i use?",
-             "he had an allergy test at the clinic and it was all clear, it was his new shower gel. so almond oil is fine?")
-    assert c.in_force() == set() and statuses(c)["boyfriend"]["allergies"] == "withdrawn"
-
-
 def test_a_denial_answering_a_hypothetical_takes_back_nothing_held(assistant):
     """"he's not" after "what if he was diabetic" answers the question asked, not what was said before."""
     c = talk(assistant, "my husband's lower back has ached every day for two years, will rubbing it every night sort it out?",
