@@ -152,11 +152,6 @@ class Conversation:
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 holders.add(holder)
-                if withdraws and rule.status == IN_FORCE and any(
-                        r.id == rule.id and r.status == "hypothetical" for r in state.asked_now):
-                    # a denial of what was just asked about names it ("she doesn't tho, had a bone density
-                    # scan and it was normal" after "what if she had brittle bones"): not a new statement
-                    rule = replace(rule, status="negated")
                 _apply(table.setdefault(holder, {}), rule, message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"

@@ -115,20 +115,16 @@ def test_a_hypothetical_condition_is_warned_about_once_and_not_held(assistant):
     assert c.in_force() == set() and c.state.asked_now == ()
 
 
-@pytest.mark.parametrize("first, asked, denial, rule", [
-    ("my girlfriend's back is stiff, how do i do it gently", "what if she had weak bones, would that change anything?",
-     "she doesn't tho, she had a bone density scan in the spring and it came back normal. so just gentle strokes?",
-     "fracture_bone"),
-    ("my wife's shoulders are tight, what can i do", "what if she was pregnant, would i need to change anything?",
-     "she isn't, she did a pregnancy test this morning and it was negative. how long should i go for?", "pregnancy"),
+@pytest.mark.parametrize("turns, rule", [
+    (("my wife's shoulders are tight, what can i do", "what if she was pregnant, would i need to change anything?",
+      "funny you ask, the test came back positive this morning, she's pregnant! what should i change?"), "pregnancy"),
+    (("my dad might have a clot in his leg, he's waiting on a scan. can i massage his back?",
+      "results came back, it's definitely a clot. what now"), "blood_clots"),
 ])
-def test_a_denial_naming_what_was_asked_about_holds_nothing(assistant, first, asked, denial, rule):
-    """A message taking back what was asked about names it ("a bone density scan"): the name is part
-    of the denial, not a new statement of the condition."""
-    c = talk(assistant, first, asked)
-    assert [r.id for r in c.state.asked_now] == [rule]
-    assistant.ask(denial, c)
-    assert c.in_force() == set() and c.state.asked_now == ()
+def test_a_result_confirming_a_condition_holds_it(assistant, turns, rule):
+    """"came back" is how people say a test cleared someone, but "came back positive" and "it's
+    definitely a clot" confirm it: the warning holds."""
+    assert rule in talk(assistant, *turns).in_force()
 
 
 def test_a_denial_answering_a_hypothetical_takes_back_nothing_held(assistant):
