@@ -46,7 +46,7 @@ def trigger_texts() -> list[str]:
     doc = _rules_doc()
     texts = list(doc.get("negation_cues", [])) + list(doc.get("negation_blockers", [])) + list(doc.get("clause_breaks", []))
     texts += list(doc.get("hypothetical_cues", [])) + list(doc.get("past_cues", [])) + list(doc.get("ongoing_cues", []))
-    texts += list(doc.get("uncertain_cues", []))
+    texts += list(doc.get("uncertain_cues", [])) + list(doc.get("confirming_cues", []))
     for rule in doc.get("rules", []):
         texts += rule.get("triggers", []) + rule.get("exclude", []) + rule.get("beside", []) + lexicon(rule["id"])[0]
         texts += reactions(rule["id"])
@@ -159,6 +159,7 @@ class SafetyRules:
         # matched as words, not stems: "recovering" goes on, "recovered" is over (both stem to "recov")
         self.ongoing_cues = tuple(s for s in (tuple(analyzer.canonical_words(t)) for t in doc.get("ongoing_cues", [])) if s)
         self.uncertain_cues = tuple(s for s in (seq(t) for t in doc.get("uncertain_cues", [])) if s)
+        self.confirming_cues = tuple(s for s in (seq(t) for t in doc.get("confirming_cues", [])) if s)
         rules = []
         self.disabled: list[str] = []
         for raw in doc["rules"]:
@@ -347,6 +348,12 @@ class SafetyRules:
         """Whether a text says a condition is over ("she's fine now") and not that it goes on."""
         said = tuple(self.analyzer.canonical_words(text, boundaries=True))
         return self._says_over(tuple(self.analyzer.stem_words(list(said))), said)
+
+    def confirmation_said(self, text: str) -> bool:
+        """Whether a text reports a result confirming a condition ("the test came back positive"),
+        not negated ("not confirmed yet")."""
+        tokens = tuple(self.analyzer.stem_sequence(text))
+        return any(not self._negated(tokens, i) for cue in self.confirming_cues for i in self._find(tokens, cue))
 
     def _says_over(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
         """Whether words say a condition is over ("all better now") and none that it goes on

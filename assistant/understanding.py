@@ -135,7 +135,9 @@ class Understander:
         said = [(message.text, mentioned)] if len(units) == 1 else [(u, self.safety.mentions(u)) for u in units]
         # data/withdrawal.json (read when a conversation first holds a condition): a message taking one back
         withdrawal = load_withdrawal_model() if conversation.state.conditions else None
-        withdraws = withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
+        # a confirming result ("came back positive") shares a clearing one's words: never a withdrawal
+        withdraws = (withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
+                     and not self.safety.confirmation_said(message.text))
         return conversation.next_state(message, person, said, self.safety.recovery_said(message.text), withdraws)
 
     def reads_with_topic(self, message: Message, conversation: Conversation, first: Prediction,

@@ -120,6 +120,10 @@ def test_a_hypothetical_condition_is_warned_about_once_and_not_held(assistant):
       "funny you ask, the test came back positive this morning, she's pregnant! what should i change?"), "pregnancy"),
     (("my dad might have a clot in his leg, he's waiting on a scan. can i massage his back?",
       "results came back, it's definitely a clot. what now"), "blood_clots"),
+    (("my flatmate has a temperature of 38.5 and feels rough, he's doing a covid test now. can i rub his back?",
+      "test came back positive lol. so thats a no?"), "fever_infection"),
+    (("my mum might have a blood clot in her calf, the gp is sending her for a scan. can i massage her back?",
+      "the scan came back this afternoon and they confirmed it. so when can i do her back?"), "blood_clots"),
 ])
 def test_a_result_confirming_a_condition_holds_it(assistant, turns, rule):
     """"came back" is how people say a test cleared someone, but "came back positive" and "it's
