@@ -143,3 +143,16 @@ def test_the_summary_reports_every_set_held_half_first(assistant, capsys, monkey
                     ["dialogues-sixth.jsonl", "held"], ["dialogues-sixth.jsonl", "tune"],
                     ["dialogues-seventh.jsonl", "held"], ["dialogues-seventh.jsonl", "tune"],
                     ["dialogues-eighth.jsonl", "held"], ["dialogues-eighth.jsonl", "tune"]]
+
+
+def test_a_dialogue_labels_people_in_its_own_words_and_is_scored_by_who_they_are(assistant, tmp_path):
+    """A label saying "roommate" or "gran" means the flatmate or nan the assistant names."""
+    from assistant.dialogues import evaluate_dialogues, load_dialogues
+
+    turns = [{"text": "my roommate's back is stiff from his desk, how do i loosen it up", "route": "retrieval",
+              "person": "roommate", "conditions": []},
+             {"text": "and my gran's shoulders, how gentle should i be with her", "route": "retrieval",
+              "person": "gran", "conditions": []}]
+    path = tmp_path / "dialogues.jsonl"
+    path.write_text(json.dumps({"id": "p1", "turns": turns}) + "\n", encoding="utf-8")
+    assert evaluate_dialogues(assistant, load_dialogues(path, CORPUS))["person_accuracy"] == 1.0
