@@ -27,7 +27,7 @@ from assistant.text import find_loose, loose_with_offsets
 SENTENCE_LABEL_FILE = "sentence-labels.jsonl"  # beside the question sets in the shipped corpus
 # questions-typos.jsonl: typed the way people type on a phone, written blind (without the assistant)
 QUESTION_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl",
-                 "questions-lay3.jsonl", "questions-typos.jsonl")
+                 "questions-lay3.jsonl", "questions-typos.jsonl", "questions-duration.jsonl")
 DIALOGUE_SET = "dialogues.jsonl"
 # the later ones written blind, after tuning began
 DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl",
@@ -255,6 +255,7 @@ def _routing_scores(questions: list[Labelled], routes: dict, not_covered: str) -
     n_refused = sum(refused.values())
     abstain = {"precision": sum(refused[q.id] for q in oos) / n_refused if n_refused else 1.0,
                "recall": sum(refused[q.id] for q in oos) / max(1, len(oos)),
+               "not_covered_questions": len(oos),
                "false_refusals": sum(refused[q.id] for q in in_scope) / max(1, len(in_scope)),
                "refused_in_scope": [q.question for q in in_scope if refused[q.id]],
                "answered_out_of_scope": [q.question for q in oos if not refused[q.id]]}
@@ -477,7 +478,8 @@ def summary_rows(assistant: Assistant, corpus: Path) -> list[dict]:
             h = r["retrieval"]["hybrid+intent"]
             rows.append({"set": name, "split": split, "n": r["questions"], "success@5": h["success@5"],
                          "mrr@10": h["mrr@10"], "router": r["router"]["accuracy"], "safety_recall": r["safety"]["recall"],
-                         "false_alarms": r["safety"]["false_alarm_rate"], "oos_refused": r["abstain"]["recall"],
+                         "false_alarms": r["safety"]["false_alarm_rate"],
+                         "oos_refused": r["abstain"]["recall"] if r["abstain"]["not_covered_questions"] else None,
                          "in_scope_refused": r["abstain"]["false_refusals"], "key_facts": r["answers"]["key_fact_recall"],
                          "sentence_precision": (r["sentences"] or {}).get("sentence_precision"),
                          "key_recall": (r["sentences"] or {}).get("key_recall"),
@@ -506,9 +508,10 @@ def print_summary(assistant: Assistant, corpus: Path, as_json: bool) -> int:
             "person")
     heads = ("S@5", "MRR", "router", "safety", "f.alarm", "oos ref", "in ref", "facts", "s.prec", "key rec",
              "1st ok", "route", "cond", "person")
-    print(f"{'set':<24}{'half':<6}{'n':>5}" + "".join(f"{h:>9}" for h in heads))
+    width = max([24] + [len(row["set"]) + 2 for row in rows])
+    print(f"{'set':<{width}}{'half':<6}{'n':>5}" + "".join(f"{h:>9}" for h in heads))
     for row in rows:
         cells = "".join(f"{row[c]:>9.3f}" if isinstance(row.get(c), float) else f"{'-':>9}" for c in cols)
-        print(f"{row['set']:<24}{row['split']:<6}{row['n']:>5}" + cells)
+        print(f"{row['set']:<{width}}{row['split']:<6}{row['n']:>5}" + cells)
     print("(held halves first: they are the estimates; tune halves have been looked at while improving the assistant)")
     return 0
