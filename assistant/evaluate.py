@@ -101,7 +101,9 @@ def load_questions(path: Path, corpus_dir: Path) -> list[Labelled]:
             else:
                 evidence.append(found)
         conditions = frozenset(str(c) for c in raw["conditions"]) if isinstance(raw.get("conditions"), list) else None
-        questions.append(Labelled(qid, question, str(raw.get("intent", "")), bool(raw.get("safety", False)),
+        # a set labelling only conditions (corpus/conditions.jsonl) says a question is a safety one by them
+        safety = bool(raw["safety"]) if "safety" in raw else bool(conditions)
+        questions.append(Labelled(qid, question, str(raw.get("intent", "")), safety,
                                   evidence, [str(f) for f in raw.get("key_facts") or []], conditions))
     if problems:  # the first few, each on its own line; the count says how many more
         more = f"\n  ... and {len(problems) - 5} more" if len(problems) > 5 else ""
@@ -186,10 +188,10 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
     runs, latency, routed = rankings(assistant, questions, k)
     routes = {qid: route for qid, (route, _) in routed.items()}
     retrieval, per_query = {}, {}
-    for name in RUNS:
+    for name in RUNS if qrels else ():
         retrieval[name], per_query[name] = ir_scores(qrels, {qid: runs[name].get(qid, {}) for qid in qrels})
     significance = {}
-    for other in ("bm25", "tfidf"):
+    for other in ("bm25", "tfidf") if qrels else ():
         a = [per_query["hybrid"].get(qid, {}).get("mrr@10", 0.0) for qid in qrels]
         b = [per_query[other].get(qid, {}).get("mrr@10", 0.0) for qid in qrels]
         significance[f"hybrid-{other}"] = dict(zip(("mean", "low", "high"), paired_bootstrap(a, b)))
@@ -215,7 +217,7 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
         rel = qrels.get(q.id, {})
         d.update(route=routes[q.id].route, intent=routes[q.id].intent, gold_intent=q.intent, split=q.split,
                  relevant_ranks=[i + 1 for i, pid in enumerate(ranking) if pid in rel], relevant=len(rel))
-    worst = sorted((q for q in with_evidence), key=lambda q: (per_query["hybrid+intent"].get(q.id, {}).get("mrr@10", 0.0), q.id))[:10]
+    worst = sorted((q for q in with_evidence), key=lambda q: (per_query["hybrid+intent"].get(q.id, {}).get("mrr@10", 0.0), q.id))[:10] if qrels else []
     lat = {mode: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} for mode, v in latency.items()}
     return {
         "questions": len(questions), "with_evidence": len(with_evidence),
@@ -232,14 +234,18 @@ def _routing_scores(questions: list[Labelled], routes: dict, not_covered: str) -
     """Router accuracy and per-intent scores (scikit-learn), safety recall and false alarms, abstention."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-    gold = [q.intent for q in questions]
-    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else not_covered for q in questions]
-    labels = sorted(set(gold) | set(pred))
-    precision, recall, _, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
-    router = {"accuracy": accuracy_score(gold, pred), "macro_f1": f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0),
-              "labels": labels, "confusion": confusion_matrix(gold, pred, labels=labels).tolist(),
-              "per_intent": {l: {"precision": float(p), "recall": float(r), "support": int(s)}
-                             for l, p, r, s in zip(labels, precision, recall, support)}}
+    with_intent = [q for q in questions if q.intent]
+    gold = [q.intent for q in with_intent]
+    pred = [routes[q.id].intent if routes[q.id].route != "abstain" else not_covered for q in with_intent]
+    router = None  # a set labelling no intents (corpus/conditions.jsonl) has no router figures
+    if with_intent:
+        labels = sorted(set(gold) | set(pred))
+        precision, recall, _, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+        router = {"accuracy": accuracy_score(gold, pred),
+                  "macro_f1": f1_score(gold, pred, labels=sorted(set(gold)), average="macro", zero_division=0),
+                  "labels": labels, "confusion": confusion_matrix(gold, pred, labels=labels).tolist(),
+                  "per_intent": {l: {"precision": float(p), "recall": float(r), "support": int(s)}
+                                 for l, p, r, s in zip(labels, precision, recall, support)}}
 
     flagged = {q.id: routes[q.id].route == "safety" for q in questions}
     unsafe = [q for q in questions if q.safety]
@@ -312,17 +318,23 @@ def risk_coverage(assistant: Assistant, questions: list[Labelled], routes: dict,
 
 # -- presentation --------------------------------------------------------------------------
 def format_report(r: dict, title: str) -> str:
-    out = [f"== {title}: {r['questions']} questions ({r['with_evidence']} with evidence)", "",
-           "Retrieval      " + "".join(f"{m:>10}" for m in MEASURES)]
-    for name, scores in r["retrieval"].items():
-        out.append(f"  {name:<13}" + "".join(f"{scores[m]:>10.3f}" for m in MEASURES))
-    out.append("  (hybrid+intent is the assistant's own ranking: intent boost, FAQ wording lift, and on the safety route the warnings' passages first)")
-    for pair, s in r["significance_mrr@10"].items():
-        out.append(f"  MRR@10 {pair}: {s['mean']:+.3f} (95% bootstrap CI {s['low']:+.3f} .. {s['high']:+.3f})")
+    out = [f"== {title}: {r['questions']} questions ({r['with_evidence']} with evidence)", ""]
+    if r["with_evidence"]:
+        out.append("Retrieval      " + "".join(f"{m:>10}" for m in MEASURES))
+        for name, scores in r["retrieval"].items():
+            out.append(f"  {name:<13}" + "".join(f"{scores[m]:>10.3f}" for m in MEASURES))
+        out.append("  (hybrid+intent is the assistant's own ranking: intent boost, FAQ wording lift, and on the safety route the warnings' passages first)")
+        for pair, s in r["significance_mrr@10"].items():
+            out.append(f"  MRR@10 {pair}: {s['mean']:+.3f} (95% bootstrap CI {s['low']:+.3f} .. {s['high']:+.3f})")
+    else:
+        out.append("Retrieval      (no relevant passages labelled in this set)")
     ro = r["router"]
-    out += ["", f"Router         accuracy {ro['accuracy']:.3f}   macro-F1 {ro['macro_f1']:.3f}"]
-    for label, v in ro["per_intent"].items():
-        out.append(f"  {label:<14} precision {v['precision']:.2f}  recall {v['recall']:.2f}  n={v['support']}")
+    if ro is None:
+        out += ["", "Router         (no intents labelled in this set)"]
+    else:
+        out += ["", f"Router         accuracy {ro['accuracy']:.3f}   macro-F1 {ro['macro_f1']:.3f}"]
+        for label, v in ro["per_intent"].items():
+            out.append(f"  {label:<14} precision {v['precision']:.2f}  recall {v['recall']:.2f}  n={v['support']}")
     s = r["safety"]
     out += ["", f"Safety         recall {s['recall']:.3f}   false alarms {s['false_alarm_rate']:.3f}"]
     out += [f"  missed: {m}" for m in s["misses"]] + [f"  false alarm: {m}" for m in s["false_alarms"]]
@@ -341,6 +353,8 @@ def format_report(r: dict, title: str) -> str:
                    f"first acceptable {se['first_acceptable']:.3f}   per answer {se['sentences_per_answer']:.1f} "
                    f"({se['questions']} labelled questions)")
     out += ["", "Latency (ms)   " + "   ".join(f"{m} p50 {v['p50']:.2f} p95 {v['p95']:.2f}" for m, v in r["latency_ms"].items())]
+    if not r["with_evidence"]:
+        return "\n".join(out)
     out += ["", "Risk-coverage  threshold  answered  top5-relevant  oos-refused"]
     for row in r["risk_coverage"]["rows"]:
         mark = "  <- in use" if row["in_use"] else ""
@@ -353,7 +367,8 @@ def format_report(r: dict, title: str) -> str:
 def summary(r: dict) -> dict:
     """The documented --json shape."""
     return {"retrieval": r["retrieval"],
-            "router": {k: r["router"][k] for k in ("accuracy", "macro_f1", "confusion", "labels", "per_intent")},
+            "router": {k: r["router"][k] for k in ("accuracy", "macro_f1", "confusion", "labels", "per_intent")}
+            if r["router"] else None,
             "safety": {k: r["safety"][k] for k in ("recall", "false_alarm_rate", "misses")},
             "abstain": {k: r["abstain"][k] for k in ("precision", "recall", "false_refusals")},
             "answers": r["answers"], "latency_ms": r["latency_ms"], "significance_mrr@10": r["significance_mrr@10"],

@@ -163,3 +163,18 @@ def test_garbage_is_collected_again_once_the_assistant_is_open(index_dir):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "1", "True"]
+
+
+def test_eval_of_a_set_labelling_only_conditions_reports_what_it_labels(cli, tmp_path):
+    """A set of phrases with their conditions (like corpus/conditions.jsonl) has no passages or intents
+    labelled: the report says so rather than printing nan, and still scores safety and conditions."""
+    path = tmp_path / "conditions.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in [
+        {"id": "a", "question": "my wife is pregnant", "conditions": ["pregnancy"]},
+        {"id": "b", "question": "she is not pregnant", "conditions": []}]) + "\n", encoding="utf-8")
+    result = cli("eval", "--questions", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "nan" not in result.stdout and "warning" not in result.stderr
+    assert "no relevant passages labelled" in result.stdout and "no intents labelled" in result.stdout
+    assert "Safety         recall 1.000   false alarms 0.000" in result.stdout
+    assert "Conditions     exactly the labelled ones 1.000 (2 questions)" in result.stdout
