@@ -40,7 +40,8 @@ class Sense:
 @dataclass(frozen=True)
 class IntentSpec:
     """An intent's training examples, the sections it boosts, its answer cue words, the values
-    its answers quote, patterns that decide it outright (out_of_scope only), its senses, its role
+    its answers quote, patterns that decide it outright (out_of_scope only: in what is asked, or of
+    the person massaged wherever said), its senses, its role
     and (small talk) its examples grouped by reply."""
 
     name: str
@@ -53,6 +54,9 @@ class IntentSpec:
     role: str = ""
     asks_to_avoid: re.Pattern | None = None  # its asks_to_avoid phrases as whole words
     replies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # (out_of_scope only) what a message says of the person massaged that puts it outside the guides
+    # (a child's age, a baby, drink, a period), wherever it says it; `patterns` count in what is asked
+    person_patterns: tuple[re.Pattern, ...] = ()
 
     def sense_of(self, question: str) -> Sense | None:
         """The first sense the question's words pick, if any."""
@@ -98,7 +102,7 @@ def load_intents() -> Intents:
             tuple(spec.get("patterns", ())),
             tuple(Sense(sense, tuple(s.get("question", ())), tuple(s.get("passages", ())))
                   for sense, s in spec.get("senses", {}).items()),
-            role, phrases_pattern(spec.get("asks_to_avoid", ())), replies)
+            role, phrases_pattern(spec.get("asks_to_avoid", ())), replies, tuple(spec.get("person_patterns", ())))
     return intents
 
 

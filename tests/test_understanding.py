@@ -72,10 +72,15 @@ def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(a
      "lower back tonight?", "retrieval"),
     ("i put a heat pack on her back first. is that ok?", "abstain"),  # what "that" asks about is the heat pack
     ("which hot tub is best for sore backs?", "abstain"),
+    # who is massaged is what the question is about, wherever it is said
+    ("my son is 12 and has a sore back from football practice all week. can i give him a back massage tonight?",
+     "abstain"),
+    ("she's got really bad period cramps this month and is curled up on the sofa. would a back rub help her?",
+     "abstain"),
 ])
 def test_a_topic_the_guides_lack_refuses_only_when_it_is_what_is_asked(assistant, message, route):
     """The story around a question may name a topic the guides lack (a bath, a hot tub); it is the
-    question asked that is answered or refused."""
+    question asked that is answered or refused, unless the story says who is massaged (a child)."""
     assert assistant.route(message)[0].route == route
 
 
