@@ -70,7 +70,9 @@ def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(a
      "on her shoulders?", "retrieval"),
     ("we went to a spa day for her birthday and she loved the hot tub there. anyway, how long should i spend on her "
      "lower back tonight?", "retrieval"),
+    ("he's been doing pilates for like 6 months, what oil should i use on his back?", "retrieval"),
     ("i put a heat pack on her back first. is that ok?", "abstain"),  # what "that" asks about is the heat pack
+    ("she's into yoga, is that better than a massage?", "abstain"),
     ("which hot tub is best for sore backs?", "abstain"),
     # who is massaged is what the question is about, wherever it is said
     ("my son is 12 and has a sore back from football practice all week. can i give him a back massage tonight?",
