@@ -220,20 +220,19 @@ def asks_anything(text: str) -> bool:
     return "?" in text or any(pats.asks.match(c) for c in clauses if c) or bool(pats.asks_within.search(text))
 
 
-def asking_clauses(text: str, config: Config) -> str:
+def asking_clauses(text: str) -> str:
     """The clauses of a text that ask ("what oil should i use on his back?" of "he's been doing
     pilates for like 6 months, what oil should i use on his back?"): those opening as a question,
-    and a clause ending with a question mark, each with the clause before when it refers back to it
-    ("i put a heat pack on first. is that ok?"); the whole text when none asks or all do."""
+    and a clause ending with a question mark, each with the clause before when it holds a word that
+    may refer back to it ("i've got a massage gun, can i use it on her back?"); the whole text when
+    none asks or all do."""
     pats = patterns()
     clauses = [c.strip() for s in pats.sentence_end.split(text) for c in re.split(r"[,;:]", s) if c.strip()]
     asking: set[int] = set()
     for i, clause in enumerate(clauses):
         if pats.asks.match(clause) or clause.endswith("?"):
             asking.add(i)
-            words = len(clause.split())
-            if i > 0 and ((words <= config.message_refers_back_max_words and pats.refers_back.search(clause))
-                          or (words <= config.message_points_back_max_words and pats.points_back.search(clause))):
+            if i > 0 and pats.refers_back.search(clause):  # a clause is short: any "it" or "that" may
                 asking.add(i - 1)
     if not asking or len(asking) == len(clauses):
         return text

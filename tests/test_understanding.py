@@ -73,6 +73,8 @@ def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(a
     ("he's been doing pilates for like 6 months, what oil should i use on his back?", "retrieval"),
     ("i put a heat pack on her back first. is that ok?", "abstain"),  # what "that" asks about is the heat pack
     ("she's into yoga, is that better than a massage?", "abstain"),
+    ("i've got a massage gun, can i use it on her back?", "abstain"),  # "it" is the gun
+    ("we've got a hot tub, should she use it before the massage?", "abstain"),
     ("which hot tub is best for sore backs?", "abstain"),
     # who is massaged is what the question is about, wherever it is said
     ("my son is 12 and has a sore back from football practice all week. can i give him a back massage tonight?",
