@@ -146,7 +146,7 @@ class Understander:
         do") is read with the topic in hand rather than refused, unless it names or is taken for a
         topic they do not cover."""
         return (bool(conversation.state.topic.question) and top_score < self.config.router_abstain_score
-                and message.asks and not self.named_out_of_scope(asking_clauses(message.asked), message.text)
+                and message.asks and not self.named_out_of_scope(asking_clauses(message.text), message.text)
                 and not self.intents.has_role(first.intent, "not_covered"))
 
     def first_guess(self, message: Message) -> Prediction:
@@ -179,7 +179,7 @@ class Understander:
             return SMALLTALK  # "👍", "?!": nothing asked
         if not message.asks and self.reads_as_small_talk(predicted):
             return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
-        if leans and not self.named_out_of_scope(asking_clauses(message.asked), message.text) and top_score > 0:
+        if leans and not self.named_out_of_scope(asking_clauses(message.text), message.text) and top_score > 0:
             return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
@@ -187,7 +187,7 @@ class Understander:
         if talking and not message.asks and (top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text)
                                              or self.intents.has_role(predicted.intent, "not_covered")):
             return SMALLTALK  # a topic the guides lack, said in passing ("my cat just walked on the keyboard")
-        if self.named_out_of_scope(asking_clauses(message.asked), message.text):  # what is asked, not the story around it ("...just had a bath. so how do i...")
+        if self.named_out_of_scope(asking_clauses(message.text), message.text):  # what is asked, not the story around it ("...just had a bath. so how do i...")
             return ABSTAIN
         if top_score < cfg.router_abstain_score and not self.placed_in_scope(predicted, top_score):
             return ABSTAIN

@@ -75,6 +75,8 @@ def test_words_of_an_out_of_scope_pattern_in_an_in_scope_question_are_answered(a
     ("she's into yoga, is that better than a massage?", "abstain"),
     ("i've got a massage gun, can i use it on her back?", "abstain"),  # "it" is the gun
     ("we've got a hot tub, should she use it before the massage?", "abstain"),
+    ("i bought one of those percussion massage guns off the internet last week because my back was sore. is it safe "
+     "to use it on my wife's lower back?", "abstain"),
     ("which hot tub is best for sore backs?", "abstain"),
     # who is massaged is what the question is about, wherever it is said
     ("my son is 12 and has a sore back from football practice all week. can i give him a back massage tonight?",
