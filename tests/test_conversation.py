@@ -131,6 +131,15 @@ def test_a_result_confirming_a_condition_holds_it(assistant, turns, rule):
     assert rule in talk(assistant, *turns).in_force()
 
 
+@pytest.mark.parametrize("asked", ["would it matter if he had a blood clot?", "and if he ever got a blood clot, then what?"])
+def test_a_counterfactual_if_is_a_hypothetical(assistant, asked):
+    """"would it matter if he had..." asks about a condition: warned about then, not held after."""
+    c = talk(assistant, "my dad's back is stiff, how do i loosen it", asked)
+    assert [r.id for r in c.state.asked_now] == ["blood_clots"] and c.in_force() == set()
+    assistant.ask("ok, how long should i go for?", c)
+    assert c.in_force() == set()
+
+
 def test_a_denial_answering_a_hypothetical_takes_back_nothing_held(assistant):
     """"he's not" after "what if he was diabetic" answers the question asked, not what was said before."""
     c = talk(assistant, "my husband's lower back has ached every day for two years, will rubbing it every night sort it out?",
