@@ -89,6 +89,16 @@ def test_a_form_of_address_is_no_person_but_a_determined_one_is(text, people):
     assert people_in(text) == people
 
 
+@pytest.mark.parametrize("text, people", [
+    ("my old man's back is sore", ["dad"]), ("the old lady wants one too", ["mum"]), ("our kid hurt his back", ["brother"]),
+    ("mi abuela is staying with us", ["nan"]), ("my cuz plays rugby", ["cousin"]),
+])
+def test_family_named_by_slang_or_another_language_is_that_person(text, people):
+    from assistant.message import people_in
+
+    assert people_in(text) == people
+
+
 @pytest.mark.parametrize("text, third, first_is_self", [
     ("she's got a rash so can i use oil", True, []),
     ("they'd rather sit up, how do i do it", True, []),
