@@ -66,6 +66,7 @@ SCHEMAS: dict[str, dict] = {
                      "sense_notes": ("*", str), "differ": str, "agree": str, "suggestions": WORDS},
     "conditions.toml": ("*", _LEXICON),
     "language.toml": {"contractions": ("*", WORDS), "bare_contractions": ("*", WORDS),
+                      "clause_start_contractions": ("*", WORDS), "clause_start_not_before": WORDS,
                       "bare_contraction_stems": WORDS, "question_words": WORDS, "also_asking": WORDS,
                       "indirect_asking": WORDS, "indirect_question_words": WORDS, "follow_up_openers": WORDS,
                       "pronouns": WORDS, "refers_back": WORDS, "points_back": WORDS, "part_joiners": WORDS,

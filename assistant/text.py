@@ -45,6 +45,18 @@ def _contractions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     return lang["contractions"], bare
 
 
+@functools.cache
+def _clause_start_contractions() -> tuple[dict[str, list[str]], frozenset[str], frozenset[str]]:
+    """(contractions typed without an apostrophe that are English words too, opened only at the
+    start of a clause; the one-word fillers a clause may open with before them; the words after
+    which they are the English word), from language.toml."""
+    from assistant.datafiles import load
+
+    lang = load("language.toml")
+    return (dict(lang.get("clause_start_contractions", {})), frozenset(f for f in lang["leading_fillers"] if " " not in f),
+            frozenset(lang.get("clause_start_not_before", ())))
+
+
 def normalise(text: str) -> str:
     """Unicode NFKC, straight quotes and hyphens, no emoji or symbols, lowercase."""
     if text.isascii():  # NFKC and the quotes leave ASCII as it is; of it only ^ and ` are symbols dropped
@@ -99,20 +111,31 @@ def words(text: str, boundaries: bool = False) -> list[str]:
     With boundaries=True punctuation that ends a clause comes back as "|".
     """
     contractions, bare_contractions = _contractions()
+    at_start, fillers, not_before = _clause_start_contractions()
     normalised = normalise(text)
     if not boundaries and "'" not in normalised and normalised.isascii():
         # most texts: the words are the runs of letters and digits, split at everything else (what
         # _TOKEN finds, without a regular expression: a third of the time)
         tokens = normalised.translate(_ASCII_NOT_IN_WORDS).split()
-        if bare_contractions.keys().isdisjoint(tokens):
+        if bare_contractions.keys().isdisjoint(tokens) and at_start.keys().isdisjoint(tokens):
             return tokens  # no contraction to open
     tokens = _TOKEN.findall(normalised)
     out: list[str] = []
-    for tok in tokens:
+    clause_start = True
+    for i, tok in enumerate(tokens):
         if not tok[0].isalnum():
-            if boundaries and tok in ".,;:!?" and (not out or out[-1] != _BOUNDARY):
-                out.append(_BOUNDARY)
+            if tok in ".,;:!?":
+                clause_start = True
+                if boundaries and (not out or out[-1] != _BOUNDARY):
+                    out.append(_BOUNDARY)
             continue
+        opening, clause_start = clause_start, clause_start and tok in fillers
+        if opening and tok in at_start:
+            # (a word alone, such as the safety rules' trigger "ill", is the English word)
+            after = next((t for t in tokens[i + 1:i + 4] if t[0].isalnum()), "")
+            if after and after not in not_before:
+                out.extend(at_start[tok])
+                continue
         if tok in bare_contractions:
             out.extend(bare_contractions[tok])
             continue

@@ -22,6 +22,11 @@ def statuses(conversation: Conversation) -> dict[str, dict[str, str]]:
     return {who: {c.rule.id: c.status for c in conds} for who, conds in conversation.state.conditions}
 
 
+def test_signing_off_with_ill_for_i_will_states_no_illness(assistant):
+    c = talk(assistant, "my husband's lower back is tight after work, how do i help him", "cheers, ill give it a go after tea")
+    assert c.in_force() == set() and statuses(c) in ({}, {"husband": {}})
+
+
 def test_a_body_area_or_a_pressure_question_alone_creates_no_condition(assistant):
     c = talk(assistant, "can i press hard on her lower back")
     assert c.in_force() == set()

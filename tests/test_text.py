@@ -27,6 +27,14 @@ def test_words_open_contractions():
     assert words("shed") == ["shed"]
 
 
+def test_a_contraction_that_is_also_a_word_is_opened_only_where_the_word_cannot_stand():
+    # "ill" typed for "i'll" opens a clause, after a filler at most; "she's ill" and "ill since monday" are ill
+    assert words("ok ill stop now, cheers") == ["ok", "i", "stop", "now", "cheers"]
+    assert words("thanks! ill let you know") == ["thanks", "i", "let", "you", "know"]
+    assert "ill" in words("she's been ill all week") and "ill" in words("ill since monday, is that ok")
+    assert words("ill") == ["ill"]  # a word alone (the safety rules' trigger) is the word
+
+
 def test_thesaurus_maps_lay_words_to_the_guides_words(index):
     a = index.analyzer
     assert a.terms("back rub") == a.terms("back massage")
