@@ -121,21 +121,22 @@ def words(text: str, boundaries: bool = False) -> list[str]:
             return tokens  # no contraction to open
     tokens = _TOKEN.findall(normalised)
     out: list[str] = []
+    watch = not at_start.keys().isdisjoint(tokens)  # where clauses start matters only then
     clause_start = True
     for i, tok in enumerate(tokens):
         if not tok[0].isalnum():
-            if tok in ".,;:!?":
-                clause_start = True
-                if boundaries and (not out or out[-1] != _BOUNDARY):
-                    out.append(_BOUNDARY)
+            if boundaries and tok in ".,;:!?" and (not out or out[-1] != _BOUNDARY):
+                out.append(_BOUNDARY)
+            clause_start = clause_start or tok in ".,;:!?"
             continue
-        opening, clause_start = clause_start, clause_start and tok in fillers
-        if opening and tok in at_start:
-            # (a word alone, such as the safety rules' trigger "ill", is the English word)
-            after = next((t for t in tokens[i + 1:i + 4] if t[0].isalnum()), "")
-            if after and after not in not_before:
-                out.extend(at_start[tok])
-                continue
+        if watch:
+            opening, clause_start = clause_start, clause_start and tok in fillers
+            if opening and tok in at_start:
+                # (a word alone, such as the safety rules' trigger "ill", is the English word)
+                after = next((t for t in tokens[i + 1:i + 4] if t[0].isalnum()), "")
+                if after and after not in not_before:
+                    out.extend(at_start[tok])
+                    continue
         if tok in bare_contractions:
             out.extend(bare_contractions[tok])
             continue
