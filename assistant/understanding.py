@@ -146,7 +146,7 @@ class Understander:
         do") is read with the topic in hand rather than refused, unless it names or is taken for a
         topic they do not cover."""
         return (bool(conversation.state.topic.question) and top_score < self.config.router_abstain_score
-                and message.asks and not self.named_out_of_scope(asking_clauses(message.text), message.text)
+                and message.asks and not self.names_out_of_scope(message)
                 and not self.intents.has_role(first.intent, "not_covered"))
 
     def first_guess(self, message: Message) -> Prediction:
@@ -179,7 +179,7 @@ class Understander:
             return SMALLTALK  # "👍", "?!": nothing asked
         if not message.asks and self.reads_as_small_talk(predicted):
             return SMALLTALK  # "thanks, that's him done": small talk by its words, and nothing asked
-        if leans and not self.named_out_of_scope(asking_clauses(message.text), message.text) and top_score > 0:
+        if leans and not self.names_out_of_scope(message) and top_score > 0:
             return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
                 and top_score < cfg.router_oos_max_score):
@@ -187,7 +187,7 @@ class Understander:
         if talking and not message.asks and (top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text)
                                              or self.intents.has_role(predicted.intent, "not_covered")):
             return SMALLTALK  # a topic the guides lack, said in passing ("my cat just walked on the keyboard")
-        if self.named_out_of_scope(asking_clauses(message.text), message.text):  # what is asked, not the story around it ("...just had a bath. so how do i...")
+        if self.names_out_of_scope(message):
             return ABSTAIN
         if top_score < cfg.router_abstain_score and not self.placed_in_scope(predicted, top_score):
             return ABSTAIN
@@ -246,6 +246,12 @@ class Understander:
         return tuple(routed) if len(routed) > 1 and {intent for intent, _ in topics} - {self.vague} else ()
 
     # -- scope -------------------------------------------------------------------------------
+    def names_out_of_scope(self, message: Message) -> bool:
+        """Whether a message names a topic the guides never cover in the clauses that ask ("...just had
+        a bath. so how do i do her shoulders?" does not), or says such a thing of the person massaged
+        anywhere ("my son is 12 and..." does)."""
+        return self.named_out_of_scope(asking_clauses(message.text), message.text)
+
     def named_out_of_scope(self, asked: str, whole: str | None = None) -> bool:
         """A topic the guides never cover, named outright (data/intents.toml): a topic in what is
         `asked` (a bath, a price), or the person massaged anywhere in the `whole` message (a child of 12)."""
