@@ -109,7 +109,7 @@ def load_intents() -> Intents:
 LABELLED_SETS = ("questions.jsonl", "questions-second.jsonl", "questions-lay.jsonl", "questions-lay2.jsonl",
                  "questions-lay3.jsonl")  # in the shipped corpus
 # the conversations whose tune halves teach the intent model and the withdrawal decision; the sets
-# not named here (questions-typos, questions-duration, dialogues-seventh, -eighth, -ninth) are evaluated only
+# not named here (questions-typos, questions-duration, dialogues-seventh to -tenth) are evaluated only
 LABELLED_DIALOGUES = ("dialogues.jsonl", "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl",
                       "dialogues-fifth.jsonl", "dialogues-sixth.jsonl")
 

@@ -143,7 +143,8 @@ def test_the_summary_reports_every_set_held_half_first(assistant, capsys, monkey
                     ["dialogues-sixth.jsonl", "held"], ["dialogues-sixth.jsonl", "tune"],
                     ["dialogues-seventh.jsonl", "held"], ["dialogues-seventh.jsonl", "tune"],
                     ["dialogues-eighth.jsonl", "held"], ["dialogues-eighth.jsonl", "tune"],
-                    ["dialogues-ninth.jsonl", "held"], ["dialogues-ninth.jsonl", "tune"]]
+                    ["dialogues-ninth.jsonl", "held"], ["dialogues-ninth.jsonl", "tune"],
+                    ["dialogues-tenth.jsonl", "held"], ["dialogues-tenth.jsonl", "tune"]]
 
 
 def test_a_dialogue_labels_people_in_its_own_words_and_is_scored_by_who_they_are(assistant, tmp_path):
