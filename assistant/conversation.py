@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import Message, people_in, speaks_in_third_person, speaks_of_someone_else
+from assistant.message import Message, people_in, sources_in, speaks_in_third_person, speaks_of_someone_else
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -87,6 +87,11 @@ class Conversation:
         asked = people_in(message.asked)
         told = people_in(message.text)
         named = [p for p in asked if p != "self"] or asked or [p for p in told if p != "self"] or told
+        if named and self.state.person:
+            # mid-conversation, someone named only as the source of what is said ("my aunt swears by
+            # it", "mum says i should give him a rub") is not whom the message is about
+            sources = sources_in(message.text)
+            named = [p for p in named if p not in sources]
         if named:
             return named[-1]
         if speaks_of_someone_else(message.text, self.state.person):

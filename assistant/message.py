@@ -61,9 +61,13 @@ class _Lexicon:
 
     def spans(self, text: str) -> list[tuple[int, str]]:
         """(where, canonical name) of each phrase found."""
+        return [(start, name) for start, _, name in self.found(text)]
+
+    def found(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, canonical name) of each phrase found."""
         if self.pattern is None:
             return []
-        return [(m.start(), self.names[self._key(m.group())]) for m in self.pattern.finditer(text)]
+        return [(m.start(), m.end(), self.names[self._key(m.group())]) for m in self.pattern.finditer(text)]
 
     def _key(self, found: str) -> str:
         key = " ".join(found.lower().split())
@@ -98,6 +102,7 @@ class _Patterns:
     receives: re.Pattern
     address_forms: frozenset[str]
     determined: re.Pattern  # a determiner just before where a match ends
+    reports: re.Pattern  # a reporting verb just after a person's word ("mum says")
 
 
 _CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
@@ -132,6 +137,7 @@ def patterns() -> _Patterns:
                               rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
         address_forms=frozenset(lang["address_forms"]),
         determined=re.compile(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$", flags),
+        reports=re.compile(rf"(?:['\u2019]?s)?\s+(?:{_alternation(lang['reporting_verbs'])})\b", flags),
         receives=re.compile(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
                             rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)", flags),
     )
@@ -168,6 +174,16 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     if first_person_is_self and not named and pats.first_person.search(text) and not pats.third_person.search(text):
         return ["self"]
     return named
+
+
+def sources_in(text: str) -> set[str]:
+    """The people a text names only as the source of what it says ("my aunt swears by it", "mum says
+    i should give him a rub"): each time it names them, a reporting verb follows."""
+    pats = patterns()
+    reported: dict[str, bool] = {}
+    for _, end, name in pats.people.found(text):
+        reported[name] = reported.get(name, True) and bool(pats.reports.match(text, end))
+    return {name for name, only in reported.items() if only}
 
 
 _CLAUSE_BREAK = re.compile(r"\s*[,;]\s+|\s+but\s+", re.IGNORECASE)

@@ -22,6 +22,22 @@ def statuses(conversation: Conversation) -> dict[str, dict[str, str]]:
     return {who: {c.rule.id: c.status for c in conds} for who, conds in conversation.state.conditions}
 
 
+@pytest.mark.parametrize("turns, person, rule", [
+    (("my wife is pregnant and her lower back aches, how can i help", "my aunt swears by cupping, is that any good?",
+      "ok, how long should i rub her back for?"), "wife", "pregnancy"),
+    (("my dad's got a fever and a stiff back, can i rub it", "mum reckons a hot water bottle would help, what do you think",
+      "and what oil should i use on him later"), "dad", "fever_infection"),
+])
+def test_someone_named_as_the_source_of_advice_is_not_whom_the_talk_is_about(assistant, turns, person, rule):
+    c = talk(assistant, *turns)
+    assert c.state.person == person and c.in_force() == {rule}
+
+
+def test_someone_named_who_becomes_the_topic_is(assistant):
+    c = talk(assistant, "my wife is pregnant and her lower back aches, how can i help", "my mum wants one too, how do i do hers")
+    assert c.state.person == "mum" and c.in_force() == set()
+
+
 def test_signing_off_with_ill_for_i_will_states_no_illness(assistant):
     c = talk(assistant, "my husband's lower back is tight after work, how do i help him", "cheers, ill give it a go after tea")
     assert c.in_force() == set() and statuses(c) in ({}, {"husband": {}})
