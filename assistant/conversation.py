@@ -87,11 +87,12 @@ class Conversation:
         asked = people_in(message.asked)
         told = people_in(message.text)
         named = [p for p in asked if p != "self"] or asked or [p for p in told if p != "self"] or told
-        if named and self.state.person:
-            # mid-conversation, someone named only as the source of what is said ("my aunt swears by
-            # it", "mum says i should give him a rub") is not whom the message is about
+        if named:
+            # someone named only as the source of what is said ("my aunt swears by it", "mum says i
+            # should give him a rub") is not whom the message is about: another named is, or mid-
+            # conversation the one spoken of before ("my wife says her back hurts" is the wife's)
             sources = sources_in(message.text)
-            named = [p for p in named if p not in sources]
+            named = [p for p in named if p not in sources] or ([] if self.state.person else named)
         if named:
             return named[-1]
         if speaks_of_someone_else(message.text, self.state.person):

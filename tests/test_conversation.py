@@ -33,6 +33,12 @@ def test_someone_named_as_the_source_of_advice_is_not_whom_the_talk_is_about(ass
     assert c.state.person == person and c.in_force() == {rule}
 
 
+def test_a_first_message_naming_a_source_beside_the_person_is_about_the_person(assistant):
+    c = talk(assistant, "my girlfriend is 20 weeks pregnant. my sister reckons lavender oil is nice, is that ok for her back?")
+    assert c.state.person == "girlfriend" and c.in_force() == {"pregnancy"}
+    assert talk(assistant, "my wife says her back hurts, what can i do").state.person == "wife"
+
+
 def test_someone_named_who_becomes_the_topic_is(assistant):
     c = talk(assistant, "my wife is pregnant and her lower back aches, how can i help", "my mum wants one too, how do i do hers")
     assert c.state.person == "mum" and c.in_force() == set()
