@@ -12,6 +12,7 @@ PREGNANCY = r"\b(lower back|abdomen|belly|stomach|face down|pressure points?)\b"
 SPINE = r"\b(spinal cord|center line|(down|on|along) (the|their|his|her) spine)\b"
 DEEP = r"\b(deep(er)? pressure|firm pressure|press firmly|elbows?|forearms?|deep tissue)\b"
 CLAIMS = r"\b(cure-?all|magical|miracle|definitely|guarantee|sleeping pills|instant relieving|get rid of the pain)\b"
+PAIN_SPOT = r"\b(where (most of )?the pain is|pain is felt|painful (area|spot)s?|sore spots?)\b"
 NOTHING = r"."  # a stop/avoid condition: the warning is the whole answer, no technique at all
 
 PAIRS = [
@@ -40,6 +41,9 @@ PAIRS = [
     ("my back is killing me after work, can my wife massage it", CLAIMS),
     ("is massage better than painkillers for back pain", CLAIMS),
     ("what does a back massage actually do for you", CLAIMS),
+    ("he's been stiff every morning for weeks, what strokes should i use on him", PAIN_SPOT),
+    ("her back has been stiff and sore for months, which technique is best", PAIN_SPOT),
+    ("he's had a sore back for about a year, where should i use my thumbs", PAIN_SPOT),
     ("he pulled a muscle yesterday, how do i knead it", NOTHING),
     ("she twisted her back this morning, what technique should i use", NOTHING),
     ("there's a rash on his back, what oil should i use", NOTHING),
