@@ -358,4 +358,13 @@ def _reading_order(chosen: list[Candidate]) -> list[Candidate]:
             runs.append([c])
         else:
             run.append(c)
+    for run in [r for r in runs if len(r) == 1 and _leans_on_previous().match(r[0].text)]:
+        # a sentence leaning on the one before it ("This allows your nervous system to reset...")
+        # stands right after it, even when it was placed before that one joined its run
+        c = run[0]
+        home = next((r for r in runs if r is not run
+                     and any(o.passage.id == c.passage.id and o.position == c.position - 1 for o in r)), None)
+        if home is not None:
+            home.append(c)
+            runs.remove(run)
     return [c for run in runs for c in sorted(run, key=lambda c: c.position)]

@@ -51,6 +51,21 @@ def test_a_sentence_that_refers_back_comes_after_the_one_it_refers_to(assistant)
             assert position == 0 or texts[position - 1] in shown, (question, s.text)
 
 
+def test_a_sentence_leaning_on_the_one_before_stands_right_after_it():
+    """Ranked apart (its own likelihood between two other passages'), "This allows..." still follows
+    the sentence it leans on when that one joins its passage's run later."""
+    from assistant.schema import Passage
+    from assistant.selection import Candidate, _reading_order
+
+    rest = Passage("guide-030", "g.txt", "Guide", "Rest", "", 0, 1)
+    water = Passage("guide-029", "g.txt", "Guide", "Water", "", 0, 1)
+    ranked = [Candidate("Don't jump into strenuous activity right after a massage.", rest, 1, 0, 0.9),
+              Candidate("A glass or two of water can support circulation.", water, 2, 2, 0.8),
+              Candidate("This allows your nervous system to reset.", rest, 1, 2, 0.7),
+              Candidate("Take at least ten minutes to sit or lie down quietly.", rest, 1, 1, 0.6)]
+    assert [c.text[:10] for c in _reading_order(ranked)] == ["Don't jump", "Take at le", "This allow", "A glass or"]
+
+
 @pytest.mark.parametrize("question", ["massage", "back massage"])
 def test_a_vague_question_gets_the_guides_overview_not_the_wordiest_passage(assistant, question):
     # "massage" alone matched the passage saying "massage table" most often
