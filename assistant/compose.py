@@ -118,8 +118,9 @@ class Composer:
         """The answer's own sentences for one question (or one part of it); True if any."""
         question = " ".join(part for part in (route.carried, route.focus, route.question) if part)
         candidates = self.selector.candidates(question, route.intent, ranking.retrieved, rules, route.sense)
+        # a sentence already shown (a warning's quote), or holding one or held in one, is not shown again
         picked = [c for c in self.selector.select(candidates, limit)
-                  if not any(c.text == s.text for s in draft.sentences)]
+                  if not any(c.text == s.text or s.text in c.text or c.text in s.text for s in draft.sentences)]
         if draft.lines and picked:
             draft.add("blank", "")
         first_line = len(draft.lines)

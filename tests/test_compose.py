@@ -143,3 +143,15 @@ def test_a_condition_said_as_a_maybe_is_warned_about_as_if_it_applies(assistant,
     heading = next(line.text for line in answer.lines if line.kind == "warning")
     assert heading.endswith("pregnancy.") and heading.startswith("If this applies") != sure
     assert "Unless trained in prenatal massage" in answer.text  # the warning itself is never withheld
+
+
+@pytest.mark.parametrize("question", ["my skin goes all blotchy with most creams, what oil can i use for a back rub",
+                                      "he reacts to loads of creams, what can i use on his back"])
+def test_a_warning_quote_is_not_shown_again_inside_a_body_sentence(assistant, question):
+    """The allergy warning quotes "ensure to test on a small part of your skin..."; the body does not
+    repeat it inside the longer sentence it comes from."""
+    answer = assistant.ask(question)
+    quoted = [line.text.split(" [")[0].strip() for line in answer.lines if line.kind == "warning"]
+    body = [line.text.split(" [")[0].strip() for line in answer.lines if line.kind == "body"]
+    repeated = [b for b in body for q in quoted if len(q) > 30 and (q in b or b in q)]
+    assert answer.route.route == "safety" and repeated == []
