@@ -8,6 +8,8 @@ the disclaimer, the abstain message, small-talk replies). Nothing else is said.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 from assistant.config import Config
@@ -158,8 +160,12 @@ class Composer:
         if len(by_guide) < 2:
             return None
         parts = [f"{', '.join(values)} [{cites.cite(passage)}]" for passage, values in by_guide.values()]
-        distinct = {frozenset(v.lower() for v in values) for _, values in by_guide.values()}
-        label = self.replies["differ"] if len(distinct) > 1 else self.replies["agree"]
+        # the guides differ when one gives a value another does not, and that one gives a value it does
+        # not ("jojoba, coconut" and "coconut, almond"); "10–15 minutes" beside "10 to 15 minutes, 20 to 30
+        # minutes" is one guide saying more, not another view
+        said = [{_same_value(v) for v in values} for _, values in by_guide.values()]
+        nested = all(a <= b or b <= a for i, a in enumerate(said) for b in said[i + 1:])
+        label = self.replies["agree"] if nested else self.replies["differ"]
         return f"{label}: " + "; ".join(parts) + "."
 
     def smalltalk(self, route: Route) -> Answer:
@@ -179,3 +185,8 @@ class Composer:
             self.warnings(route.rules, draft)
             draft.say("note", self.disclaimer)
         return draft.answer(route, Ranking())
+
+
+def _same_value(value: str) -> str:
+    """A value as compared across guides: lowercase, a range's dash read as "to" ("10–15" is "10 to 15")."""
+    return " ".join(re.sub(r"\s*[\u2013\u2014-]\s*", " to ", value.lower()).split())

@@ -155,3 +155,12 @@ def test_a_warning_quote_is_not_shown_again_inside_a_body_sentence(assistant, qu
     body = [line.text.split(" [")[0].strip() for line in answer.lines if line.kind == "body"]
     repeated = [b for b in body for q in quoted if len(q) > 30 and (q in b or b in q)]
     assert answer.route.route == "safety" and repeated == []
+
+
+def test_one_guide_saying_more_than_another_is_not_a_difference(assistant):
+    """"10–15 minutes" beside "10 to 15 minutes, 20 to 30 minutes" is not another view; "jojoba,
+    coconut" beside "coconut, almond" is."""
+    durations = assistant.ask("roughly how long do i keep going for").text
+    assert "What the guides say: 10 to 15 minutes" in durations and "10–15 minutes" in durations
+    assert "Where the guides differ" not in durations
+    assert "Where the guides differ" in assistant.ask("what oil should I use?").text
