@@ -9,7 +9,6 @@ the disclaimer, the abstain message, small-talk replies). Nothing else is said.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 
 from assistant.config import Config
@@ -122,7 +121,7 @@ class Composer:
         candidates = self.selector.candidates(question, route.intent, ranking.retrieved, rules, route.sense)
         # a sentence already shown (a warning's quote), or holding one or held in one, is not shown again
         picked = [c for c in self.selector.select(candidates, limit)
-                  if not any(c.text == s.text or s.text in c.text or c.text in s.text for s in draft.sentences)]
+                  if not any(s.text in c.text or c.text in s.text for s in draft.sentences)]
         if draft.lines and picked:
             draft.add("blank", "")
         first_line = len(draft.lines)

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from assistant.conversation import Conversation
 from assistant.evaluate import Labelled, QuestionSetError, labelled_lines, locate_quote, relevant_passages
-from assistant.pipeline import Assistant
 from assistant.message import people_in
+from assistant.pipeline import Assistant
 from assistant.router import tune_half
-
 
 
 def _person(label: str) -> str:
@@ -26,6 +25,7 @@ def _person(label: str) -> str:
     the people lexicon's canonical names), so that a label's wording is not scored as a mistake."""
     named = people_in(f"my {label}")  # "my": a bare "mate" would be read as said to the reader
     return named[0] if len(named) == 1 else label
+
 
 @dataclass(frozen=True)
 class Turn:

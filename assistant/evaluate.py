@@ -218,7 +218,7 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
         rel = qrels.get(q.id, {})
         d.update(route=routes[q.id].route, intent=routes[q.id].intent, gold_intent=q.intent, split=q.split,
                  relevant_ranks=[i + 1 for i, pid in enumerate(ranking) if pid in rel], relevant=len(rel))
-    worst = sorted((q for q in with_evidence), key=lambda q: (per_query["hybrid+intent"].get(q.id, {}).get("mrr@10", 0.0), q.id))[:10] if qrels else []
+    worst = sorted((q for q in with_evidence), key=lambda q: (per_query["hybrid+intent"].get(q.id, {}).get("mrr@10", 0.0), q.id))[:10]
     lat = {mode: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} for mode, v in latency.items()}
     return {
         "questions": len(questions), "with_evidence": len(with_evidence),

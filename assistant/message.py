@@ -227,13 +227,17 @@ def speaks_in_third_person(text: str) -> bool:
     return bool(patterns().third_person.search(text))
 
 
+def _clauses(text: str) -> list[str]:
+    """A text's clauses: its sentences cut at commas, semicolons and colons."""
+    return [c.strip() for s in patterns().sentence_end.split(text) for c in re.split(r"[,;:]", s) if c.strip()]
+
+
 def asks_anything(text: str) -> bool:
     """Whether a message asks something: a question mark, a sentence opening (after fillers such as
     "btw") with a question word, another auxiliary or a request ("tell me..."), or a question asked
     inside a sentence ("he wants to know how to...")."""
     pats = patterns()
-    clauses = (c.strip() for s in pats.sentence_end.split(text) for c in re.split(r"[,;:]", s))
-    return "?" in text or any(pats.asks.match(c) for c in clauses if c) or bool(pats.asks_within.search(text))
+    return "?" in text or any(pats.asks.match(c) for c in _clauses(text)) or bool(pats.asks_within.search(text))
 
 
 def asking_clauses(text: str) -> str:
@@ -243,7 +247,7 @@ def asking_clauses(text: str) -> str:
     may refer back to it ("i've got a massage gun, can i use it on her back?"); the whole text when
     none asks or all do."""
     pats = patterns()
-    clauses = [c.strip() for s in pats.sentence_end.split(text) for c in re.split(r"[,;:]", s) if c.strip()]
+    clauses = _clauses(text)
     asking: set[int] = set()
     for i, clause in enumerate(clauses):
         if pats.asks.match(clause) or clause.endswith("?"):

@@ -352,15 +352,17 @@ class SafetyRules:
     def confirmation_said(self, text: str) -> bool:
         """Whether a text reports a result confirming a condition ("the test came back positive"),
         not negated ("not confirmed yet")."""
-        tokens = tuple(self.analyzer.stem_sequence(text))
-        return any(not self._negated(tokens, i) for cue in self.confirming_cues for i in self._find(tokens, cue))
+        return self._said_unnegated(tuple(self.analyzer.stem_sequence(text)), self.confirming_cues)
+
+    def _said_unnegated(self, tokens: tuple[str, ...], cues: tuple[tuple[str, ...], ...]) -> bool:
+        """Whether the tokens hold one of the cues with no negation before it."""
+        return any(not self._negated(tokens, i) for cue in cues for i in self._find(tokens, cue))
 
     def _says_over(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
         """Whether words say a condition is over ("all better now") and none that it goes on
         ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none.
         `tokens`: the stems of the words `said`."""
-        over = any(not self._negated(tokens, i) for cue in self.past_cues for i in self._find(tokens, cue))
-        return over and not self._has(said, self.ongoing_cues)
+        return self._said_unnegated(tokens, self.past_cues) and not self._has(said, self.ongoing_cues)
 
     def match(self, question: str) -> list[RuleMatch]:
         """The conditions a question states as holding now or asks about (active or hypothetical),

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from itertools import compress, count
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from assistant.datafiles import DATA_DIR
 
@@ -35,26 +35,27 @@ _BOUNDARY = "|"
 _ASCII_DIGIT = re.compile(r"[0-9]")
 
 
+class _Contractions(NamedTuple):
+    """data/language.toml's contractions: with an apostrophe; typed without one; typed without one
+    that are English words too, opened only at the start of a clause, with the one-word fillers a
+    clause may open with before them and the words after which they are the English word."""
+
+    apostrophe: dict[str, list[str]]
+    bare: dict[str, list[str]]
+    at_clause_start: dict[str, list[str]]
+    fillers: frozenset[str]
+    not_before: frozenset[str]
+
+
 @functools.cache
-def _contractions() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """(contractions with an apostrophe, contractions typed without one), from data/language.toml."""
+def _contractions() -> _Contractions:
     from assistant.datafiles import load
 
     lang = load("language.toml")
     bare = {w + "nt": [w, "not"] for w in lang["bare_contraction_stems"]} | lang["bare_contractions"]
-    return lang["contractions"], bare
-
-
-@functools.cache
-def _clause_start_contractions() -> tuple[dict[str, list[str]], frozenset[str], frozenset[str]]:
-    """(contractions typed without an apostrophe that are English words too, opened only at the
-    start of a clause; the one-word fillers a clause may open with before them; the words after
-    which they are the English word), from language.toml."""
-    from assistant.datafiles import load
-
-    lang = load("language.toml")
-    return (dict(lang.get("clause_start_contractions", {})), frozenset(f for f in lang["leading_fillers"] if " " not in f),
-            frozenset(lang.get("clause_start_not_before", ())))
+    return _Contractions(lang["contractions"], bare, dict(lang.get("clause_start_contractions", {})),
+                         frozenset(f for f in lang["leading_fillers"] if " " not in f),
+                         frozenset(lang.get("clause_start_not_before", ())))
 
 
 def normalise(text: str) -> str:
@@ -110,8 +111,7 @@ def words(text: str, boundaries: bool = False) -> list[str]:
 
     With boundaries=True punctuation that ends a clause comes back as "|".
     """
-    contractions, bare_contractions = _contractions()
-    at_start, fillers, not_before = _clause_start_contractions()
+    contractions, bare_contractions, at_start, fillers, not_before = _contractions()
     normalised = normalise(text)
     if not boundaries and "'" not in normalised and normalised.isascii():
         # most texts: the words are the runs of letters and digits, split at everything else (what
