@@ -7,11 +7,13 @@ candidate sentences the assistant would choose from are labelled acceptable or n
 matching) and a logistic regression (scikit-learn) is fitted on their features. The threshold is
 the lowest probability at which the tune half's chosen sentences are at least `--precision`
 acceptable. A second regression, on whether each is a key sentence, orders an answer's sentences
-(config answer.learned_order). The models are fitted on the first two sets' labels (--sets): refitted
-on the lay sets' labels too, the order held the first sentence acceptable less often (questions .878 ->
-.816, lay2 .881 -> .847). The shipped models were fitted at d927f38; a refit now (another intent model,
-padding left out) gives other weights, which held the first sentence acceptable less often (questions
-.857 -> .837, lay2 .914 -> .897): `--priors-only` rewrites the priors alone.
+(config answer.learned_order). Both read, besides the sentence's and its passage's scores, what the
+tune answers found of the sentence itself (data/sentence-priors.json: how often it was acceptable for
+questions of the intent and for any question, and a key one for the intent). The models are fitted on
+the first two sets' labels (--sets): on the lay sets' labels too, the order held the first sentence
+acceptable less often (all four held halves .879 against .885). `--models-only` fits on the priors as
+they are (the shipped ones; a rewrite now counts slightly other answers), `--priors-only` rewrites
+the priors alone.
 
 It also writes data/sentence-priors.json: for every guide sentence the tune answers of every labelled
 set showed (with no sentence taken for padding), how often it was acceptable. The held half is never
@@ -38,7 +40,7 @@ MODEL_SETS = ("questions.jsonl", "questions-second.jsonl")
 def sentence_priors(assistant: Assistant, labels: dict, judge: SentenceJudge) -> dict:
     """{"sentences": text -> [acceptable, shown], "by_intent": intent -> text -> [acceptable, shown]} over
     the tune answers (padding not left out while counting)."""
-    counting = assistant.with_settings(answer_padding_below=0.0)
+    counting = assistant.with_settings(answer_padding_below=0.0, answer_learned_selector=False)
     overall: dict[str, list[int]] = {}
     by_intent: dict[str, dict[str, list[int]]] = {}
     keys: dict[str, dict] = {}
@@ -90,6 +92,17 @@ def label_sets(path: Path) -> dict[str, str]:
     return {row["id"]: row.get("set", "") for row in map(json.loads, filter(str.strip, path.read_text("utf-8").splitlines()))}
 
 
+def write_priors(path: Path, priors: dict) -> None:
+    path.write_text(json.dumps({
+        "about": "How often each guide sentence shown in a tune answer was acceptable ([acceptable, shown]), over "
+                 "the tune halves of corpus/sentence-labels.jsonl; written by assistant/fit_selector.py. "
+                 "by_intent: the same over the answers to questions of each intent. Config answer.padding_below "
+                 "says which are padding. keys_by_intent: how many tune questions of each intent, and how many "
+                 "had each sentence as a key one (config answer.key_prior_weight).",
+        **priors}, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(priors['sentences'])} sentences' priors; wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=Path("corpus/sentence-labels.jsonl"))
@@ -98,21 +111,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--priors-out", type=Path, default=Path(__file__).parent / "data" / PRIORS_FILE)
     parser.add_argument("--sets", nargs="+", default=list(MODEL_SETS), help="labelled sets the models are fitted on")
     parser.add_argument("--priors-only", action="store_true", help="write the sentence priors, leave the models as they are")
+    parser.add_argument("--models-only", action="store_true", help="fit the models on the priors as they are, leave those")
     args = parser.parse_args(argv)
     from sklearn.linear_model import LogisticRegression
 
-    assistant = Assistant.open()
+    # without the shipped models: they are what is being fitted (and may name other features)
+    from dataclasses import replace
+
+    from assistant.config import load_config
+
+    assistant = Assistant.open(config=replace(load_config(), answer_learned_selector=False, answer_learned_order=False))
     labels = load_sentence_labels(args.labels)
     judge = SentenceJudge(assistant.index.analyzer)
-    priors = sentence_priors(assistant, labels, judge)
-    args.priors_out.write_text(json.dumps({
-        "about": "How often each guide sentence shown in a tune answer was acceptable ([acceptable, shown]), over "
-                 "the tune halves of corpus/sentence-labels.jsonl; written by assistant/fit_selector.py. "
-                 "by_intent: the same over the answers to questions of each intent. Config answer.padding_below "
-                 "says which are padding. keys_by_intent: how many tune questions of each intent, and how many "
-                 "had each sentence as a key one (config answer.key_prior_weight).",
-        **priors}, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{len(priors['sentences'])} sentences' priors; wrote {args.priors_out}")
+    if not args.models_only:
+        write_priors(args.priors_out, sentence_priors(assistant, labels, judge))
     if args.priors_only:
         return 0
     in_sets = {qid for qid, s in label_sets(args.labels).items() if s in args.sets}

@@ -28,7 +28,8 @@ from assistant.text import Analyzer, squash
 
 # What the learned selector reads of a candidate sentence (data/selector.json names them in this order).
 FEATURES = ("overlap", "in_context", "heading", "cue", "passage", "inverse_rank", "first_in_passage", "position",
-            "faq_opening", "states_value", "leans_on_previous", "length", "about_question", "heuristic", "specificity")
+            "faq_opening", "states_value", "leans_on_previous", "length", "about_question", "heuristic", "specificity",
+            "acceptable_for_intent", "acceptable_overall", "key_share")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,12 @@ class SentencePriors:
     by_intent: dict[str, dict[str, tuple[int, int]]]
     # for each intent: (how many labelled questions of it, and how often each sentence was one of their keys)
     keys: dict[str, tuple[int, dict[str, int]]] = field(default_factory=dict)
+
+    def acceptable_share(self, intent: str, text: str) -> float:
+        """How often the sentence was acceptable where shown, in answers to questions of an intent (or
+        to any question, intent ""), smoothed: 0.5 for a sentence never shown."""
+        good, shown = (self.by_intent.get(intent, {}) if intent else self.overall).get(text, (0, 0))
+        return (good + 1) / (shown + 2)
 
     def key_share(self, intent: str, text: str) -> float:
         """The share of labelled questions of an intent the sentence was a key sentence of (smoothed)."""
@@ -242,7 +249,10 @@ class Selector:
                             sum(self._weight(t) for t in q_terms & terms) / weight, score,
                             # how rare its words are: a sentence of common words ("Many people use oil during a
                             # massage for relaxation...") is true of many questions and answers none in particular
-                            weight / max(1, len(terms)) / self._max_weight)
+                            weight / max(1, len(terms)) / self._max_weight,
+                            # what the labelled tune answers found of the sentence itself (none on a corpus of one's own)
+                            self.priors.acceptable_share(intent, span.text), self.priors.acceptable_share("", span.text),
+                            self.priors.key_share(intent, span.text))
                 out.append(Candidate(span.text, p, hit.rank, pos, score, features))
         if self.model is not None:
             out = [replace(c, score=self.model.probability(c.features)) for c in out]

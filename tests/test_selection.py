@@ -218,3 +218,20 @@ def test_a_sentence_often_key_for_a_kind_of_question_is_favoured_for_it(assistan
     assert key in [s.text for s in assistant.ask(question).sentences]
     plain = assistant.with_settings(answer_key_prior_weight=0.0)
     assert key not in [s.text for s in plain.ask(question).sentences]
+
+
+def test_the_order_model_reads_how_often_the_tune_answers_found_a_sentence_acceptable():
+    import assistant.selection as selection
+
+    # a sentence shown in many tune answers to oil questions and acceptable in most rates higher than
+    # one never shown, other things equal; both the priors and the shipped order model say so
+    priors = selection.SentencePriors({"a": (9, 10)}, {"oil_choice": {"a": (9, 10), "b": (0, 6)}})
+    assert priors.acceptable_share("oil_choice", "a") > 0.5 > priors.acceptable_share("oil_choice", "b")
+    assert priors.acceptable_share("oil_choice", "never shown") == 0.5
+    assert priors.acceptable_share("", "a") == 10 / 12
+    order = selection.load_order_model()
+    at = {name: i for i, name in enumerate(selection.FEATURES)}
+    plain = [0.5] * len(selection.FEATURES)
+    liked = list(plain)
+    liked[at["acceptable_for_intent"]] = priors.acceptable_share("oil_choice", "a")
+    assert order.probability(tuple(liked)) > order.probability(tuple(plain))
