@@ -154,6 +154,10 @@ class SafetyRules:
         self.clause_breaks = {analyzer.stem(w) for w in doc["clause_breaks"]} | {"|"}
         self.negation_window = int(doc["negation_window"])
         self.near_window = int(doc["near_window"])
+        self.phrase_gap = int(doc.get("phrase_gap", 0))
+        # a phrase opening or ending on a function word ("the runs", "her waters") is matched exactly only:
+        # "the oil's run down", "her hot water bottle"
+        self._stop_stems = frozenset(analyzer.stem(w) for w in analyzer.stop_words)
         self.hypothetical_cues = tuple(s for s in (seq(t) for t in doc.get("hypothetical_cues", [])) if s)
         self.past_cues = tuple(s for s in (seq(t) for t in doc.get("past_cues", [])) if s)
         # matched as words, not stems: "recovering" goes on, "recovered" is over (both stem to "recov")
@@ -223,6 +227,31 @@ class SafetyRules:
 
     _find = staticmethod(phrase_positions)
 
+    def _find_loose(self, tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
+        """Where a phrase of several words starts with up to phrase_gap other words between two of its
+        words ("her skin is like tissue paper", "big bulgy blue veins"), none ending a clause or negating."""
+        out = []
+        for i in range(len(tokens)):
+            if tokens[i] != phrase[0]:
+                continue
+            j, ok = i, True
+            for word in phrase[1:]:
+                for step in range(1, self.phrase_gap + 2):
+                    k = j + step
+                    if k >= len(tokens) or tokens[k] in self.clause_breaks or tokens[k] in self.negation_cues:
+                        ok = False
+                        break
+                    if tokens[k] == word:
+                        j = k
+                        break
+                else:
+                    ok = False
+                if not ok:
+                    break
+            if ok:
+                out.append(i)
+        return out
+
     def _mask_excluded(self, tokens: tuple[str, ...], rule: Rule) -> tuple[str, ...]:
         out = list(tokens)
         for phrase in rule.exclude:
@@ -236,6 +265,11 @@ class SafetyRules:
         tokens = self._mask_excluded(tokens, rule)
         found = [(i, " ".join(phrase)) for phrase in rule.triggers for i in self._find(tokens, phrase)
                  if not self._beside(tokens, i, rule)]
+        if self.phrase_gap:
+            exact = {i for i, _ in found}
+            found += [(i, " ".join(phrase)) for phrase in rule.triggers
+                      if len(phrase) > 1 and phrase[0] not in self._stop_stems and phrase[-1] not in self._stop_stems
+                      for i in self._find_loose(tokens, phrase) if i not in exact and not self._beside(tokens, i, rule)]
         if rule.near:
             first, *rest = rule.near
             for i, tok in enumerate(tokens):

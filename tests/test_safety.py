@@ -34,6 +34,15 @@ def test_every_labelled_condition_phrase_is_read_as_labelled(rules):
     assert len(CASES) >= 130 and wrong == []
 
 
+def test_a_phrase_of_the_lexicon_is_found_with_a_word_between_its_words(rules):
+    """People put a word inside the lexicon's phrases ("skin like tissue paper", "bulgy veins"); a
+    phrase opening or ending on a function word ("the runs", "her waters") is not read that loosely."""
+    assert [m.id for m in rules.match("her skin is like tissue paper, can i do her back")] == ["older_adults"]
+    assert [m.id for m in rules.match("he has big bulgy blue veins on his calves")] == ["blood_clots"]
+    assert rules.match("the oil has run down onto the towel") == []
+    assert rules.match("i put her hot water bottle on after the massage") == []
+
+
 def test_uncertainty_is_not_negation(rules):
     assert [m.id for m in rules.match("not sure if she is pregnant")] == ["pregnancy"]
     assert [m.id for m in rules.match("no fever but she is pregnant")] == ["pregnancy"]
