@@ -4,16 +4,17 @@
 
 For every labelled question of the tune half (by the same id split as `massage-qa eval`), the
 candidate sentences the assistant would choose from are labelled acceptable or not (sentence_eval's
-matching) and a logistic regression (scikit-learn) is fitted on their features. The threshold is
-the lowest probability at which the tune half's chosen sentences are at least `--precision`
-acceptable. A second regression, on whether each is a key sentence, orders an answer's sentences
-(config answer.learned_order). Both read, besides the sentence's and its passage's scores, what the
-tune answers found of the sentence itself (data/sentence-priors.json: how often it was acceptable for
-questions of the intent and for any question, and a key one for the intent). The models are fitted on
-the first two sets' labels (--sets): on the lay sets' labels too, the order held the first sentence
-acceptable less often (all four held halves .879 against .885). `--models-only` fits on the priors as
-they are (the shipped ones; a rewrite now counts slightly other answers), `--priors-only` rewrites
-the priors alone.
+matching) and a logistic regression (scikit-learn) is fitted on their features, a key sentence
+weighing KEY_WEIGHT more (the learned chooser, config answer.learned_selector; `--threshold`: the
+probability a sentence needs besides the likeliest). A second regression, on whether each is a key
+sentence, orders an answer's sentences (config answer.learned_order). Both read, besides the
+sentence's and its passage's scores, what the tune answers found of the sentence itself
+(data/sentence-priors.json: how often it was acceptable for questions of the intent and for any
+question, and a key one for the intent). The chooser is fitted on the four labelled sets (--sets);
+the order on the first two (--order-sets): on the lay sets' labels too, the order held the first
+sentence acceptable less often (all four held halves .879 against .885). `--models-only` fits on
+the priors as they are (the shipped ones; a rewrite now counts slightly other answers),
+`--priors-only` rewrites the priors alone.
 
 It also writes data/sentence-priors.json: for every guide sentence the tune answers of every labelled
 set showed (with no sentence taken for padding), how often it was acceptable. The held half is never
@@ -34,7 +35,11 @@ from assistant.selection import FEATURES, PRIORS_FILE
 from assistant.sentence_eval import SentenceJudge, load_sentence_labels
 
 
-MODEL_SETS = ("questions.jsonl", "questions-second.jsonl")
+ORDER_SETS = ("questions.jsonl", "questions-second.jsonl")
+CHOOSER_SETS = ORDER_SETS + ("questions-lay2.jsonl", "questions-lay3.jsonl")
+# a key sentence counts this many times over in the chooser's fit: missing the direct answer costs more than
+# showing one sentence too many
+KEY_WEIGHT = 2.0
 
 
 def sentence_priors(assistant: Assistant, labels: dict, judge: SentenceJudge) -> dict:
@@ -106,10 +111,12 @@ def write_priors(path: Path, priors: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=Path("corpus/sentence-labels.jsonl"))
-    parser.add_argument("--precision", type=float, default=0.85, help="share of chosen tune sentences that must be acceptable")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="the chooser's probability a sentence needs to be shown (besides the likeliest)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "selector.json")
     parser.add_argument("--priors-out", type=Path, default=Path(__file__).parent / "data" / PRIORS_FILE)
-    parser.add_argument("--sets", nargs="+", default=list(MODEL_SETS), help="labelled sets the models are fitted on")
+    parser.add_argument("--sets", nargs="+", default=list(CHOOSER_SETS), help="labelled sets the chooser is fitted on")
+    parser.add_argument("--order-sets", nargs="+", default=list(ORDER_SETS), help="labelled sets the order is fitted on")
     parser.add_argument("--priors-only", action="store_true", help="write the sentence priors, leave the models as they are")
     parser.add_argument("--models-only", action="store_true", help="fit the models on the priors as they are, leave those")
     args = parser.parse_args(argv)
@@ -127,18 +134,17 @@ def main(argv: list[str] | None = None) -> int:
         write_priors(args.priors_out, sentence_priors(assistant, labels, judge))
     if args.priors_only:
         return 0
-    in_sets = {qid for qid, s in label_sets(args.labels).items() if s in args.sets}
-    X, y, key = training_rows(assistant, {q: l for q, l in labels.items() if q in in_sets}, judge)
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
+    sets = label_sets(args.labels)
+
+    def rows(names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return training_rows(assistant, {q: label for q, label in labels.items() if sets.get(q) in names}, judge)
+
+    X, y, key = rows(args.sets)
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(X, y, sample_weight=1.0 + KEY_WEIGHT * key)
     # the order of an answer's sentences: how likely each is to be a key sentence (the direct answer)
-    order = LogisticRegression(C=1.0, max_iter=2000).fit(X, key)
-    p = model.predict_proba(X)[:, 1]
-    threshold = 0.5
-    for t in np.arange(0.2, 0.9, 0.01):
-        shown = p >= t
-        if shown.any() and y[shown].mean() >= args.precision:
-            threshold = float(t)
-            break
+    X_order, _, key_order = rows(args.order_sets)
+    order = LogisticRegression(C=1.0, max_iter=2000).fit(X_order, key_order)
+    threshold = args.threshold
     doc = {"about": "Learned sentence models: logistic regressions over these features of a candidate sentence, "
                     "fitted by assistant/fit_selector.py on the tune half of corpus/sentence-labels.jsonl: coef, "
                     "whether a sentence is acceptable (the learned chooser); order_coef, whether it is a key "

@@ -354,6 +354,8 @@ class Selector:
             merged[key] = [c.passage]
             term_sets.append(terms)
             placed.add((c.passage.id, c.position))
+        if self.order is not None:
+            chosen.sort(key=lambda c: -self.order.probability(c.features))
         return [Chosen(c.text, tuple(merged[squash(c.text).lower()])) for c in _reading_order(chosen)]
 
 
