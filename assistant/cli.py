@@ -250,8 +250,19 @@ COMMANDS = {"index": cmd_index, "search": cmd_search, "route": cmd_route, "ask":
             "chat": cmd_chat, "batch": cmd_batch, "eval": cmd_eval}
 
 
+def _one_blas_thread() -> None:
+    """Ask OpenBLAS for one thread unless the user chose a count, before numpy loads it.
+
+    Its pool starts when numpy is imported: on the 2-core machine that was 40-60 ms of a cold `ask`
+    (a third of numpy's import) for threads no command uses; the build runs its fits on one thread
+    anyway (index.build), and `batch --jobs` splits over processes, not threads."""
+    if not any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
 def main(argv: list[str] | None = None) -> int:
     gc.disable()  # until the assistant is open (see _settle)
+    _one_blas_thread()
     from assistant.config import ConfigError
     from assistant.corpus import CorpusError
 
