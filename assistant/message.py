@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from assistant.config import Config
 from assistant.datafiles import load
+from assistant.patterns import Regex
 
 
 # A question longer than this is refused, not cut: nobody types one, and work must stay bounded.
@@ -53,7 +54,7 @@ def _alternation(words: list[str]) -> str:
 class _Lexicon:
     """A canonical name for each phrase of a lexicon, found as whole words."""
 
-    pattern: re.Pattern | None
+    pattern: Regex | None
     names: dict[str, str]
 
     def find(self, text: str) -> list[str]:
@@ -80,29 +81,29 @@ def _lexicon(table: dict[str, list[str]], possessive: bool = False) -> _Lexicon:
     if not names:
         return _Lexicon(None, {})
     ending = "s?(?![\\w])" if possessive else "(?![\\w])"
-    return _Lexicon(re.compile(rf"(?<![\w'])(?:{_alternation(list(names))}){ending}", re.IGNORECASE), names)
+    return _Lexicon(Regex(rf"(?<![\w'])(?:{_alternation(list(names))}){ending}"), names)
 
 
 @dataclass(frozen=True)
 class _Patterns:
     sentence_end: re.Pattern
-    asks: re.Pattern
-    asks_within: re.Pattern
-    refers_back: re.Pattern
-    points_back: re.Pattern
-    part_break: re.Pattern
-    follow_up: re.Pattern
-    pronoun: re.Pattern
+    asks: Regex
+    asks_within: Regex
+    refers_back: Regex
+    points_back: Regex
+    part_break: Regex
+    follow_up: Regex
+    pronoun: Regex
     people: _Lexicon
     areas: _Lexicon
-    first_person: re.Pattern
-    third_person: re.Pattern
-    correction: re.Pattern
-    self_named: re.Pattern
-    receives: re.Pattern
+    first_person: Regex
+    third_person: Regex
+    correction: Regex
+    self_named: Regex
+    receives: Regex
     address_forms: frozenset[str]
-    determined: re.Pattern  # a determiner just before where a match ends
-    reports: re.Pattern  # a reporting verb just after a person's word ("mum says")
+    determined: Regex  # a determiner just before where a match ends
+    reports: Regex  # a reporting verb just after a person's word ("mum says")
 
 
 _CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
@@ -110,36 +111,36 @@ _CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
 
 @functools.cache
 def patterns() -> _Patterns:
-    """The language file's word lists as patterns, compiled once."""
+    """The language file's word lists as case-blind patterns, each compiled when first used (a short
+    question needs about half of them)."""
     lang = load("language.toml")
     question = _alternation(lang["question_words"])
     fillers = _alternation(lang["leading_fillers"])
     joiners = _alternation(lang["part_joiners"])
-    flags = re.IGNORECASE
     return _Patterns(
         sentence_end=re.compile(r"(?<=[.!?])\s+"),
-        asks=re.compile(rf"^(?:(?:{fillers})[\s,]+)*(?:{question}|{_alternation(lang['also_asking'])})\b", flags),
-        asks_within=re.compile(rf"\b(?:{_alternation(lang['indirect_asking'])})\s+(?:(?:me|us|him|her|them)\s+)?"
-                               rf"(?:{_alternation(lang['indirect_question_words'])})\b", flags),
-        refers_back=re.compile(rf"\b(?:{_alternation(lang['refers_back'])})\b", flags),
-        points_back=re.compile(rf"\b(?:{_alternation(lang['points_back'])})\b", flags),
-        part_break=re.compile(rf"\?\s+|[,;]?\s+\b(?:{joiners})\s+(?=(?:{question})\b)", flags),
-        follow_up=re.compile(rf"^(?:{_alternation(lang['follow_up_openers'])})\b", flags),
-        pronoun=re.compile(rf"\b(?:{_alternation(lang['pronouns'])})\b", flags),
+        asks=Regex(rf"^(?:(?:{fillers})[\s,]+)*(?:{question}|{_alternation(lang['also_asking'])})\b"),
+        asks_within=Regex(rf"\b(?:{_alternation(lang['indirect_asking'])})\s+(?:(?:me|us|him|her|them)\s+)?"
+                          rf"(?:{_alternation(lang['indirect_question_words'])})\b"),
+        refers_back=Regex(rf"\b(?:{_alternation(lang['refers_back'])})\b"),
+        points_back=Regex(rf"\b(?:{_alternation(lang['points_back'])})\b"),
+        part_break=Regex(rf"\?\s+|[,;]?\s+\b(?:{joiners})\s+(?=(?:{question})\b)"),
+        follow_up=Regex(rf"^(?:{_alternation(lang['follow_up_openers'])})\b"),
+        pronoun=Regex(rf"\b(?:{_alternation(lang['pronouns'])})\b"),
         people=_lexicon(lang["people"], possessive=True),
         areas=_lexicon(lang["areas"]),
         # a person's word with a contraction ("she's", "i've", "they'd") is that person's word
-        first_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['first_person'])}){_CONTRACTED}(?![\w'])", flags),
-        third_person=re.compile(rf"(?<![\w'])(?:{_alternation(lang['third_person'])}){_CONTRACTED}(?![\w'])", flags),
-        correction=re.compile(rf"\b(?:{_alternation(lang['correction_cues'])})\b", flags),
+        first_person=Regex(rf"(?<![\w'])(?:{_alternation(lang['first_person'])}){_CONTRACTED}(?![\w'])"),
+        third_person=Regex(rf"(?<![\w'])(?:{_alternation(lang['third_person'])}){_CONTRACTED}(?![\w'])"),
+        correction=Regex(rf"\b(?:{_alternation(lang['correction_cues'])})\b"),
         # "i'm the husband", "i am her boyfriend": the one typing names themself
-        self_named=re.compile(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
-                              rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$", flags),
+        self_named=Regex(rf"(?<![\w'])(?:{_alternation(lang['self_naming'])})\s+"
+                         rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$"),
         address_forms=frozenset(lang["address_forms"]),
-        determined=re.compile(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$", flags),
-        reports=re.compile(rf"(?:['\u2019]?s)?\s+(?:{_alternation(lang['reporting_verbs'])})\b", flags),
-        receives=re.compile(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
-                            rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)", flags),
+        determined=Regex(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$"),
+        reports=Regex(rf"(?:['\u2019]?s)?\s+(?:{_alternation(lang['reporting_verbs'])})\b"),
+        receives=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
+                       rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)"),
     )
 
 
