@@ -384,8 +384,6 @@ def build(corpus_dir: Path, config: Config, guides: list[Guide] | None = None, k
 
 def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerprint: str,
            notify: Callable[[str], None]) -> Index:
-    from assistant.safety import quote_places
-
     workers = build_workers(guides, config)
     started = time.perf_counter()
 
@@ -429,10 +427,21 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerpr
         router = IntentRouter(C=config.router_C).fit(analyzer, texts, labels)
         faq, faq_rows = faq_vectors(router, passages, workers)
         lifts = intent_masks(intents, passages, workers)
+        # while the latent space is still being fitted: this process would otherwise only wait for it
+        stage("placing the safety rules' quotes")
+        places = _quote_places(passages, analyzer, vocabulary, bm25)
         fitting.result()
         lsa.use_arrays(*space)
     manifest.update(passages=len(passages), vocabulary=len(vocabulary))
-    stage("placing the safety rules' quotes")
+    return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
+                 config.retrieval_semantic_weight, faq, lifts, places, faq_rows)
+
+
+def _quote_places(passages: Sequence[Passage], analyzer: Analyzer, vocabulary: dict[str, int],
+                  bm25: Bm25Retriever) -> dict[str, list[int] | None]:
+    """Where each safety rule's quote is among the passages (safety.quote_places)."""
+    from assistant.safety import quote_places
+
     texts: list[Strings] = []  # made only if a quote is not among the passages its terms name
 
     def holding(keys: list[str]) -> Iterator[int]:
@@ -440,10 +449,8 @@ def _build(corpus_dir: Path, config: Config, guides: list[Guide], known_fingerpr
             texts.append(passage_texts(passages))
         return texts[0].holding(keys)
 
-    places = quote_places(passages, lambda quote: _holding_terms(bm25.weights_, vocabulary, analyzer.terms(quote)),
-                          holding)
-    return Index(passages, analyzer, vocabulary, bm25, tfidf, lsa, router, manifest, config.retrieval_bm25_weight,
-                 config.retrieval_semantic_weight, faq, lifts, places, faq_rows)
+    return quote_places(passages, lambda quote: _holding_terms(bm25.weights_, vocabulary, analyzer.terms(quote)),
+                        holding)
 
 
 def _holding_terms(weights: Columns, vocabulary: dict[str, int], terms: list[str]) -> list[int]:

@@ -45,6 +45,7 @@ STAGES = (
     ("assistant.index", "faq_vectors", "FAQ questions in the intent model's space"),
     ("assistant.index", "intent_masks", "intent lifts (pattern search over the passages)"),
     ("assistant.index", "lift_matches", "intent lifts (pattern search over the passages)"),
+    ("assistant.index", "_quote_places", "safety rules' quotes placed"),
     ("assistant.index", "fingerprint", "fingerprint"),
     ("assistant.index", "save", "save files"),
     ("assistant.pipeline", "Assistant.__init__", "assistant set-up after the build (safety rules, wiring)"),
