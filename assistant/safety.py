@@ -232,7 +232,9 @@ class SafetyRules:
     def _find_loose(self, tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
         """Where a phrase of several words starts with up to phrase_gap other words between two of its
         words ("her skin is like tissue paper", "big bulgy blue veins"), none ending a clause or negating."""
-        out = []
+        out: list[int] = []
+        if phrase[0] not in tokens:
+            return out
         for i in range(len(tokens)):
             if tokens[i] != phrase[0]:
                 continue
