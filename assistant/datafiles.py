@@ -67,6 +67,7 @@ SCHEMAS: dict[str, dict] = {
     "conditions.toml": ("*", _LEXICON),
     "language.toml": {"contractions": ("*", WORDS), "bare_contractions": ("*", WORDS),
                       "clause_start_contractions": ("*", WORDS), "clause_start_not_before": WORDS,
+                      "contraction_verbs_after": WORDS, "contraction_not_after": WORDS,
                       "bare_contraction_stems": WORDS, "question_words": WORDS, "also_asking": WORDS,
                       "indirect_asking": WORDS, "indirect_question_words": WORDS, "follow_up_openers": WORDS,
                       "pronouns": WORDS, "refers_back": WORDS, "points_back": WORDS, "part_joiners": WORDS,

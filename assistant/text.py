@@ -45,6 +45,8 @@ class _Contractions(NamedTuple):
     at_clause_start: dict[str, list[str]]
     fillers: frozenset[str]
     not_before: frozenset[str]
+    verbs_after: frozenset[str] = frozenset()  # after these the word is "i'll"/"i'd" anywhere ("ty ill let u know")
+    not_after: frozenset[str] = frozenset()  # ...unless it follows one of these ("she is ill", "so ill")
 
 
 @functools.cache
@@ -55,7 +57,8 @@ def _contractions() -> _Contractions:
     bare = {w + "nt": [w, "not"] for w in lang["bare_contraction_stems"]} | lang["bare_contractions"]
     return _Contractions(lang["contractions"], bare, dict(lang.get("clause_start_contractions", {})),
                          frozenset(f for f in lang["leading_fillers"] if " " not in f),
-                         frozenset(lang.get("clause_start_not_before", ())))
+                         frozenset(lang.get("clause_start_not_before", ())),
+                         frozenset(lang.get("contraction_verbs_after", ())), frozenset(lang.get("contraction_not_after", ())))
 
 
 def normalise(text: str) -> str:
@@ -111,7 +114,7 @@ def words(text: str, boundaries: bool = False) -> list[str]:
 
     With boundaries=True punctuation that ends a clause comes back as "|".
     """
-    contractions, bare_contractions, at_start, fillers, not_before = _contractions()
+    contractions, bare_contractions, at_start, fillers, not_before, verbs_after, not_after = _contractions()
     normalised = normalise(text)
     if not boundaries and "'" not in normalised and normalised.isascii():
         # most texts: the words are the runs of letters and digits, split at everything else (what
@@ -131,10 +134,10 @@ def words(text: str, boundaries: bool = False) -> list[str]:
             continue
         if watch:
             opening, clause_start = clause_start, clause_start and tok in fillers
-            if opening and tok in at_start:
+            if tok in at_start:
                 # (a word alone, such as the safety rules' trigger "ill", is the English word)
                 after = next((t for t in tokens[i + 1:i + 4] if t[0].isalnum()), "")
-                if after and after not in not_before:
+                if (after and after not in not_before and opening) or _before_a_verb(tokens, i, verbs_after, not_after):
                     out.extend(at_start[tok])
                     continue
         if tok in bare_contractions:
@@ -151,6 +154,20 @@ def words(text: str, boundaries: bool = False) -> list[str]:
             tok = base if suffix in {"s", "re", "ve", "ll", "d", "m", "t"} else base + suffix
         out.append(tok)
     return out
+
+
+_ASKING_SUBJECTS = frozenset({"i", "you", "u", "we", "ya"})
+
+
+def _before_a_verb(tokens: list[str], i: int, verbs: frozenset[str], not_after: frozenset[str]) -> bool:
+    """Whether tokens[i] ("ill", "id") stands right before one of the verbs, after no word that makes
+    it the English word (nor a noun with "'s": "the kid's ill"), and not opening a question ("ill
+    do i..." is "ill. do i...")."""
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if nxt not in verbs or (nxt == "do" and i + 2 < len(tokens) and tokens[i + 2] in _ASKING_SUBJECTS):
+        return False
+    before = tokens[i - 1] if i and tokens[i - 1][0].isalnum() else ""
+    return before not in not_after and not before.endswith(("'s", "’s"))
 
 
 def edit_distance(a: str, b: str) -> int:

@@ -35,6 +35,17 @@ def test_a_contraction_that_is_also_a_word_is_opened_only_where_the_word_cannot_
     assert words("ill") == ["ill"]  # a word alone (the safety rules' trigger) is the word
 
 
+def test_ill_before_a_verb_is_i_will_unless_a_word_before_it_makes_it_the_adjective():
+    # chat puts "ill" for "i'll" mid-message too ("ty ill let u know"); the adjective keeps its word
+    # after a copula, an intensifier or a noun with 's, and opening a question ("ill do i ...")
+    assert words("ty ill let u know how it goes") == ["ty", "i", "let", "u", "know", "how", "it", "goes"]
+    assert words("nice one ill give that a go") == ["nice", "one", "i", "give", "that", "a", "go"]
+    assert words("thx id say start with the shoulders")[:3] == ["thx", "i", "say"]
+    for sick in ("she is ill let me know what to do", "he was so ill give him a minute", "the kid's ill give him space",
+                 "mum ill do i still massage her", "shes been ill try to be gentle"):
+        assert "ill" in words(sick), sick
+
+
 def test_thesaurus_maps_lay_words_to_the_guides_words(index):
     a = index.analyzer
     assert a.terms("back rub") == a.terms("back massage")
