@@ -114,7 +114,12 @@ def patterns() -> _Patterns:
     """The language file's word lists as case-blind patterns, each compiled when first used (a short
     question needs about half of them)."""
     lang = load("language.toml")
-    question = _alternation(lang["question_words"])
+    # a question word as people type it fast ("wat", "hw", "shud", "cud"): the shorthand the analyzer
+    # expands into one (data/thesaurus.toml) opens a question too
+    asking_words = set(lang["question_words"]) | set(lang["also_asking"])
+    typed = [short for short, full in load("thesaurus.toml").get("shorthand", {}).items()
+             if full.split()[0] in asking_words]
+    question = _alternation(lang["question_words"] + typed)
     fillers = _alternation(lang["leading_fillers"])
     joiners = _alternation(lang["part_joiners"])
     return _Patterns(

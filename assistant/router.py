@@ -252,10 +252,21 @@ class IntentRouter:
         intent, confidence, _ = self.predict_with(text)
         return intent, confidence
 
-    def predict_with(self, text: str, *others: str) -> tuple[str, float, tuple[float, ...]]:
+    def predict_with(self, text: str, *others: str, also: str = "") -> tuple[str, float, tuple[float, ...]]:
         """The best intent, its probability, and the probability of each of `others` (from one pass;
-        0 for an intent the model does not have)."""
+        0 for an intent the model does not have). With `also` (a part of the text), the mean of the
+        probabilities of both."""
         probs = self.probabilities(text)
+        if also and also != text:
+            # which of the guides' topics: read from the whole text and from the part that asks; whether
+            # a topic of theirs at all (`others`): from the whole text, the story included
+            kept = [self.classes_.index(o) for o in others if o in self.classes_]
+            rest = np.ones(len(probs), dtype=bool)
+            rest[kept] = False
+            mixed = (probs + self.probabilities(also)) / 2
+            share = probs[rest].sum()
+            probs = probs.copy()
+            probs[rest] = mixed[rest] / max(mixed[rest].sum(), 1e-12) * share
         best = int(np.argmax(probs))
         return self.classes_[best], float(probs[best]), tuple(
             float(probs[self.classes_.index(o)]) if o in self.classes_ else 0.0 for o in others)

@@ -150,7 +150,8 @@ class Understander:
                 and not self.intents.has_role(first.intent, "not_covered"))
 
     def first_guess(self, message: Message) -> Prediction:
-        intent, confidence, others = self.index.router.predict_with(message.asked, self.out_of_scope, self.smalltalk)
+        intent, confidence, others = self.index.router.predict_with(message.asked, self.out_of_scope, self.smalltalk,
+                                                                    also=asking_clauses(message.asked))
         return Prediction(intent, confidence, others[0], "", others[1])
 
     def predict(self, message: Message, carried: str, first: Prediction) -> Prediction:

@@ -94,3 +94,21 @@ def test_texts_vectorised_together_are_each_the_vector_of_the_text_alone(index):
             ids, weights = index.router.vector(text)
             alone[ids] = weights
         assert np.array_equal(row, alone), text
+
+
+def test_the_story_told_before_a_question_does_not_take_its_topic_away(assistant):
+    # the words of the story ("the gym", "the hospital") pulled the intent model to another topic; the
+    # clause that asks now counts as much as the whole message
+    for question, intent in [("my brother lifts weights every day at the gym, what oil is best", "oil_choice"),
+                             ("hes been working nights at the hospital all month, what should i have ready before i start",
+                              "preparation")]:
+        assert assistant.route(question)[0].intent == intent, question
+
+
+def test_whether_a_question_is_about_the_guides_at_all_is_read_from_the_whole_message(index):
+    # the part that asks changes which topic, never how likely the message is out of scope or small talk
+    router = index.router
+    text, asked = "gday, the missus has been on her feet all day at work, reckon a back rub would help?", "reckon a back rub would help?"
+    _, _, whole = router.predict_with(text, "out_of_scope", "smalltalk")
+    _, _, mixed = router.predict_with(text, "out_of_scope", "smalltalk", also=asked)
+    assert np.allclose(whole, mixed)
