@@ -75,8 +75,10 @@ FLOORS = {
     # (cae7899: MRR 0.94 -> 0.925 here, while the lay sets' and the conversations' held halves gained); key facts
     # when the labelled questions' key sentences became a prior (0.96 -> 0.94, one question; key sentences
     # 0.697 -> 0.765 here, key facts up on lay and lay2)
-    "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.925, RETRIEVAL + ("recall@5",): 0.881,
-             ("router", "accuracy"): 0.95, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.94},
+    # raised when the asking clause began to count as much as the story before it (8207c26: MRR .925 -> .940,
+    # recall@5 .881 -> .896, router .950 -> .967)
+    "held": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.94, RETRIEVAL + ("recall@5",): 0.896,
+             ("router", "accuracy"): 0.966, ("abstain", "recall"): 0.909, ("answers", "key_fact_recall"): 0.94},
     # corpus/questions-second.jsonl: 30 questions written after the tuning above (its first,
     # untouched measurement is in the README); the analysis fixes it then showed were made.
     "second": {RETRIEVAL + ("success@5",): 1.0, RETRIEVAL + ("mrr@10",): 0.979, RETRIEVAL + ("recall@5",): 0.893,
