@@ -44,7 +44,7 @@ REGEXES = [REGEX]
 
 _SENSE = {"question": REGEXES, "passages": REGEXES}
 _INTENT = {"role": str, "examples": WORDS, "sections": REGEXES, "cues": WORDS, "values": REGEXES,
-           "patterns": REGEXES, "person_patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "senses": ("*", _SENSE)}
+           "patterns": REGEXES, "person_patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "reply_variants": ("*", WORDS), "senses": ("*", _SENSE)}
 _RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near": [WORDS], "patterns": REGEXES,
          "word_patterns": REGEXES, "exclude": WORDS, "body_excludes": WORDS, "quotes": WORDS, "can_pass": bool,
          "passing": WORDS, "scope": str, "beside": WORDS}

@@ -95,9 +95,12 @@ def load_intents() -> Intents:
             raise DataFileError(f"{INTENTS_FILE}: {name}.role: {role!r} is not one of {', '.join(ROLES)}")
         if role and any(other.role == role for other in intents.values()):
             raise DataFileError(f"{INTENTS_FILE}: {name}.role: another intent already has role {role!r}")
-        replies = tuple((kind, tuple(examples)) for kind, examples in spec.get("replies", {}).items())
+        taught = tuple((kind, tuple(examples)) for kind, examples in spec.get("replies", {}).items())
+        # reply_variants: more ways to say each, used to pick the reply only (the intent model is not taught them)
+        variants = spec.get("reply_variants", {})
+        replies = tuple((kind, examples + tuple(variants.get(kind, ()))) for kind, examples in taught)
         intents[name] = IntentSpec(
-            name, tuple(spec.get("examples", ())) + tuple(e for _, examples in replies for e in examples),
+            name, tuple(spec.get("examples", ())) + tuple(e for _, examples in taught for e in examples),
             tuple(spec.get("sections", ())), tuple(spec.get("cues", ())), tuple(spec.get("values", ())),
             tuple(spec.get("patterns", ())),
             tuple(Sense(sense, tuple(s.get("question", ())), tuple(s.get("passages", ())))

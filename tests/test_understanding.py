@@ -113,7 +113,10 @@ def test_someone_with_back_pain_gets_the_guides_yes_but_it_depends(assistant, qu
 
 
 @pytest.mark.parametrize("message, reply", [("thanks a million", "thanks"), ("good morning!", "greeting"),
-                                            ("goodbye then", "goodbye"), ("who are you?", "help")])
+                                            ("goodbye then", "goodbye"), ("who are you?", "help"),
+                                            # thanks and sign-offs as people type them (reply_variants)
+                                            ("nice one, ta", "thanks"), ("ok ill let u know how it goes", "thanks"),
+                                            ("hiya", "greeting")])
 def test_small_talk_gets_the_reply_of_the_examples_it_is_worded_like(assistant, message, reply):
     route, _ = assistant.route(message)
     assert route.route == "smalltalk" and route.reply == reply
