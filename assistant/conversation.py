@@ -81,7 +81,8 @@ class Conversation:
     # -- reading a new message ----------------------------------------------------------------
     def person_of(self, message: Message) -> str:
         """Who a message is about: the last person its question names, else the last it names at
-        all, else the one spoken of before."""
+        all, else the one spoken of before; a source of what is said ("mum says...") only when no
+        one else is named or was spoken of."""
         if message.receives:
             return "self"
         asked = people_in(message.asked)
@@ -92,7 +93,9 @@ class Conversation:
             # should give him a rub") is not whom the message is about: another named is, or mid-
             # conversation the one spoken of before ("my wife says her back hurts" is the wife's)
             sources = sources_in(message.text)
-            named = [p for p in named if p not in sources] or ([] if self.state.person else named)
+            named = ([p for p in named if p not in sources]
+                     or [p for p in told if p != "self" and p not in sources]  # "mum says i should give him a rub"
+                     or ([] if self.state.person else named))
         if named:
             return named[-1]
         if speaks_of_someone_else(message.text, self.state.person):

@@ -276,3 +276,12 @@ def test_someone_spoken_of_only_as_she_after_a_he_is_someone_else(assistant):
     answer = assistant.ask("she might be pregnant, can i still do her shoulders", c)
     assert [r.id for r in answer.route.rules] == ["pregnancy"]  # not the boyfriend's injury
     assert statuses(c)["boyfriend"] == {"inflammation_injury": "active"}
+
+
+def test_a_source_named_in_the_question_does_not_take_the_conversation_from_the_one_the_story_is_about(assistant):
+    # the question names only the source of the advice ("his mum says..."); the one it is about is named before
+    conversation = Conversation()
+    answer = assistant.ask("my husband pulled his back lifting boxes and he's in agony. his mum says i should give him a rub",
+                           conversation)
+    assert conversation.state.person == "husband"
+    assert "severe_pain" in {r.id for r in answer.route.rules}
