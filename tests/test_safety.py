@@ -43,6 +43,14 @@ def test_a_phrase_of_the_lexicon_is_found_with_a_word_between_its_words(rules):
     assert rules.match("i put her hot water bottle on after the massage") == []
 
 
+def test_old_or_older_naming_a_relation_is_no_older_adult(rules):
+    """"my older sister" and "my old man" (a dad, in slang) say nothing of age; an elderly or old person does."""
+    for text in ("my older sister wants a shoulder rub", "can i give my old man a back rub after his shift"):
+        assert "older_adults" not in {m.id for m in rules.match(text)}, text
+    for text in ("my elderly mother wants a back rub", "the old man next door asked for a back rub"):
+        assert "older_adults" in {m.id for m in rules.match(text)}, text
+
+
 def test_uncertainty_is_not_negation(rules):
     assert [m.id for m in rules.match("not sure if she is pregnant")] == ["pregnancy"]
     assert [m.id for m in rules.match("no fever but she is pregnant")] == ["pregnancy"]
