@@ -98,6 +98,9 @@ def load_intents() -> Intents:
         taught = tuple((kind, tuple(examples)) for kind, examples in spec.get("replies", {}).items())
         # reply_variants: more ways to say each, used to pick the reply only (the intent model is not taught them)
         variants = spec.get("reply_variants", {})
+        if set(variants) - {kind for kind, _ in taught}:
+            raise DataFileError(f"{INTENTS_FILE}: {name}.reply_variants: {sorted(set(variants) - {k for k, _ in taught})} "
+                                f"are not replies of {name}.replies")
         replies = tuple((kind, examples + tuple(variants.get(kind, ()))) for kind, examples in taught)
         intents[name] = IntentSpec(
             name, tuple(spec.get("examples", ())) + tuple(e for _, examples in taught for e in examples),

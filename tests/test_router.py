@@ -112,3 +112,19 @@ def test_whether_a_question_is_about_the_guides_at_all_is_read_from_the_whole_me
     _, _, whole = router.predict_with(text, "out_of_scope", "smalltalk")
     _, _, mixed = router.predict_with(text, "out_of_scope", "smalltalk", also=asked)
     assert np.allclose(whole, mixed)
+
+
+def test_reply_variants_of_a_reply_the_intent_lacks_are_a_clear_data_error(monkeypatch):
+    import copy
+
+    import pytest
+
+    import assistant.datafiles as datafiles
+    from assistant.datafiles import DataFileError
+
+    real = datafiles.load("intents.toml")
+    changed = copy.deepcopy(real)
+    changed["smalltalk"]["reply_variants"] = {"thanks": ["ta"], "farewell": ["laters"]}
+    monkeypatch.setattr(datafiles, "load", lambda name: changed if name == "intents.toml" else real)
+    with pytest.raises(DataFileError, match=r"smalltalk.reply_variants: \['farewell'\]"):
+        load_intents()
