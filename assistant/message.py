@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from assistant.config import Config
 from assistant.datafiles import load
 from assistant.patterns import Regex
+from assistant.text import everyday_words
 
 
 # A question longer than this is refused, not cut: nobody types one, and work must stay bounded.
@@ -313,9 +314,28 @@ def without_areas(text: str) -> str:
     return " ".join(pattern.sub(" ", text).split()) if pattern is not None else text
 
 
+_DROPPED_G = re.compile(r"\b([A-Za-z]{2,}in)['\u2019]?(?![\w'\u2019])")
+
+
+def restore_dropped_g(text: str) -> str:
+    """Words typed with their final g dropped ("achin", "rubbin", "goin'") given it back, where the word
+    with it is an everyday word and the word without it is none ("skin", "begin", "cabin" stay): read
+    as typed, spelling correction made "goin" a groin and the patterns missed "achin for 4 months"."""
+    if "in" not in text:
+        return text
+
+    def restore(m: re.Match) -> str:
+        word = m.group(1)
+        lower = word.lower()
+        known = everyday_words()
+        return word + "g" if lower not in known and lower + "g" in known else m.group(0)
+
+    return _DROPPED_G.sub(restore, text)
+
+
 def read_message(text: str, config: Config) -> Message:
     """The message stage: check the text, then find what it asks."""
-    question = check_question(text)
+    question = restore_dropped_g(check_question(text))
     focus = question_focus(question, config)
     asked = focus if focus != question else question
     parts = question_parts(asked, config)

@@ -110,3 +110,20 @@ def test_a_contracted_person_word_is_that_person_word(text, third, first_is_self
 
     assert speaks_in_third_person(text) == third
     assert people_in(text, first_person_is_self=True) == first_is_self
+
+
+def test_a_word_typed_with_its_final_g_dropped_is_read_with_it():
+    from assistant.message import restore_dropped_g
+
+    assert restore_dropped_g("her back's been achin for months, should i keep rubbin it?") == \
+        "her back's been aching for months, should i keep rubbing it?"
+    assert restore_dropped_g("how's it goin' then") == "how's it going then"
+    # a word of its own stays as typed, with or without a g after it
+    assert restore_dropped_g("her skin is dry, can i begin on the main muscles") == \
+        "her skin is dry, can i begin on the main muscles"
+
+
+def test_a_condition_typed_with_dropped_gs_gets_its_warning(assistant):
+    # the long-standing-pain patterns read the message as typed: "achin" met none of them
+    route, _ = assistant.route("her back's been achin for about 6 months now, how often should i rub it")
+    assert "persistent_pain" in {r.id for r in route.rules}

@@ -205,7 +205,7 @@ def test_a_question_after_a_thank_you_is_still_answered(assistant):
 def test_a_question_on_a_topic_in_few_of_the_guides_words_is_answered_saying_how_it_was_read(assistant):
     """Refusal is for questions recognisably about something else: one the intent model places on a
     topic of the guides is answered from the best match, saying what it was taken to ask."""
-    answer = assistant.ask("how often shud i be doin my sisters back, she does night shifts at the depot")
+    answer = assistant.ask("how often shud i sort my sisters back, she does night shifts at the depot")
     assert answer.route.route == "retrieval" and answer.route.intent == "frequency" and answer.route.read_as
     topic = assistant.composer.replies["topics"]["frequency"]
     assert answer.text.startswith(assistant.composer.replies["read_as"].format(topic=topic)) and answer.sentences
