@@ -333,9 +333,19 @@ def restore_dropped_g(text: str) -> str:
     return _DROPPED_G.sub(restore, text)
 
 
+# "4" typed for "for" where the number cannot stand: before a determiner, a pronoun or a hedge ("4 the past
+# 6 wks", "4 like 5 months", "4 a back massage", "4 u", "fix it 4 good"); "4 months", "4 times" stay numbers
+_TEXTED_FOR = re.compile(r"(?<![\w.,])4(?= (?:the|a|an|like|about|around|roughly|over|nearly|almost|more than|ages|yonks|"
+                         r"donkeys|good|ever|life|u|you|ur|your|her|him|me|my|us|them|his|their|our)\b)", re.IGNORECASE)
+
+
+def restore_texted_for(text: str) -> str:
+    return _TEXTED_FOR.sub("for", text) if "4" in text else text
+
+
 def read_message(text: str, config: Config) -> Message:
     """The message stage: check the text, then find what it asks."""
-    question = restore_dropped_g(check_question(text))
+    question = restore_texted_for(restore_dropped_g(check_question(text)))
     focus = question_focus(question, config)
     asked = focus if focus != question else question
     parts = question_parts(asked, config)

@@ -127,3 +127,17 @@ def test_a_condition_typed_with_dropped_gs_gets_its_warning(assistant):
     # the long-standing-pain patterns read the message as typed: "achin" met none of them
     route, _ = assistant.route("her back's been achin for about 6 months now, how often should i rub it")
     assert "persistent_pain" in {r.id for r in route.rules}
+
+
+def test_4_typed_for_for_is_read_as_for_where_a_number_cannot_stand():
+    from assistant.message import restore_texted_for
+
+    assert restore_texted_for("its hurt 4 like 5 months, will rubs fix it 4 good") == \
+        "its hurt for like 5 months, will rubs fix it for good"
+    for number in ("she is 4 months pregnant", "i do it 4 times a week", "my 4 year old"):
+        assert restore_texted_for(number) == number
+
+
+def test_a_long_standing_pain_texted_with_4_for_for_gets_its_warning(assistant):
+    route, _ = assistant.route("my back has been killing me 4 the past 5 months, can my gf massage it")
+    assert "persistent_pain" in {r.id for r in route.rules}
