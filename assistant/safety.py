@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Sequence
 from assistant.passages import passages_holding
 from assistant.schema import Passage, Quote, RuleMatch
 from assistant.text import Analyzer, find_loose, loose_with_offsets
+from assistant.text import words as words_of
 
 VERDICT_ORDER = {"stop": 0, "avoid": 1, "caution": 2}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -337,6 +338,16 @@ class SafetyRules:
             return tokens[span], canonical[span]
 
         lowered = question.lower()
+        fixed_sentences: list[str] = []
+
+        def corrected() -> list[str]:
+            """The sentences whose words spelling correction changes, as it reads them (made once, when needed)."""
+            if not fixed_sentences:
+                fixed_sentences.extend(f for s in sentences
+                                       if (f := " ".join(self.analyzer.corrected_words(s))) != " ".join(words_of(s)))
+                fixed_sentences.append("")  # made: nothing more to read
+            return fixed_sentences[:-1]
+
         found = []
         for rule in self.rules:
             occurrences = self._occurrences(tokens, rule, words)
@@ -346,9 +357,14 @@ class SafetyRules:
                 statuses.append((self._status(rule, tokens, sentence_of(i), i, passes), text, i, passes))
             if not any(status != "negated" for status, *_ in statuses):
                 hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
+                sentence = ""
+                if hit is None:
+                    # the sentences as spelling correction reads them ("for 6 motnhs" is "for 6 months")
+                    hit, sentence = next(((m, fixed) for fixed in corrected() for p in rule.patterns
+                                          for m in [p.search(fixed)] if m), (None, ""))
                 if hit:
                     # the question itself when the hit spans sentences: its lowercase holds the hit either way
-                    sentence = next((s for s in sentences if hit.group() in s.lower()), question)
+                    sentence = sentence or next((s for s in sentences if hit.group() in s.lower()), question)
                     said = tuple(self.analyzer.canonical_words(sentence, boundaries=True))
                     stems = tuple(self.analyzer.stem_words(list(said)))
                     # where in the sentence the pattern found it: "no broken bones" is negated there too

@@ -401,6 +401,13 @@ class Analyzer:
         out += seq[i:]
         return out
 
+    def corrected_words(self, text: str) -> list[str]:
+        """Words after shorthand and spelling correction only ("mnoths" -> "months"): the words the
+        patterns of the data files can read as typed (no thesaurus: "sore" stays "sore")."""
+        shorthand, known = self._shorthand, self.dictionary
+        said = [full for w in words(text) for full in shorthand.get(w, (w,))]
+        return [w if w in known else self.correct(w) for w in said]
+
     def canonical_words(self, text: str, boundaries: bool = False) -> list[str]:
         """Words after shorthand ("hw", "shld"), spelling correction and the thesaurus (stop words kept)."""
         shorthand, known = self._shorthand, self.dictionary

@@ -111,6 +111,14 @@ def test_a_passing_phrase_no_trigger_contains_is_a_load_error(index, monkeypatch
         SafetyRules(index.analyzer, index.passages)
 
 
+def test_a_rules_pattern_reads_the_words_as_spelling_correction_does(rules):
+    """The patterns of the data files are written in correct words; a slip in one of them ("pian",
+    "nekc") is read as the word it slips from, and a negation still counts there."""
+    assert [m.id for m in rules.match("months of back pian")] == ["persistent_pain"]
+    assert [m.id for m in rules.match("years of nekc trouble")] == ["persistent_pain"]
+    assert rules.match("she is not preganant") == []
+
+
 def test_stiff_after_lifting_is_tension_hurt_after_lifting_is_a_fresh_injury(rules):
     """Sore or stiff from moving house is what a massage is for; hurt or in agony from it is the
     guides' "fresh injuries"."""
