@@ -339,8 +339,12 @@ def _known_words(analyzer: Analyzer, passages: Sequence[Passage], workers: int =
     language = load_data("language.toml")
     for table in ("people", "areas"):
         dictionary.update(w for phrases in language[table].values() for phrase in phrases for w in words(phrase))
+    # so are the small-talk words the replies are chosen by ("grazie" is thanks, not a slip for "graze")
+    intents = load_intents()
+    dictionary.update(w for spec in intents.values() for _, phrases in spec.replies for phrase in phrases
+                      for w in words(phrase))
     known = set(dictionary)
-    for spec in load_intents().values():
+    for spec in intents.values():
         for example in spec.examples + spec.cues:
             known.update(words(example))
     return {w for w in dictionary if w.isalpha()}, known

@@ -89,6 +89,19 @@ def test_everyday_words_are_not_taken_for_slips(index):
     assert a.terms("sore mussels") == a.terms("sore muscles")
 
 
+def test_the_words_small_talk_replies_are_chosen_by_are_no_slips(index, assistant):
+    """Thanks in another language is no slip for a guide's word ("grazie" is not "graze", a skin
+    problem): after a held condition, it is thanked for, and no new condition is read into it."""
+    assert index.analyzer.canonical_words("grazie")[0] == "grazie"
+    from assistant.pipeline import Conversation
+
+    conversation = Conversation()
+    assistant.ask("my nan is 88, how gentle should i be on her back", conversation)
+    before = set(conversation.in_force())
+    answer = assistant.ask("grazie, ill let u know how it goes", conversation)
+    assert answer.route.route == "smalltalk" and set(conversation.in_force()) == before
+
+
 def test_an_unseen_inflection_gets_the_stem_of_the_word_it_inflects(index):
     a = index.analyzer
     assert "kneadings" not in a.stems and a.stem("kneadings") == a.stem("knead")
