@@ -94,8 +94,11 @@ class Understander:
         # in a conversation, the conditions of the person the question is about (and any asked about)
         rules = [r for r in in_force if r.id in named_now] + [
             r for r in stated if r.status == "hypothetical" or r.scope == "request"] if state else stated
+        # a sign-off naming a condition already held ("ok, we'll wait for the fracture clinic. cheers") tells nothing new
+        tells_new = not conversation or any(r.id not in conversation.in_force() or r.status == "hypothetical"
+                                            or r.scope == "request" for r in rules)
         decision = self.decide(message, query, intent, predicted, rules, top_score, leans,
-                               talking=bool(conversation and conversation.state.topic.question))
+                               talking=bool(conversation and conversation.state.topic.question), tells_new=tells_new)
         if decision == RETRIEVAL and self.intents.has_role(intent, "not_covered", "small_talk"):
             intent = self.vague
         answer_intent = self.answer_intent(message, intent, predicted, rules) if decision != ABSTAIN else (
@@ -164,13 +167,16 @@ class Understander:
         return replace(first, carried=carried)
 
     def decide(self, message: Message, query: str, intent: str, predicted: Prediction,
-               rules: list[RuleMatch], top_score: float, leans: bool = False, talking: bool = False) -> str:
+               rules: list[RuleMatch], top_score: float, leans: bool = False, talking: bool = False,
+               tells_new: bool = True) -> str:
         """The route: a stated condition is a safety question, unless the intent model takes what is
         asked for a topic the guides do not cover; small talk and questions the guides do not cover
         are recognised; everything else is retrieval. A short follow-up of a topic the
         guides cover is refused only when it names a topic they do not; in a conversation, a message
         asking nothing that the guides do not cover is an aside ("brb, he's making tea")."""
         cfg = self.config
+        if rules and not tells_new and not message.asks and self.reads_as_small_talk(predicted):
+            return SMALLTALK  # the conditions it names are held already, and it asks nothing
         if rules:
             # "which moisturiser brand is best for eczema": what is asked the guides do not cover;
             # refused, with the warnings of what it says (the answer shows them all the same)

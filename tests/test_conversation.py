@@ -285,3 +285,16 @@ def test_a_source_named_in_the_question_does_not_take_the_conversation_from_the_
                            conversation)
     assert conversation.state.person == "husband"
     assert "severe_pain" in {r.id for r in answer.route.rules}
+
+
+def test_a_sign_off_naming_a_held_condition_is_thanked_for_and_a_new_condition_is_not(assistant):
+    """A message asking nothing that only names what is already held ("we'll wait for the fracture
+    clinic. cheers") tells nothing new: it gets the thanks reply and the conditions stay in force.
+    One that tells a new condition still gets its warning, thanks or not."""
+    c = Conversation()
+    assistant.ask("my grandad broke his wrist last week, can i massage his back", c)
+    held = c.in_force()
+    answer = assistant.ask("no worries, we'll wait til the fracture clinic. cheers", c)
+    assert answer.route.route == "smalltalk" and answer.route.reply == "thanks" and c.in_force() == held
+    answer = assistant.ask("thanks, he has a fever as well btw", c)
+    assert answer.route.route == "safety" and "fever_infection" in [r.id for r in answer.route.rules]
