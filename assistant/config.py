@@ -62,6 +62,7 @@ class Config:
     message_part_min_words: int
     conversation_follow_up_max_words: int
     conversation_pronoun_max_words: int
+    conversation_take_back_named: float
     answer_passages_considered: int
     answer_min_sentences: int
     answer_max_sentences: int
@@ -108,7 +109,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "router_min_confidence": (0.0, 1.0), "router_oos_confidence": (0.0, 1.0), "router_oos_confidence_familiar": (0.0, 1.0),
     "router_oos_over_condition": (0.0, 1.0),
     "router_topic_confidence": (0.0, 1.0), "router_smalltalk_confidence": (0.0, 1.0),
-    "router_smalltalk_unasked": (0.0, 1.0),
+    "router_smalltalk_unasked": (0.0, 1.0), "conversation_take_back_named": (0.0, 1.0),
     "router_reply_min_similarity": (0.0, 1.0), "router_C": (1e-6, 1e6),
     "answer_passages_considered": (1, 100), "answer_min_sentences": (1, 100), "answer_max_sentences": (1, 100),
     "answer_relative_cutoff": (0.0, 1.0), "answer_padding_below": (0.0, 1.0), "answer_padding_min_shown": (1, 1_000),

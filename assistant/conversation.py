@@ -129,11 +129,12 @@ class Conversation:
         return topic.question
 
     def next_state(self, message: Message, person: str, said: list[tuple[str, list[RuleMatch]]], recovered: bool,
-                   withdraws: bool = False) -> State:
+                   withdraws: bool = False, taken_back: frozenset[str] = frozenset()) -> State:
         """The slots after this message: conditions stated, withdrawn or over, each for the person
         its sentence names (else the person the message is about). `said`: each sentence with the
         conditions it mentions. `withdraws`: the message takes back what was said last of the person
-        ("took her temp again, it's normal"), beyond what its own mentions say."""
+        ("took her temp again, it's normal"), beyond what its own mentions say. `taken_back`: the conditions
+        a withdrawing sentence names ("the allergy test was clear"): taken back if held before, not said again."""
         state = self.state
         turn = state.turns + 1
         if state.person == "" and person and not state.of(person):
@@ -178,6 +179,11 @@ class Conversation:
         conds = table.get(person, {})
         # "he isn't" after "what if he was diabetic?" answers that question: nothing held is taken back
         answers_hypothetical = any(r.status == "hypothetical" for r in state.asked_now)
+        if taken_back and not answers_hypothetical:
+            before = {c.rule.id for c in state.of(person) if c.status == IN_FORCE}
+            for rid, cond in list(conds.items()):
+                if cond.turn == turn and cond.status == IN_FORCE and rid in taken_back and rid in before:
+                    conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
         if withdraws and not answers_hypothetical and not any(c.turn == turn for c in conds.values()):
             # what the message takes back, when its own words changed nothing of the person: the
             # conditions said of them last

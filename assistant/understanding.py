@@ -141,7 +141,12 @@ class Understander:
         # a confirming result ("came back positive") shares a clearing one's words: never a withdrawal
         withdraws = (withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
                      and not self.safety.confirmation_said(message.text))
-        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text), withdraws)
+        # a sentence taking back a condition names it ("the allergy test was clear"): those it names are taken back
+        taken_back = {r.id for unit, rules in said if rules and withdraws
+                      and withdrawal.probability(self.index.analyzer.stem_sequence(unit)) >= self.config.conversation_take_back_named
+                      and not self.safety.confirmation_said(unit) for r in rules} if withdrawal is not None else set()
+        return conversation.next_state(message, person, said, self.safety.recovery_said(message.text), withdraws,
+                                       frozenset(taken_back))
 
     def reads_with_topic(self, message: Message, conversation: Conversation, first: Prediction,
                          top_score: float) -> bool:

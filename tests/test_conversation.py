@@ -298,3 +298,27 @@ def test_a_sign_off_naming_a_held_condition_is_thanked_for_and_a_new_condition_i
     assert answer.route.route == "smalltalk" and answer.route.reply == "thanks" and c.in_force() == held
     answer = assistant.ask("thanks, he has a fever as well btw", c)
     assert answer.route.route == "safety" and "fever_infection" in [r.id for r in answer.route.rules]
+
+
+@pytest.mark.parametrize("story, taking_back, taken", [
+    ("my girlfriend might be allergic to nuts, which oil should i use",
+     "update she went to the clinic and the allergy test was clear, turns out it was her washing powder. so coconut's fine?",
+     "allergies"),
+    ("my mum has a cough and a temperature, can i massage her back",
+     "ah wait she just rang the doc and he says its not an infection at all, just a dry cough. so how's best to ease her back",
+     "fever_infection"),
+])
+def test_a_sentence_taking_back_a_condition_it_names_withdraws_it(assistant, story, taking_back, taken):
+    c = talk(assistant, story)
+    assert taken in c.in_force()
+    assistant.ask(taking_back, c)
+    assert taken not in c.in_force() and statuses(c)[c.state.person][taken] == "withdrawn"
+
+
+def test_a_result_confirming_a_condition_or_a_condition_said_still_to_hold_keeps_it(assistant):
+    c = talk(assistant, "my dad might have a blood clot in his leg, they're doing a scan. can i do his back",
+             "update, they did the ultrasound and it IS a clot. he's on blood thinners now. can i still do his back")
+    assert "blood_clots" in c.in_force()
+    c = talk(assistant, "my wife is pregnant and has a temperature, can i massage her",
+             "false alarm, she'd had a hot water bottle on her all evening, temp's normal now. still pregnant obvs lol. upper back ok?")
+    assert "pregnancy" in c.in_force()
