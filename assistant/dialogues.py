@@ -105,7 +105,9 @@ def evaluate_dialogues(assistant: Assistant, dialogues: list[Dialogue]) -> dict:
                                "top5_relevant": found if turn.evidence else None})
     return {"conversations": len(dialogues), "turns": turns,
             "route_accuracy": route_ok / max(1, turns), "conditions_exact": conditions_ok / max(1, turns),
-            "top5_relevant": top5 / max(1, with_evidence), "person_accuracy": person_ok / max(1, with_person),
+            # None when no turn quotes its evidence (a set labelled for routes and conditions only)
+            "top5_relevant": top5 / with_evidence if with_evidence else None,
+            "person_accuracy": person_ok / max(1, with_person),
             "misses": misses}
 
 
@@ -113,5 +115,6 @@ def format_dialogue_report(r: dict, title: str) -> str:
     return "\n".join([
         f"== {title}: {r['conversations']} conversations, {r['turns']} turns",
         f"Turns          route accuracy {r['route_accuracy']:.3f}   conditions exactly right {r['conditions_exact']:.3f}"
-        f"   relevant passage in top 5 {r['top5_relevant']:.3f}   person {r['person_accuracy']:.3f}",
+        + (f"   relevant passage in top 5 {r['top5_relevant']:.3f}" if r['top5_relevant'] is not None else "")
+        + f"   person {r['person_accuracy']:.3f}",
     ])

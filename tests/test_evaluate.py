@@ -166,3 +166,13 @@ def test_a_dialogue_labels_people_in_its_own_words_and_is_scored_by_who_they_are
     path = tmp_path / "dialogues.jsonl"
     path.write_text(json.dumps({"id": "p1", "turns": turns}) + "\n", encoding="utf-8")
     assert evaluate_dialogues(assistant, load_dialogues(path, CORPUS))["person_accuracy"] == 1.0
+
+
+def test_a_dialogue_set_quoting_no_evidence_reports_no_top_five_figure(cli, tmp_path):
+    """Conversations labelled for routes and conditions only are not scored 0 on passages they never named."""
+    turns = [{"text": "how long should a back massage last", "route": "retrieval", "conditions": []}]
+    path = tmp_path / "dialogues.jsonl"
+    path.write_text(json.dumps({"id": "n1", "turns": turns}) + "\n", encoding="utf-8")
+    out = cli("eval", "--dialogues", str(path), "--split", "all")
+    assert out.returncode == 0, out.stderr
+    assert "route accuracy 1.000" in out.stdout and "top 5" not in out.stdout
