@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import Message, people_in, sources_in, speaks_in_third_person, speaks_of_someone_else
+from assistant.message import Message, people_in, sources_in, speaks_in_third_person, speaks_of_someone_else, who_the_pronoun_can_be
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -96,6 +96,12 @@ class Conversation:
             named = ([p for p in named if p not in sources]
                      or [p for p in told if p != "self" and p not in sources]  # "mum says i should give him a rub"
                      or ([] if self.state.person else named))
+        pronoun_is = who_the_pronoun_can_be(message.asked)
+        if named and pronoun_is and not pronoun_is & set(named):
+            # "me mam wants us to give him a rub, is that safe at his age?": the one its pronoun can be
+            named = [p for p in told if p in pronoun_is] or named
+        elif len(set(named)) > 1:
+            named = [p for p in named if p in pronoun_is] or named
         if named:
             return named[-1]
         if speaks_of_someone_else(message.text, self.state.person):

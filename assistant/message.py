@@ -158,6 +158,15 @@ def _pronouns() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
             {p: frozenset(people) for p, people in lang["pronoun_people"].items()})
 
 
+def who_the_pronoun_can_be(text: str) -> frozenset[str]:
+    """The people a text's one third-person pronoun can be ("his" -> husband, dad, grandad...);
+    none when it uses both or neither."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    forms, people = _pronouns()
+    used = [pronoun for pronoun, f in forms.items() if words & f]
+    return people[used[0]] if len(used) == 1 else frozenset()
+
+
 def speaks_of_someone_else(text: str, person: str) -> bool:
     """Whether a text speaks of someone only by a pronoun that cannot be `person` ("she" after a
     husband was spoken of)."""

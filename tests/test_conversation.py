@@ -4,6 +4,7 @@ conditions with how they were meant."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -322,3 +323,26 @@ def test_a_result_confirming_a_condition_or_a_condition_said_still_to_hold_keeps
     c = talk(assistant, "my wife is pregnant and has a temperature, can i massage her",
              "false alarm, she'd had a hot water bottle on her all evening, temp's normal now. still pregnant obvs lol. upper back ok?")
     assert "pregnancy" in c.in_force()
+
+
+def test_who_a_message_is_about_on_a_set_written_blind(assistant):
+    """tests/fixtures/people-blind.jsonl: 60 messages naming several people, written by someone who
+    never saw the code, labelled with whom each is about (a pronoun picking one of two people, a
+    source of advice, someone asking for another; and controls). Measured 58/60 when it was added."""
+    from assistant.dialogues import _person
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "people-blind.jsonl"
+    rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+    right = 0
+    for row in rows:
+        c = talk(assistant, row["text"])
+        right += c.state.person == _person(row["person"])
+    assert right >= 56, f"{right}/{len(rows)}"
+
+
+def test_the_pronoun_of_the_question_picks_whom_it_is_about(assistant):
+    c = talk(assistant, "me grandad's 90 next month and his back's always stiff. me mam wants us to give him a rub, "
+                        "is that safe at his age?")
+    assert c.state.person == "grandad" and "older_adults" in c.in_force()
+    c = talk(assistant, "my husband says my mum's back is sore, how do i massage her")
+    assert c.state.person == "mum"
