@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import Message, people_in, sources_in, speaks_in_third_person, speaks_of_someone_else, who_the_pronoun_can_be
+from assistant.message import Message, areas_in, people_in, sources_in, speaks_in_third_person, speaks_of_someone_else, who_the_pronoun_can_be
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -140,7 +140,9 @@ class Conversation:
         its sentence names (else the person the message is about). `said`: each sentence with the
         conditions it mentions. `withdraws`: the message takes back what was said last of the person
         ("took her temp again, it's normal"), beyond what its own mentions say. `taken_back`: the conditions
-        a withdrawing sentence names ("the allergy test was clear"): taken back if held before, not said again."""
+        a withdrawing sentence names ("the allergy test was clear"): taken back if held before, not said again.
+        A condition sitting on a part of the body said not to be on another area ("his lower back where it's
+        not burnt") is not taken back."""
         state = self.state
         turn = state.turns + 1
         if state.person == "" and person and not state.of(person):
@@ -150,6 +152,7 @@ class Conversation:
         table = {who: {c.rule.id: c for c in conds} for who, conds in state.conditions}
         asked_now: list[RuleMatch] = []
         holders: set[str] = set()
+        spared = False  # a condition said not to be on one area is still on the one it was said to be
         # "i" is the one typing only in a message about nobody else ("i read that massage cures
         # chronic pain" in a message about dad is about dad)
         others = [p for p in people_in(message.text) if p != "self"]
@@ -168,6 +171,11 @@ class Conversation:
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 holders.add(holder)
+                held = table.get(holder, {}).get(rule.id)
+                if (rule.status == "negated" and rule.on_area and held is not None and held.status == IN_FORCE
+                        and areas_in(sentence) and not areas_in(sentence) & areas_in(held.words)):
+                    spared = True  # "his lower back where it's not burnt": not there, still where it was said to be
+                    continue
                 _apply(table.setdefault(holder, {}), rule, message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
@@ -190,7 +198,7 @@ class Conversation:
             for rid, cond in list(conds.items()):
                 if cond.turn == turn and cond.status == IN_FORCE and rid in taken_back and rid in before:
                     conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
-        if withdraws and not answers_hypothetical and not any(c.turn == turn for c in conds.values()):
+        if withdraws and not answers_hypothetical and not spared and not any(c.turn == turn for c in conds.values()):
             # what the message takes back, when its own words changed nothing of the person: the
             # conditions said of them last
             last = max((c.turn for c in conds.values() if c.status == IN_FORCE), default=None)

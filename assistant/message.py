@@ -167,6 +167,11 @@ def who_the_pronoun_can_be(text: str) -> frozenset[str]:
     return people[used[0]] if len(used) == 1 else frozenset()
 
 
+def areas_in(text: str) -> set[str]:
+    """The body areas a text names, by their canonical names ("small of her back" -> "lower back")."""
+    return set(patterns().areas.find(text))
+
+
 def speaks_of_someone_else(text: str, person: str) -> bool:
     """Whether a text speaks of someone only by a pronoun that cannot be `person` ("she" after a
     husband was spoken of)."""

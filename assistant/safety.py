@@ -114,6 +114,7 @@ class Rule:
     # for a rule whose condition as a whole cannot be over (a medical condition), the mentions that can
     # ("pneumonia", "an op"; not "diabetic"): stem sequences, found within the words that matched
     passing: tuple[tuple[str, ...], ...] = ()
+    on_area: bool = False  # the condition sits on a part of the body (a bruise, a rash), not on the whole person
 
     def passes(self, matched: tuple[str, ...]) -> bool:
         """Whether these words (or stems) hold one of the `passing` phrases: what they name can be over
@@ -123,7 +124,7 @@ class Rule:
     def mention(self, matched: str, status: str, sure: bool, can_pass: bool) -> RuleMatch:
         """This rule as a message mentions it: the words that matched, how it was meant."""
         return RuleMatch(self.id, self.condition, self.verdict, self.quotes[0].text, self.quotes, matched,
-                         self.body_excludes, status, self.scope, sure, can_pass)
+                         self.body_excludes, status, self.scope, sure, can_pass, self.on_area)
 
 
 def phrase_positions(tokens: tuple[str, ...], phrase: tuple[str, ...]) -> list[int]:
@@ -202,7 +203,8 @@ class SafetyRules:
                     tuple(quotes), tuple(p.lower() for p in raw.get("body_excludes", [])),
                     tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person"),
                     frozenset(analyzer.stem(w) for w in raw.get("beside", [])),
-                    tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s)), passing))
+                    tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s)), passing,
+                    raw.get("on_area", False)))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)

@@ -93,6 +93,7 @@ class RuleMatch:
     scope: str = "person"  # "person": held for the person spoken of; "request": of this question only
     sure: bool = True  # False when said as a maybe ("not sure if she's pregnant"): warned about as "if this applies"
     can_pass: bool = False  # the condition named can be over ("had pneumonia, fine now"; not "diabetic")
+    on_area: bool = False  # it sits on a part of the body: absent from one area, it may be on another
 
     def to_dict(self) -> dict:
         return {"id": self.id, "verdict": self.verdict, "advice": self.advice,

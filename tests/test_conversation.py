@@ -346,3 +346,14 @@ def test_the_pronoun_of_the_question_picks_whom_it_is_about(assistant):
     assert c.state.person == "grandad" and "older_adults" in c.in_force()
     c = talk(assistant, "my husband says my mum's back is sore, how do i massage her")
     assert c.state.person == "mum"
+
+
+@pytest.mark.parametrize("story, later, in_force", [
+    ("my husband's shoulders are sunburnt, can i massage him", "can i do his lower back where it's not burnt", {"skin_problems"}),
+    ("my wife has eczema on her arms", "what about just her lower back where theres no eczema", {"skin_problems"}),
+    # said of the same area, it is taken back; a condition of the whole person is taken back wherever it is said
+    ("my son has a bruise on his shoulder from rugby", "actually his shoulder isn't bruised, it was just mud", set()),
+    ("my wife has a fever", "she has no fever, her neck is just stiff", set()),
+])
+def test_a_condition_on_one_part_of_the_body_is_not_taken_back_by_another_part_being_clear(assistant, story, later, in_force):
+    assert talk(assistant, story, later).in_force() == in_force
