@@ -198,10 +198,11 @@ class Conversation:
             for rid, cond in list(conds.items()):
                 if cond.turn == turn and cond.status == IN_FORCE and rid in taken_back and rid in before:
                     conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
-        if withdraws and not answers_hypothetical and not spared and not any(c.turn == turn for c in conds.values()):
-            # what the message takes back, when its own words changed nothing of the person: the
-            # conditions said of them last
-            last = max((c.turn for c in conds.values() if c.status == IN_FORCE), default=None)
+        if (withdraws and not answers_hypothetical and not spared
+                and not any(c.turn == turn and c.status != IN_FORCE for c in conds.values())):
+            # what the message takes back when its own words take back nothing: the conditions said of the
+            # person last, of those it does not name ("xray's back, no break! doc says its just bruising": the fracture)
+            last = max((c.turn for c in conds.values() if c.status == IN_FORCE and c.turn != turn), default=None)
             for rid, cond in list(conds.items()):
                 if cond.status == IN_FORCE and cond.turn == last:
                     conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)

@@ -357,3 +357,16 @@ def test_the_pronoun_of_the_question_picks_whom_it_is_about(assistant):
 ])
 def test_a_condition_on_one_part_of_the_body_is_not_taken_back_by_another_part_being_clear(assistant, story, later, in_force):
     assert talk(assistant, story, later).in_force() == in_force
+
+
+def test_news_taking_back_one_condition_keeps_what_it_says_and_what_it_does_not_touch(assistant):
+    """A message taking something back while naming another condition ("no break! doc says its just
+    bruising") takes back the other condition said with it, not the one it names; one whose own words
+    take a condition back ("nah no fever") takes back that one only."""
+    c = talk(assistant, "my son fell off his skateboard onto his back, they think he might've cracked a vertebra, "
+                        "waiting on x-ray results",
+             "xray's back, no break! doc says its just bruising. can i massage it now?")
+    assert c.in_force() == {"inflammation_injury"}
+    c = talk(assistant, "my wife is allergic to nuts and might have a fever, can i give her a back rub",
+             "nah no fever, she's grand, was just wondering. how long should the whole thing take")
+    assert c.in_force() == {"allergies"}
