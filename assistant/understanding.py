@@ -207,7 +207,7 @@ class Understander:
             ids, weights = self.index.router.vector(message.asked)
             # the same measures the model was fitted on (fit_scope.feature_matrix)
             return ABSTAIN if self.scope.probability(self.scope_coef, ids, weights, self.evidence(message)) >= self.scope.threshold else RETRIEVAL
-        if self.guessed_out_of_scope(query, intent, predicted.out_of_scope, top_score):
+        if self.guessed_out_of_scope(message.asked, intent, predicted.out_of_scope, top_score):
             return ABSTAIN
         return RETRIEVAL
 
@@ -272,9 +272,10 @@ class Understander:
                                or any(p.search(asked if whole is None else whole) for p in spec.person_patterns))
 
     def guessed_out_of_scope(self, query: str, intent: str, oos_probability: float, top_score: float) -> bool:
-        """The router's say on scope, for a question the guides match only weakly. A question in
+        """The router's say on scope, for a question the guides match only weakly. A question asked in
         words the guides or the thesaurus know ("is it ok if it hurts a little", "can we chat while
-        i massage her") needs a surer verdict: in this chat it is most likely about massage."""
+        i massage her") needs a surer verdict: in this chat it is most likely about massage. `query`:
+        what is asked (the story before it may be in any words: "stressed with finals")."""
         cfg = self.config
         foreign = self.has_foreign_words(query)
         needed = cfg.router_oos_confidence if foreign else cfg.router_oos_confidence_familiar

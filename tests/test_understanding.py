@@ -49,6 +49,14 @@ def test_a_question_in_the_guides_own_words_is_not_refused_on_a_guess(assistant,
     assert answer.route.route == "retrieval" and answer.citations
 
 
+@pytest.mark.parametrize("question", ["hey! my roommate has been super stressed with finals, his shoulders are basically rocks. best way to loosen them up?",
+                                      "my flatmate's got her finals next week and her shoulders are in bits, how should i rub them"])
+def test_words_the_guides_lack_in_the_story_do_not_make_the_question_out_of_scope(assistant, question):
+    # the story may be in any words ("finals", "babcia"); what is asked is in the guides' own
+    answer = assistant.ask(question)
+    assert answer.route.route == "retrieval" and answer.citations
+
+
 @pytest.mark.parametrize("question", ["hi", "thanks!", "help"])
 def test_smalltalk_gets_a_short_reply_without_sources(assistant, question):
     answer = assistant.ask(question)
