@@ -115,6 +115,8 @@ class Rule:
     # ("pneumonia", "an op"; not "diabetic"): stem sequences, found within the words that matched
     passing: tuple[tuple[str, ...], ...] = ()
     on_area: bool = False  # the condition sits on a part of the body (a bruise, a rash), not on the whole person
+    signs: frozenset[str] = frozenset()  # triggers that are only a sign (stems joined: "red")...
+    explained_by: frozenset[str] = frozenset()  # ...which these rules' conditions, named beside them, explain
 
     def passes(self, matched: tuple[str, ...]) -> bool:
         """Whether these words (or stems) hold one of the `passing` phrases: what they name can be over
@@ -204,10 +206,15 @@ class SafetyRules:
                     tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person"),
                     frozenset(analyzer.stem(w) for w in raw.get("beside", [])),
                     tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s)), passing,
-                    raw.get("on_area", False)))
+                    raw.get("on_area", False), frozenset(" ".join(seq(t)) for t in raw.get("signs", [])),
+                    frozenset(raw.get("explained_by", []))))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
+        for rule in self.rules:
+            unknown = rule.explained_by - {r.id for r in self.rules}
+            if unknown:
+                raise SafetyRuleError(f"safety rule {rule.id}: explained_by names no rule: {', '.join(sorted(unknown))}")
         # a word some rule names (osteoporosis, thrombosis) belongs to that rule, not to a word pattern
         self._named = {t[0] for r in self.rules for t in r.triggers if len(t) == 1}
 
@@ -351,6 +358,7 @@ class SafetyRules:
             return fixed_sentences[:-1]
 
         found = []
+        only_signs: set[str] = set()  # rules found by their signs alone ("itchy red bumps": red)
         for rule in self.rules:
             occurrences = self._occurrences(tokens, rule, words)
             statuses = []  # (how it is meant, the words that matched, where, whether it can be over)
@@ -382,6 +390,15 @@ class SafetyRules:
             # "not sure if she's pregnant", "she might have a fever": in force, but said as a maybe
             sure = at is None or not self._clause_has(tokens, at, self.uncertain_cues)
             found.append(rule.mention(text, status, sure, passes))
+            if rule.signs and all(t in rule.signs for s, t, *_ in statuses if s != "negated"):
+                only_signs.add(rule.id)
+        if only_signs:
+            # a sign another condition named beside it explains is that condition's ("a rash, itchy red
+            # bumps": the rash's redness), unless the other was found by the sign's own words ("a red patch")
+            by_id = {r.id: r for r in self.rules}
+            found = [m for m in found if m.id not in only_signs or not any(
+                o.id in by_id[m.id].explained_by and o.status == "active"
+                and not set(o.matched.split()) & {w for s in by_id[m.id].signs for w in s.split()} for o in found)]
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])

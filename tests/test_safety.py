@@ -111,12 +111,33 @@ def test_a_passing_phrase_no_trigger_contains_is_a_load_error(index, monkeypatch
         SafetyRules(index.analyzer, index.passages)
 
 
+def test_a_sign_explained_by_a_rule_that_does_not_exist_is_a_load_error(index, monkeypatch):
+    import copy
+
+    from assistant import safety
+
+    doc = copy.deepcopy(safety._rules_doc())
+    next(r for r in doc["rules"] if r["id"] == "inflammation_injury")["explained_by"] = ["skin_problem"]
+    monkeypatch.setattr(safety, "_rules_doc", lambda: doc)
+    with pytest.raises(SafetyRuleError, match="skin_problem"):
+        SafetyRules(index.analyzer, index.passages)
+
+
 def test_a_rules_pattern_reads_the_words_as_spelling_correction_does(rules):
     """The patterns of the data files are written in correct words; a slip in one of them ("pian",
     "nekc") is read as the word it slips from, and a negation still counts there."""
     assert [m.id for m in rules.match("months of back pian")] == ["persistent_pain"]
     assert [m.id for m in rules.match("years of nekc trouble")] == ["persistent_pain"]
     assert rules.match("she is not preganant") == []
+
+
+def test_a_sign_another_condition_named_beside_it_explains_is_that_conditions(rules):
+    """Redness beside a rash or a sunburn is the rash's (one condition, as every labelled set reads it);
+    alone, or beside a swelling, it is an inflammation; found by the same words ("a red patch") it is both."""
+    assert [m.id for m in rules.match("she's got a rash across her shoulder blades, itchy red bumps")] == ["skin_problems"]
+    assert [m.id for m in rules.match("his back's bright red and peeling from sunburn")] == ["skin_problems"]
+    assert [m.id for m in rules.match("her lower back is red")] == ["inflammation_injury"]
+    assert {m.id for m in rules.match("it's red and swollen and there's a rash")} == {"inflammation_injury", "skin_problems"}
 
 
 def test_stiff_after_lifting_is_tension_hurt_after_lifting_is_a_fresh_injury(rules):
