@@ -32,6 +32,7 @@ class Condition:
     status: str  # active, past, withdrawn, negated
     words: str  # the message that set the status
     turn: int = 0  # the conversation's turn that set it (State.turns)
+    sentence: str = ""  # the sentence of that message that said it (where its body areas are read)
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,10 @@ class Conversation:
                 holders.add(holder)
                 held = table.get(holder, {}).get(rule.id)
                 if (rule.status == "negated" and rule.on_area and held is not None and held.status == IN_FORCE
-                        and areas_in(sentence) and not areas_in(sentence) & areas_in(held.words)):
+                        and areas_in(sentence) and not areas_in(sentence) & areas_in(held.sentence or held.words)):
                     spared = True  # "his lower back where it's not burnt": not there, still where it was said to be
                     continue
-                _apply(table.setdefault(holder, {}), rule, message.text, turn)
+                _apply(table.setdefault(holder, {}), rule, message.text, turn, sentence)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
                         if who != holder and rule.id in conds and conds[rule.id].status == IN_FORCE:
@@ -216,11 +217,11 @@ class Conversation:
         return replace(state, topic=Topic(question, intent, area))
 
 
-def _apply(conditions: dict[str, Condition], rule: RuleMatch, said: str, turn: int) -> None:
+def _apply(conditions: dict[str, Condition], rule: RuleMatch, said: str, turn: int, sentence: str = "") -> None:
     """One mention's effect on someone's conditions."""
     before = conditions.get(rule.id)
     if rule.status == IN_FORCE:
-        conditions[rule.id] = Condition(rule, IN_FORCE, said, turn)
+        conditions[rule.id] = Condition(rule, IN_FORCE, said, turn, sentence)
     elif rule.status == "negated":
         was_held = before is not None and before.status == IN_FORCE
         conditions[rule.id] = Condition(rule, "withdrawn" if was_held else "negated", said, turn)

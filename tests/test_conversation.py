@@ -351,6 +351,9 @@ def test_the_pronoun_of_the_question_picks_whom_it_is_about(assistant):
 @pytest.mark.parametrize("story, later, in_force", [
     ("my husband's shoulders are sunburnt, can i massage him", "can i do his lower back where it's not burnt", {"skin_problems"}),
     ("my wife has eczema on her arms", "what about just her lower back where theres no eczema", {"skin_problems"}),
+    # the area asked about in the same message is not where the rash is
+    ("my sister has a nasty rash on her shoulders, itchy red bumps. can i massage her lower back?",
+     "can i do her lower back where there's no rash", {"skin_problems"}),
     # said of the same area, it is taken back; a condition of the whole person is taken back wherever it is said
     ("my son has a bruise on his shoulder from rugby", "actually his shoulder isn't bruised, it was just mud", set()),
     ("my wife has a fever", "she has no fever, her neck is just stiff", set()),
