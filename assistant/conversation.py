@@ -88,6 +88,12 @@ class Conversation:
             return "self"
         asked = people_in(message.asked)
         told = people_in(message.text)
+        if (message.corrects and self.state.person and not asked and message.asked != message.text
+                and not speaks_of_someone_else(message.asked, self.state.person)
+                and not (self.state.person == "self" and speaks_in_third_person(message.asked))):
+            # "oh wait no its her sister whos allergic not her. so how much do i use": the condition moves
+            # to the sister; the question is still about the one spoken of
+            return self.state.person
         named = [p for p in asked if p != "self"] or asked or [p for p in told if p != "self"] or told
         if named:
             # someone named only as the source of what is said ("my aunt swears by it", "mum says i

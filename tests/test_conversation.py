@@ -373,3 +373,15 @@ def test_news_taking_back_one_condition_keeps_what_it_says_and_what_it_does_not_
     c = talk(assistant, "my wife is allergic to nuts and might have a fever, can i give her a back rub",
              "nah no fever, she's grand, was just wondering. how long should the whole thing take")
     assert c.in_force() == {"allergies"}
+
+
+def test_a_correction_moves_the_condition_but_the_question_stays_with_the_one_spoken_of(assistant):
+    c = talk(assistant, "my bestie is coming over for a pamper night, what oil should i use for her back",
+             "ngl shes allergic to nuts, does that rule out almond oil",
+             "oh wait no its her sister whos allergic not her lol. so almond is fine then, how much do i use")
+    assert c.state.person == "friend" and c.in_force() == set()
+    assert statuses(c)["sister"]["allergies"] == "active"
+    # ...unless its pronoun cannot be the one spoken of before ("i'm the husband... can i massage her")
+    c = talk(assistant, "im 6 months pregnant, can i get a back massage",
+             "sorry typed that wrong, my WIFE is the one who's 6 months pregnant, i'm the husband lol. can i massage her")
+    assert c.state.person == "wife" and c.in_force() == {"pregnancy"}
