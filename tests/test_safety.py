@@ -138,6 +138,9 @@ def test_a_sign_another_condition_named_beside_it_explains_is_that_conditions(ru
     assert [m.id for m in rules.match("his back's bright red and peeling from sunburn")] == ["skin_problems"]
     assert [m.id for m in rules.match("her lower back is red")] == ["inflammation_injury"]
     assert {m.id for m in rules.match("it's red and swollen and there's a rash")} == {"inflammation_injury", "skin_problems"}
+    # a sling beside a broken bone is the fracture's; alone it is an injury
+    assert [m.id for m in rules.match("my son broke his collarbone 3 weeks ago, still in a sling")] == ["fracture_bone"]
+    assert [m.id for m in rules.match("his arm is in a sling")] == ["inflammation_injury"]
 
 
 def test_stiff_after_lifting_is_tension_hurt_after_lifting_is_a_fresh_injury(rules):
