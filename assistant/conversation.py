@@ -109,6 +109,10 @@ class Conversation:
             named = [p for p in told if p in pronoun_is] or named
         elif len(set(named)) > 1:
             named = [p for p in named if p in pronoun_is] or named
+        if not named and told and speaks_of_someone_else(message.asked, self.state.person):
+            # "my nan also says her shoulders ache, how gentle should i be with her" while talking of a
+            # grandad: the source speaks of herself
+            named = [p for p in told if p in pronoun_is]
         if named:
             return named[-1]
         if speaks_of_someone_else(message.text, self.state.person):

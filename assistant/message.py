@@ -144,7 +144,8 @@ def patterns() -> _Patterns:
                          rf"(?:{_alternation(lang['self_naming_determiners'])})\s+$"),
         address_forms=frozenset(lang["address_forms"]),
         determined=Regex(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$"),
-        reports=Regex(rf"(?:['\u2019]?s)?\s+(?:{_alternation(lang['reporting_verbs'])})\b"),
+        reports=Regex(rf"(?:['\u2019]?s)?\s+(?:(?:{_alternation(lang['reporting_adverbs'])})\s+)?"
+                      rf"(?:{_alternation(lang['reporting_verbs'])})\b"),
         receives=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
                        rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)"),
     )

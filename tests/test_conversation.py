@@ -385,3 +385,17 @@ def test_a_correction_moves_the_condition_but_the_question_stays_with_the_one_sp
     c = talk(assistant, "im 6 months pregnant, can i get a back massage",
              "sorry typed that wrong, my WIFE is the one who's 6 months pregnant, i'm the husband lol. can i massage her")
     assert c.state.person == "wife" and c.in_force() == {"pregnancy"}
+
+
+@pytest.mark.parametrize("source", ["me mam also reckons he should lie on the floor, what else could he do",
+                                    "my grandma always says you gotta use baby oil, is that a thing for him",
+                                    "his physio just told him to stretch more, should i do that before the massage"])
+def test_a_source_with_a_word_before_its_verb_is_still_only_the_source(assistant, source):
+    c = talk(assistant, "my grandad's 80 and his back's always stiff, can i give him a rub", source)
+    assert c.state.person == "grandad" and "older_adults" in c.in_force()
+
+
+def test_a_source_speaking_of_herself_is_whom_the_pronoun_points_to(assistant):
+    c = talk(assistant, "giving my grandad a back rub later, he's 79",
+             "my nan also says her shoulders ache now, she's 77 and a bit frail, how gentle should i be with her")
+    assert c.state.person == "nan"
