@@ -100,6 +100,8 @@ def test_the_words_small_talk_replies_are_chosen_by_are_no_slips(index, assistan
     before = set(conversation.in_force())
     answer = assistant.ask("grazie, ill let u know how it goes", conversation)
     assert answer.route.route == "smalltalk" and set(conversation.in_force()) == before
+    # an acknowledgement is no slip for a guide word either ("righto" is not "right")
+    assert assistant.ask("righto", conversation).route.route == "smalltalk"
 
 
 def test_an_unseen_inflection_gets_the_stem_of_the_word_it_inflects(index):
