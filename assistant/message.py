@@ -102,6 +102,7 @@ class _Patterns:
     correction: Regex
     self_named: Regex
     receives: Regex
+    receives_it: Regex  # "can my boyfriend massage it out", where "it" is the typist's own back
     address_forms: frozenset[str]
     determined: Regex  # a determiner just before where a match ends
     reports: Regex  # a reporting verb just after a person's word ("mum says")
@@ -148,6 +149,7 @@ def patterns() -> _Patterns:
                       rf"(?:{_alternation(lang['reporting_verbs'])})\b"),
         receives=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
                        rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)"),
+        receives_it=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+it\b"),
     )
 
 
@@ -166,6 +168,15 @@ def who_the_pronoun_can_be(text: str) -> frozenset[str]:
     forms, people = _pronouns()
     used = [pronoun for pronoun, f in forms.items() if words & f]
     return people[used[0]] if len(used) == 1 else frozenset()
+
+
+_MY_BACK = re.compile(r"\bmy\s+(?:own\s+)?back\b", re.IGNORECASE)
+_MY_BEFORE = re.compile(r"\bmy\s+(?:own\s+)?$", re.IGNORECASE)
+
+
+def names_own_body(text: str) -> bool:
+    """Whether a text speaks of the typist's own body ("a sharp pain in my lower back", "my back")."""
+    return bool(_MY_BACK.search(text)) or any(_MY_BEFORE.search(text[:at]) for at, _ in patterns().areas.spans(text))
 
 
 def areas_in(text: str) -> set[str]:
@@ -239,9 +250,12 @@ def corrects(text: str) -> bool:
     return any(people_in(m.group(1)) for m in _CLEFT.finditer(text))
 
 
-def receives_massage(text: str) -> bool:
-    """Whether the one typing is the one massaged ("can my husband give me a back rub")."""
-    return bool(patterns().receives.search(text))
+def receives_massage(text: str, whole: str = "") -> bool:
+    """Whether the one typing is the one massaged ("can my husband give me a back rub"; "sharp pain in
+    my lower back... can my boyfriend massage it out", `whole` being the message the asked text is of)."""
+    pats = patterns()
+    return bool(pats.receives.search(text)) or bool(
+        pats.receives_it.search(text) and names_own_body(whole or text) and not speaks_in_third_person(whole or text))
 
 
 def speaks_in_third_person(text: str) -> bool:
@@ -369,4 +383,4 @@ def read_message(text: str, config: Config) -> Message:
     return Message(question, focus if focus != question else "", tuple(parts) if len(parts) >= 2 else (),
                    bool(pats.follow_up.match(question)), bool(pats.pronoun.search(question)), sentences,
                    tuple(pats.people.find(question)), tuple(pats.areas.find(question)),
-                   corrects(question), asks_anything(question), receives_massage(asked))
+                   corrects(question), asks_anything(question), receives_massage(asked, question))

@@ -411,3 +411,11 @@ def test_a_source_speaking_of_herself_is_whom_the_pronoun_points_to(assistant):
     c = talk(assistant, "giving my grandad a back rub later, he's 79",
              "my nan also says her shoulders ache now, she's 77 and a bit frail, how gentle should i be with her")
     assert c.state.person == "nan"
+
+
+def test_the_typists_own_back_with_someone_else_to_massage_it_is_the_typists(assistant):
+    c = talk(assistant, "woke up with a sudden sharp pain in my lower back, no idea what i did. can my boyfriend massage it out")
+    assert c.state.person == "self" and c.in_force() == {"severe_pain"}
+    # ...while the same words of someone else's back are theirs
+    c = talk(assistant, "my boyfriend woke up with a sharp pain in his lower back, can i massage it out")
+    assert c.state.person == "boyfriend" and c.in_force() == {"severe_pain"}
