@@ -158,6 +158,8 @@ class SafetyRules:
         self.negation_cues = {analyzer.stem(w) for w in doc["negation_cues"]}
         self.negation_blockers = {analyzer.stem(w) for w in doc["negation_blockers"]}
         self.clause_breaks = {analyzer.stem(w) for w in doc["clause_breaks"]} | {"|"}
+        # a supposition runs on over "and" ("what if she was pregnant and had a fever"): the breaks it crosses
+        self.supposition_joins = {analyzer.stem(w) for w in doc.get("supposition_joins", [])}
         self.negation_window = int(doc["negation_window"])
         self.near_window = int(doc["near_window"])
         self.phrase_gap = int(doc.get("phrase_gap", 0))
@@ -311,15 +313,17 @@ class SafetyRules:
         stems and the words of the sentence of the mention; `can_pass`: whether what it names can be over."""
         if at is not None and self._negated(tokens, at):
             return "negated"
-        if at is not None and self._clause_has(tokens, at, self.hypothetical_cues):
+        if at is not None and self._clause_has(tokens, at, self.hypothetical_cues, across=self.supposition_joins):
             return "hypothetical"
         if can_pass and self._says_over(*sentence):
             return "past"
         return "active"
 
-    def _clause_has(self, tokens: tuple[str, ...], at: int, phrases: tuple[tuple[str, ...], ...]) -> bool:
+    def _clause_has(self, tokens: tuple[str, ...], at: int, phrases: tuple[tuple[str, ...], ...],
+                    across: set[str] | frozenset[str] = frozenset()) -> bool:
+        """Whether the clause of `at` holds one of the phrases before it (`across`: breaks that do not end it)."""
         start = at
-        while start > 0 and tokens[start - 1] not in self.clause_breaks:
+        while start > 0 and (tokens[start - 1] not in self.clause_breaks or tokens[start - 1] in across):
             start -= 1
         return self._has(tokens[start:at], phrases)
 
