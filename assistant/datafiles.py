@@ -58,7 +58,7 @@ SCHEMAS: dict[str, dict] = {
     "thesaurus.toml": {"synonyms": ("*", WORDS), "concepts": ("*", WORDS), "shorthand": ("*", str),
                        "ages": {"units": WORDS}, "stop_words": {"add": WORDS, "keep": WORDS}},
     "intents.toml": ("*", _INTENT),
-    "safety.toml": {"disclaimer": str, "negation_cues": WORDS, "negation_window": int, "negation_blockers": WORDS,
+    "safety.toml": {"disclaimer": str, "negation_cues": WORDS, "negation_window": int, "negation_joins": WORDS, "negation_blockers": WORDS,
                     "clause_breaks": WORDS, "near_window": int, "phrase_gap": int, "hypothetical_cues": WORDS, "supposition_joins": WORDS, "past_cues": WORDS,
                     "ongoing_cues": WORDS, "uncertain_cues": WORDS, "confirming_cues": WORDS, "rules": [_RULE]},
     "replies.toml": {"greeting": str, "thanks": str, "help": str, "goodbye": str, "aside": str, "abstain": str, "suggest": str,

@@ -160,6 +160,7 @@ class SafetyRules:
         self.clause_breaks = {analyzer.stem(w) for w in doc["clause_breaks"]} | {"|"}
         # a supposition runs on over "and" ("what if she was pregnant and had a fever"): the breaks it crosses
         self.supposition_joins = {analyzer.stem(w) for w in doc.get("supposition_joins", [])}
+        self.negation_joins = {analyzer.stem(w) for w in doc.get("negation_joins", [])}
         self.negation_window = int(doc["negation_window"])
         self.near_window = int(doc["near_window"])
         self.phrase_gap = int(doc.get("phrase_gap", 0))
@@ -213,6 +214,7 @@ class SafetyRules:
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
+        self._trigger_ends = {t[-1] for r in self.rules for t in r.triggers}  # a condition's word ends one
         for rule in self.rules:
             unknown = rule.explained_by - {r.id for r in self.rules}
             if unknown:
@@ -221,7 +223,15 @@ class SafetyRules:
         self._named = {t[0] for r in self.rules for t in r.triggers if len(t) == 1}
 
     def _negated(self, tokens: tuple[str, ...], at: int) -> bool:
-        return self._said_before(tokens, at, self.negation_cues, self.negation_blockers)
+        if self._said_before(tokens, at, self.negation_cues, self.negation_blockers):
+            return True
+        # "no swelling or bruising": the negation of the list's first condition reaches the next
+        for j in range(at - 1, max(-1, at - 1 - self.negation_window), -1):
+            if tokens[j] in self.clause_breaks or tokens[j] in self.negation_blockers:
+                return False
+            if tokens[j] in self.negation_joins:
+                return j > 0 and self._negated(tokens, j - 1) if tokens[j - 1] in self._trigger_ends else False
+        return False
 
     def _beside(self, tokens: tuple[str, ...], at: int, rule: Rule) -> bool:
         """Whether a word just before the trigger (same clause) puts what is asked beside it."""
