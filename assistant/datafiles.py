@@ -47,7 +47,7 @@ _INTENT = {"role": str, "examples": WORDS, "sections": REGEXES, "cues": WORDS, "
            "patterns": REGEXES, "person_patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "reply_variants": ("*", WORDS), "senses": ("*", _SENSE)}
 _RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near": [WORDS], "patterns": REGEXES,
          "word_patterns": REGEXES, "exclude": WORDS, "body_excludes": WORDS, "quotes": WORDS, "can_pass": bool,
-         "passing": WORDS, "scope": str, "beside": WORDS, "on_area": bool, "signs": WORDS, "explained_by": WORDS}
+         "passing": WORDS, "scope": str, "beside": WORDS, "on_area": bool, "signs": WORDS, "sign_dimensions": WORDS, "explained_by": WORDS}
 
 LEXICON_DIMENSIONS = ("medical", "lay", "slang", "symptoms", "causes", "body", "cure_claims")
 _LEXICON = {"note": str, "patterns": REGEXES, "reactions": WORDS, **{d: WORDS for d in LEXICON_DIMENSIONS}}

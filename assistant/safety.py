@@ -35,6 +35,15 @@ def lexicon(rule_id: str) -> tuple[list[str], list]:
     return [p for d in LEXICON_DIMENSIONS for p in entry.get(d, [])], list(entry.get("patterns", []))
 
 
+def lexicon_dimension(rule_id: str, dimension: str) -> list[str]:
+    """The phrases of one dimension of a rule's lexicon ("causes": "came off his bike")."""
+    from assistant.datafiles import LEXICON_DIMENSIONS, load
+
+    if dimension not in LEXICON_DIMENSIONS:
+        raise SafetyRuleError(f"safety rule {rule_id}: sign_dimensions: {dimension!r} is not one of {', '.join(LEXICON_DIMENSIONS)}")
+    return list(load("conditions.toml").get(rule_id, {}).get(dimension, []))
+
+
 def reactions(rule_id: str) -> list[str]:
     """How the person being massaged shows a rule's condition (data/conditions.toml `reactions`)."""
     from assistant.datafiles import load
@@ -209,7 +218,9 @@ class SafetyRules:
                     tuple(raw.get("word_patterns", [])), raw.get("can_pass", False), raw.get("scope", "person"),
                     frozenset(analyzer.stem(w) for w in raw.get("beside", [])),
                     tuple(dict.fromkeys(s for s in (seq(t) for t in reactions(rid)) if s)), passing,
-                    raw.get("on_area", False), frozenset(" ".join(seq(t)) for t in raw.get("signs", [])),
+                    raw.get("on_area", False),
+                    frozenset(" ".join(seq(t)) for t in raw.get("signs", []) + [
+                        p for d in raw.get("sign_dimensions", []) for p in lexicon_dimension(rid, d)]),
                     frozenset(raw.get("explained_by", []))))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
@@ -412,7 +423,8 @@ class SafetyRules:
             by_id = {r.id: r for r in self.rules}
             found = [m for m in found if m.id not in only_signs or not any(
                 o.id in by_id[m.id].explained_by and o.status == "active"
-                and not set(o.matched.split()) & {w for s in by_id[m.id].signs for w in s.split()} for o in found)]
+                and not any(phrase_positions(tuple(o.matched.split()), tuple(sign.split())) for sign in by_id[m.id].signs)
+                for o in found)]
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])

@@ -123,6 +123,18 @@ def test_a_sign_explained_by_a_rule_that_does_not_exist_is_a_load_error(index, m
         SafetyRules(index.analyzer, index.passages)
 
 
+def test_signs_from_a_lexicon_dimension_that_does_not_exist_is_a_load_error(index, monkeypatch):
+    import copy
+
+    from assistant import safety
+
+    doc = copy.deepcopy(safety._rules_doc())
+    next(r for r in doc["rules"] if r["id"] == "inflammation_injury")["sign_dimensions"] = ["reasons"]
+    monkeypatch.setattr(safety, "_rules_doc", lambda: doc)
+    with pytest.raises(SafetyRuleError, match="reasons"):
+        SafetyRules(index.analyzer, index.passages)
+
+
 def test_a_rules_pattern_reads_the_words_as_spelling_correction_does(rules):
     """The patterns of the data files are written in correct words; a slip in one of them ("pian",
     "nekc") is read as the word it slips from, and a negation still counts there."""
@@ -141,6 +153,9 @@ def test_a_sign_another_condition_named_beside_it_explains_is_that_conditions(ru
     # a sling beside a broken bone is the fracture's; alone it is an injury
     assert [m.id for m in rules.match("my son broke his collarbone 3 weeks ago, still in a sling")] == ["fracture_bone"]
     assert [m.id for m in rules.match("his arm is in a sling")] == ["inflammation_injury"]
+    # ...and so is the fall that broke it; a fall alone, or with a bruise of its own, is an injury
+    assert [m.id for m in rules.match("she fell off a stepladder and the doctor thinks she cracked a rib")] == ["fracture_bone"]
+    assert [m.id for m in rules.match("she had a fall yesterday")] == ["inflammation_injury"]
 
 
 def test_a_supposition_runs_on_over_and_but_not_over_but(rules):
