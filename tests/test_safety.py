@@ -156,6 +156,8 @@ def test_a_sign_another_condition_named_beside_it_explains_is_that_conditions(ru
     # ...and so is the fall that broke it; a fall alone, or with a bruise of its own, is an injury
     assert [m.id for m in rules.match("she fell off a stepladder and the doctor thinks she cracked a rib")] == ["fracture_bone"]
     assert [m.id for m in rules.match("she had a fall yesterday")] == ["inflammation_injury"]
+    # "by accident" is "without meaning to", no accident
+    assert [m.id for m in rules.match("i keep pressing right on her spine by accident")] == ["spine_pressure"]
 
 
 def test_a_supposition_runs_on_over_and_but_not_over_but(rules):
