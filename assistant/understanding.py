@@ -71,7 +71,7 @@ class Understander:
         if leans and own_topic and not carried and not self.index.query_ids(message.text):
             # "ok and after, anything he should do": nothing of its own to search with but the topic
             carried = conversation.state.topic.question
-        predicted = self.predict(message, carried, first)
+        predicted = self.predict(message, carried, first, asks_own=own_topic)
         # the story around a question still counts for retrieval (its words weigh half as much)
         query = f"{carried} {message.text}" if carried else (
             message.text if not message.focus else f"{message.focus} {message.text}")
@@ -162,11 +162,12 @@ class Understander:
                                                                     also=asking_clauses(message.asked))
         return Prediction(intent, confidence, others[0], "", others[1])
 
-    def predict(self, message: Message, carried: str, first: Prediction) -> Prediction:
-        """The intent of what is asked; a follow-up the model cannot place is read with what it carried."""
+    def predict(self, message: Message, carried: str, first: Prediction, asks_own: bool = True) -> Prediction:
+        """The intent of what is asked; a follow-up the model cannot place, or one naming only another
+        area ("what about her neck?" after "how long..."), is read with what it carried."""
         unsure = (self.intents.has_role(first.intent, "vague", "not_covered", "small_talk")
                   or first.confidence < self.config.router_min_confidence)
-        if carried and unsure:
+        if carried and (unsure or (message.areas and not asks_own)):
             intent, confidence = self.index.router.predict(f"{carried} {message.text}")
             return Prediction(intent, confidence, first.out_of_scope, carried, first.small_talk)
         return replace(first, carried=carried)

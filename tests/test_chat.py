@@ -78,6 +78,15 @@ def test_a_follow_up_replaces_the_slots_it_names_and_keeps_the_rest(chat):
     assert "lower back" in chat.last.route.query
 
 
+def test_a_follow_up_naming_only_another_area_asks_what_was_asked_of_it(chat):
+    chat.handle("how long should i massage my partner's lower back for")
+    chat.handle("what about her neck?")  # how long, for the neck: not "how to massage a neck"
+    assert chat.last.route.intent == "duration" and "area neck" in chat.handle("/why")
+    chat.handle("how often can i give my husband an upper back massage")
+    chat.handle("and his hips?")
+    assert chat.last.route.intent == "frequency" and "area hips" in chat.handle("/why")
+
+
 def test_a_follow_up_to_a_long_story_carries_only_what_was_asked(chat):
     chat.handle("My wife has been on her feet all day at work and her lower back aches. I want to help her "
                 "relax tonight. How long should the massage last?")
