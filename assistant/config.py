@@ -62,6 +62,7 @@ class Config:
     message_part_min_words: int
     conversation_follow_up_max_words: int
     conversation_pronoun_max_words: int
+    conversation_short_max_words: int
     conversation_take_back_named: float
     answer_passages_considered: int
     answer_min_sentences: int

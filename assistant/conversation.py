@@ -135,6 +135,11 @@ class Conversation:
         message bringing a new condition stands alone unless it opens like a follow-up."""
         topic = self.state.topic
         if not self.leans_on_topic(message, states_condition, config):
+            # "how long for", "common mistakes?": too short to name what they are about; they keep the area
+            words = len(message.text.split())
+            if (topic.question and words <= config.conversation_short_max_words and message.asks
+                    and not states_condition and not message.areas and not message.people):
+                return topic.area
             return ""
         if message.areas:
             if own_topic or not topic.area:

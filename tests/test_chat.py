@@ -87,6 +87,13 @@ def test_a_follow_up_naming_only_another_area_asks_what_was_asked_of_it(chat):
     assert chat.last.route.intent == "frequency" and "area hips" in chat.handle("/why")
 
 
+def test_a_question_too_short_to_name_its_area_keeps_the_area(chat):
+    chat.handle("how do i knead someones hips")
+    chat.handle("how long for")
+    assert chat.last.route.intent == "duration" and chat.last.route.carried == "hips"
+    assert "area hips" in chat.handle("/why")
+
+
 def test_a_follow_up_to_a_long_story_carries_only_what_was_asked(chat):
     chat.handle("My wife has been on her feet all day at work and her lower back aches. I want to help her "
                 "relax tonight. How long should the massage last?")
