@@ -98,40 +98,22 @@ def test_an_operation_or_illness_can_be_over_a_long_term_condition_cannot(rules)
     assert [m.id for m in rules.match("his op scar has healed. he also has kidney disease")] == ["medical_condition"]
 
 
-def test_a_passing_phrase_no_trigger_contains_is_a_load_error(index, monkeypatch):
-    """A phrase of what can be over that the rule never matches (another rule's, or a slip) would do nothing, unseen."""
+@pytest.mark.parametrize("rule, key, value, named", [
+    # a phrase of what can be over that the rule never matches (another rule's, or a slip) would do nothing, unseen
+    ("medical_condition", "passing", ["chickenpox"], "chickenpox"),
+    ("inflammation_injury", "explained_by", ["skin_problem"], "skin_problem"),
+    ("inflammation_injury", "sign_dimensions", ["reasons"], "reasons"),
+])
+def test_a_rule_naming_what_does_not_exist_is_a_load_error(index, monkeypatch, rule, key, value, named):
     import copy
 
     from assistant import safety
 
     doc = copy.deepcopy(safety._rules_doc())
-    next(r for r in doc["rules"] if r["id"] == "medical_condition")["passing"].append("chickenpox")
+    raw = next(r for r in doc["rules"] if r["id"] == rule)
+    raw[key] = raw.get(key, []) + value
     monkeypatch.setattr(safety, "_rules_doc", lambda: doc)
-    with pytest.raises(SafetyRuleError, match="chickenpox"):
-        SafetyRules(index.analyzer, index.passages)
-
-
-def test_a_sign_explained_by_a_rule_that_does_not_exist_is_a_load_error(index, monkeypatch):
-    import copy
-
-    from assistant import safety
-
-    doc = copy.deepcopy(safety._rules_doc())
-    next(r for r in doc["rules"] if r["id"] == "inflammation_injury")["explained_by"] = ["skin_problem"]
-    monkeypatch.setattr(safety, "_rules_doc", lambda: doc)
-    with pytest.raises(SafetyRuleError, match="skin_problem"):
-        SafetyRules(index.analyzer, index.passages)
-
-
-def test_signs_from_a_lexicon_dimension_that_does_not_exist_is_a_load_error(index, monkeypatch):
-    import copy
-
-    from assistant import safety
-
-    doc = copy.deepcopy(safety._rules_doc())
-    next(r for r in doc["rules"] if r["id"] == "inflammation_injury")["sign_dimensions"] = ["reasons"]
-    monkeypatch.setattr(safety, "_rules_doc", lambda: doc)
-    with pytest.raises(SafetyRuleError, match="reasons"):
+    with pytest.raises(SafetyRuleError, match=named):
         SafetyRules(index.analyzer, index.passages)
 
 
