@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import Message, areas_in, names_own_body, people_in, sources_in, speaks_in_third_person, speaks_of_someone_else, who_the_pronoun_can_be
+from assistant.message import (Message, areas_in, names_own_body, people_in, sources_in, speaks_in_third_person,
+                               speaks_of_someone_else, who_the_pronoun_can_be)
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -177,7 +178,9 @@ class Conversation:
             if message.receives and not speaks_in_third_person(sentence):
                 named = ["self"]  # "i'm pregnant, can my husband give me a back rub": the husband gives it
             # "i have a fever" is about the one typing; "no fever, i checked" is not
-            about_self = (not others or names_own_body(sentence)) and people_in(sentence, first_person_is_self=True) == ["self"]
+            # ...and so is "a sharp pain in my lower back", whoever else the message names
+            about_self = ((not others or names_own_body(sentence))
+                          and people_in(sentence, first_person_is_self=True) == ["self"])
             for rule in mentions:
                 holder = named[0] if named else ("self" if about_self and rule.status == IN_FORCE else person)
                 if rule.scope == "request":
