@@ -138,6 +138,9 @@ def test_a_sign_another_condition_named_beside_it_explains_is_that_conditions(ru
     # ...and so is the fall that broke it; a fall alone, or with a bruise of its own, is an injury
     assert [m.id for m in rules.match("she fell off a stepladder and the doctor thinks she cracked a rib")] == ["fracture_bone"]
     assert [m.id for m in rules.match("she had a fall yesterday")] == ["inflammation_injury"]
+    # "diagnosed with" a condition another rule names is that condition; with none named, a medical one
+    assert [m.id for m in rules.match("she was diagnosed with osteoporosis last year")] == ["fracture_bone"]
+    assert [m.id for m in rules.match("he was diagnosed with gout last year")] == ["medical_condition"]
     # "by accident" is "without meaning to", no accident
     assert [m.id for m in rules.match("i keep pressing right on her spine by accident")] == ["spine_pressure"]
 
