@@ -226,6 +226,7 @@ class SafetyRules:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
         self._trigger_ends = {t[-1] for r in self.rules for t in r.triggers}  # a condition's word ends one
+        self._trigger_starts = {t[0] for r in self.rules for t in r.triggers if t[0] not in self._stop_stems}
         for rule in self.rules:
             unknown = rule.explained_by - {r.id for r in self.rules}
             if unknown:
@@ -461,7 +462,14 @@ class SafetyRules:
         """Whether words say a condition is over ("all better now") and none that it goes on
         ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none.
         `tokens`: the stems of the words `said`."""
-        return self._said_unnegated(tokens, self.past_cues) and not self._has(said, self.ongoing_cues)
+        over = any(not self._negated(tokens, i) and not self._becomes(tokens, i + len(cue))
+                   for cue in self.past_cues for i in self._find(tokens, cue))
+        return over and not self._has(said, self.ongoing_cues)
+
+    def _becomes(self, tokens: tuple[str, ...], after: int) -> bool:
+        """Whether a past cue is followed by a condition's word: "his fingers have gone numb" says it
+        came on, not that it went."""
+        return after < len(tokens) and tokens[after] in self._trigger_starts
 
     def match(self, question: str) -> list[RuleMatch]:
         """The conditions a question states as holding now or asks about (active or hypothetical),
