@@ -425,8 +425,8 @@ def test_what_a_follow_up_asks_on_a_set_written_blind(assistant):
     """tests/fixtures/follow-ups-blind.jsonl: 60 first questions with a short follow-up each, labelled with the
     topic and the body area the follow-up asks (read with the first), written by someone who never saw the
     code. Topic and area both right 31/60 when it was added, 41/60 once a follow-up naming only another area
-    asks what was asked of it, 44/60 once a question too short to name its area keeps it (its odd ids were
-    read for those changes; even ids 19/30 -> 21/30 -> 22/30)."""
+    asks what was asked of it, 49/60 once a question too short to name its area keeps it (its odd ids were
+    read for those changes; even ids 19/30 -> 21/30 -> 24/30)."""
     fixture = Path(__file__).resolve().parent / "fixtures" / "follow-ups-blind.jsonl"
     right = 0
     for row in (json.loads(line) for line in fixture.read_text("utf-8").splitlines()):
@@ -434,4 +434,4 @@ def test_what_a_follow_up_asks_on_a_set_written_blind(assistant):
         assistant.ask(row["first"], c)
         answer = assistant.ask(row["text"], c)
         right += answer.route.intent == row["topic"] and c.state.topic.area == row["area"]
-    assert right >= 42, f"{right}/60"
+    assert right >= 46, f"{right}/60"
