@@ -225,6 +225,24 @@ def test_reactions_during_the_massage_on_a_set_written_blind(assistant):
     assert due >= 23 and fine >= 24, (due, fine)
 
 
+def test_conditions_denied_in_dialect_on_a_set_written_blind(rules):
+    """tests/fixtures/dialect-negations-blind.jsonl: 40 messages in Scots, Irish, northern English, US and
+    Australian English, 28 denying a condition and 12 stating one, written by someone who never saw the
+    code. Measured 28/40 when it was added, 32/40 with Scots negations (controls 11/12 both)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(__file__).resolve().parent / "fixtures" /
+                                          "dialect-negations-blind.jsonl").read_text("utf-8").splitlines()]
+    right = 0
+    for row in rows:
+        said = {m.id: m.status for m in rules.mentions(row["text"])}
+        right += ({k for k, v in said.items() if v == "active"} == set(row["in_force"])
+                  and {k for k, v in said.items() if v == "negated"} >= set(row["negated"]))
+    assert right >= 30, f"{right}/{len(rows)}"
+    assert [m.id for m in rules.match("she isnae pregnant, can i do her lower back")] == []
+
+
 def test_stiff_after_lifting_is_tension_hurt_after_lifting_is_a_fresh_injury(rules):
     """Sore or stiff from moving house is what a massage is for; hurt or in agony from it is the
     guides' "fresh injuries"."""
