@@ -44,7 +44,7 @@ REGEXES = [REGEX]
 
 _SENSE = {"question": REGEXES, "passages": REGEXES}
 _INTENT = {"role": str, "examples": WORDS, "sections": REGEXES, "cues": WORDS, "values": REGEXES,
-           "patterns": REGEXES, "person_patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "reply_variants": ("*", WORDS), "senses": ("*", _SENSE)}
+           "patterns": REGEXES, "person_patterns": REGEXES, "child_patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "reply_variants": ("*", WORDS), "senses": ("*", _SENSE)}
 _RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near": [WORDS], "patterns": REGEXES,
          "word_patterns": REGEXES, "exclude": WORDS, "body_excludes": WORDS, "quotes": WORDS, "can_pass": bool,
          "passing": WORDS, "scope": str, "beside": WORDS, "on_area": bool, "signs": WORDS, "sign_dimensions": WORDS, "explained_by": WORDS}
@@ -75,7 +75,7 @@ SCHEMAS: dict[str, dict] = {
                       "people": ("*", WORDS), "first_person": WORDS, "third_person": WORDS, "correction_cues": WORDS,
                       "areas": ("*", WORDS), "pronoun_people": ("*", WORDS),
                       "pronoun_forms": ("*", WORDS), "self_naming": WORDS, "self_naming_determiners": WORDS, "receiving_verbs": WORDS,
-                      "address_forms": WORDS, "person_determiners": WORDS, "reporting_verbs": WORDS, "reporting_adverbs": WORDS},
+                      "address_forms": WORDS, "person_determiners": WORDS, "reporting_verbs": WORDS, "reporting_adverbs": WORDS, "young_people": WORDS},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "safety.toml": ("disclaimer", "negation_cues", "negation_window", "negation_blockers", "clause_breaks",

@@ -57,6 +57,7 @@ class IntentSpec:
     # (out_of_scope only) what a message says of the person massaged that puts it outside the guides
     # (a child's age, a baby, drink, a period), wherever it says it; `patterns` count in what is asked
     person_patterns: tuple[re.Pattern, ...] = ()
+    child_patterns: tuple[re.Pattern, ...] = ()  # a baby or a young child (see named_out_of_scope)
 
     def sense_of(self, question: str) -> Sense | None:
         """The first sense the question's words pick, if any."""
@@ -108,7 +109,8 @@ def load_intents() -> Intents:
             tuple(spec.get("patterns", ())),
             tuple(Sense(sense, tuple(s.get("question", ())), tuple(s.get("passages", ())))
                   for sense, s in spec.get("senses", {}).items()),
-            role, phrases_pattern(spec.get("asks_to_avoid", ())), replies, tuple(spec.get("person_patterns", ())))
+            role, phrases_pattern(spec.get("asks_to_avoid", ())), replies, tuple(spec.get("person_patterns", ())),
+            tuple(spec.get("child_patterns", ())))
     return intents
 
 

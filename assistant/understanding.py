@@ -9,12 +9,16 @@ an intent is its role in data/intents.toml, never its name.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, replace
 
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
-from assistant.message import Message, asking_clauses, clauses_by_person, read_message, without_areas
+from assistant.datafiles import load
+from assistant.message import (Message, asking_clauses, clauses_by_person, names_own_body, people_in, read_message,
+                               without_areas)
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.safety import stated as stated_now  # the mentions that state a condition now
@@ -269,8 +273,21 @@ class Understander:
         """A topic the guides never cover, named outright (data/intents.toml): a topic in what is
         `asked` (a bath, a price), or the person massaged anywhere in the `whole` message (a child of 12)."""
         spec = self.intents.get(self.out_of_scope)
-        return bool(spec) and (any(p.search(asked) for p in spec.patterns)
-                               or any(p.search(asked if whole is None else whole) for p in spec.person_patterns))
+        if not spec:
+            return False
+        whole = asked if whole is None else whole
+        if any(p.search(asked) for p in spec.patterns) or any(p.search(whole) for p in spec.person_patterns):
+            return True
+        if any(p.search(asked) for p in spec.child_patterns):
+            return True
+        # a child said of in the story is the one massaged only when no adult is ("the baby's asleep, can i
+        # give my wife a back rub"; "my son is 12... can i give him a back massage?" is the son's)
+        return any(p.search(whole) for p in spec.child_patterns) and not (
+            any(p not in self._young_people for p in people_in(whole) if p != "self") or names_own_body(whole))
+
+    @functools.cached_property
+    def _young_people(self) -> frozenset[str]:
+        return frozenset(load("language.toml").get("young_people", ()))
 
     def guessed_out_of_scope(self, query: str, intent: str, oos_probability: float, top_score: float) -> bool:
         """The router's say on scope, for a question the guides match only weakly. A question asked in

@@ -225,3 +225,27 @@ def test_every_topic_the_model_can_place_a_question_on_has_words_for_it(assistan
     intents = assistant.intents
     topical = [name for name in intents if not intents.has_role(name, "vague", "not_covered", "small_talk")]
     assert topical and set(topical) <= set(assistant.composer.replies["topics"])
+
+
+@pytest.mark.parametrize("question, refused", [
+    ("the baby's finally asleep, can i give my wife a back rub", False),
+    ("got a toddler climbing on me constantly so my back's always tense, any self massage tricks", False),
+    ("whats the right pressure for massaging a 6 month old babys back", True),
+    ("my son is 12 and plays football all week. can i give him a back massage?", True),
+])
+def test_a_child_in_the_story_is_not_the_one_massaged_when_an_adult_is(assistant, question, refused):
+    assert (assistant.ask(question).route.route == "abstain") == refused
+
+
+def test_children_and_adults_on_a_set_written_blind(assistant):
+    """tests/fixtures/children-blind.jsonl: 40 questions, 24 about massaging an adult with a baby or a child
+    mentioned in passing, 16 about massaging a baby or a child under 13, written by someone who never saw the
+    code. Right 22/40 when it was added; 36/40 once a child in the story counts only when no adult is named
+    (its odd ids were read for that change; even ids 11/20 -> 17/20)."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in
+            (Path(__file__).resolve().parent / "fixtures" / "children-blind.jsonl").read_text("utf-8").splitlines()]
+    right = sum((assistant.ask(r["text"]).route.route == "abstain") == (r["label"] == "out_of_scope") for r in rows)
+    assert right >= 34, f"{right}/{len(rows)}"
