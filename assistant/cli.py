@@ -114,7 +114,17 @@ def build_parser() -> Parser:
                         "stay in one process, in order")
     p.add_argument("--compare", metavar="PREVIOUS", help="an earlier jsonl output: mark answers that changed since")
 
-    p = sub.add_parser("eval", parents=[common, as_json], help="measure retrieval, routing, safety and answers on labelled questions")
+    p = sub.add_parser("eval", parents=[common, as_json], help="measure retrieval, routing, safety and answers on labelled questions",
+                       description="Measure the assistant on labelled questions or conversations. A set is split in two "
+                                   "halves by id: the tune half may be looked at while improving it, the held half is "
+                                   "the estimate.",
+                       epilog="examples:\n"
+                              "  massage-qa eval --summary                          every shipped set, held half first\n"
+                              "  massage-qa eval --questions corpus/questions-lay.jsonl --split held\n"
+                              "  massage-qa eval --dialogues corpus/dialogues-twelfth.jsonl --split held\n"
+                              "  massage-qa eval --details misses.jsonl             each answer's off-topic sentences\n"
+                              "  massage-qa eval --trec-dir runs/                   qrels and runs for trec_eval",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--questions", metavar="FILE", help="question set (jsonl); default: the shipped set")
     p.add_argument("--k", type=_positive, default=10, metavar="N", help="ranking depth (default 10)")
     p.add_argument("--trec-dir", metavar="DIR", help="write TREC qrels and runs here")

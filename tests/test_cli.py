@@ -104,6 +104,8 @@ def test_a_large_corpus_build_says_each_stage_as_it_starts_and_a_small_one_keeps
 def test_help_teaches_with_examples():
     out = run_cli("--help")
     assert out.returncode == 0 and "examples:" in out.stdout and "massage-qa ask" in out.stdout
+    out = run_cli("eval", "--help")
+    assert out.returncode == 0 and "examples:" in out.stdout and "--split held" in out.stdout
 
 
 def test_installed_wheel_finds_the_shipped_guides_without_the_checkout(tmp_path):
