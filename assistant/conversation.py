@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import (Message, areas_in, names_own_body, people_in, sources_in, speaks_in_third_person,
+from assistant.message import (Message, areas_in, givers_in, names_own_body, people_in, sources_in, speaks_in_third_person,
                                speaks_of_someone_else, who_the_pronoun_can_be)
 from assistant.schema import RuleMatch
 
@@ -100,7 +100,7 @@ class Conversation:
             # someone named only as the source of what is said ("my aunt swears by it", "mum says i
             # should give him a rub") is not whom the message is about: another named is, or mid-
             # conversation the one spoken of before ("my wife says her back hurts" is the wife's)
-            sources = sources_in(message.text)
+            sources = sources_in(message.text) | givers_in(message.text)
             named = ([p for p in named if p not in sources]
                      or [p for p in told if p != "self" and p not in sources]  # "mum says i should give him a rub"
                      or ([] if self.state.person else named))

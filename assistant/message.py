@@ -106,6 +106,7 @@ class _Patterns:
     address_forms: frozenset[str]
     determined: Regex  # a determiner just before where a match ends
     reports: Regex  # a reporting verb just after a person's word ("mum says")
+    gives: Regex  # a giving verb with someone else as its object just after a person's word ("dad wants to rub her back")
 
 
 _CONTRACTED = r"(?:['\u2019](?:s|d|ll|re|ve|m))?"
@@ -147,6 +148,10 @@ def patterns() -> _Patterns:
         determined=Regex(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$"),
         reports=Regex(rf"(?:['\u2019]?s)?\s+(?:(?:{_alternation(lang['reporting_adverbs'])})\s+)?"
                       rf"(?:{_alternation(lang['reporting_verbs'])})\b"),
+        gives=Regex(rf"(?:['\u2019]?s)?(?:\s+(?!me\b|us\b|i\b|and\b|or\b)[\w'\u2019]+){{0,4}}?\s+"
+                    rf"(?:(?:{_alternation(lang['receiving_verbs'])})\s+(?:her|him|them|his|their)\b(?!\s+back\s+in\b)"
+                    # ...or what the one giving it must mind ("anything the flatmate should avoid")
+                    rf"|(?:should|needs?\s+to|has\s+to|must)\s+(?:avoid|watch|know|be\s+careful|look\s+out)\b)"),
         receives=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
                        rf"(?:{_alternation([p for ps in lang['areas'].values() for p in ps] + ['back'])})\b)"),
         receives_it=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+it\b"),
@@ -207,6 +212,17 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
     if first_person_is_self and not named and pats.first_person.search(text) and not pats.third_person.search(text):
         return ["self"]
     return named
+
+
+def givers_in(text: str) -> set[str]:
+    """The people a text names only as the one giving the massage to someone else ("my husband wants to
+    give her a back rub", "his wife wants to massage his back"): each time it names them, a giving verb
+    with a third-person object follows (not "my nan wants me to do her back": the giver is "me")."""
+    pats = patterns()
+    giving: dict[str, bool] = {}
+    for _, end, name in pats.people.found(text):
+        giving[name] = giving.get(name, True) and bool(pats.gives.match(text, end))
+    return {name for name, only in giving.items() if only}
 
 
 def sources_in(text: str) -> set[str]:

@@ -435,3 +435,24 @@ def test_what_a_follow_up_asks_on_a_set_written_blind(assistant):
         answer = assistant.ask(row["text"], c)
         right += answer.route.intent == row["topic"] and c.state.topic.area == row["area"]
     assert right >= 46, f"{right}/60"
+
+
+def test_the_one_giving_the_massage_is_not_whom_it_is_about(assistant):
+    c = talk(assistant, "my mum's 80 and has osteoporosis, her back's been killing her",
+             "my husband wants to give her a back rub tonight, what should he watch out for")
+    assert c.state.person == "mum" and "fracture_bone" in c.in_force()
+    # ...and "did her back in" is an injury, not a massage given
+    c = talk(assistant, "the missus did her back in at the gym this morning, can i rub it")
+    assert c.state.person == "wife"
+
+
+def test_givers_and_receivers_on_a_set_written_blind(assistant):
+    """tests/fixtures/givers-blind.jsonl: 40 second turns, 28 naming who will give the massage to the person
+    spoken of before, 12 naming a new receiver, written by someone who never saw the code. Right 17/40 when
+    it was added, 25/40 once the one giving it is not the one spoken of (odd ids read; even ids 6 -> 8)."""
+    from assistant.dialogues import _person
+
+    fixture = Path(__file__).resolve().parent / "fixtures" / "givers-blind.jsonl"
+    rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+    right = sum(talk(assistant, row["first"], row["text"]).state.person == _person(row["person"]) for row in rows)
+    assert right >= 23, f"{right}/{len(rows)}"
