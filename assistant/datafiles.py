@@ -75,7 +75,7 @@ SCHEMAS: dict[str, dict] = {
                       "people": ("*", WORDS), "first_person": WORDS, "third_person": WORDS, "correction_cues": WORDS,
                       "areas": ("*", WORDS), "pronoun_people": ("*", WORDS),
                       "pronoun_forms": ("*", WORDS), "self_naming": WORDS, "self_naming_determiners": WORDS, "receiving_verbs": WORDS,
-                      "address_forms": WORDS, "person_determiners": WORDS, "reporting_verbs": WORDS, "reporting_adverbs": WORDS, "young_people": WORDS},
+                      "address_forms": WORDS, "person_determiners": WORDS, "reporting_verbs": WORDS, "reporting_adverbs": WORDS, "young_people": WORDS, "giving_verbs": WORDS},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "safety.toml": ("disclaimer", "negation_cues", "negation_window", "negation_blockers", "clause_breaks",

@@ -148,8 +148,9 @@ def patterns() -> _Patterns:
         determined=Regex(rf"(?<![\w'])(?:{_alternation(lang['person_determiners'])})\s+$"),
         reports=Regex(rf"(?:['\u2019]?s)?\s+(?:(?:{_alternation(lang['reporting_adverbs'])})\s+)?"
                       rf"(?:{_alternation(lang['reporting_verbs'])})\b"),
-        gives=Regex(rf"(?:['\u2019]?s)?(?:\s+(?!me\b|us\b|i\b|and\b|or\b)[\w'\u2019]+){{0,4}}?\s+"
-                    rf"(?:(?:{_alternation(lang['receiving_verbs'])})\s+(?:her|him|them|his|their)\b(?!\s+back\s+in\b)"
+        gives=Regex(rf"(?:['\u2019]?s)?(?:\s+(?!me\b|us\b|i\b|and\b|or\b)[\w'\u2019]+){{0,6}}?\s+"
+                    rf"(?:(?:{_alternation(lang['receiving_verbs'] + lang['giving_verbs'])})\s+"
+                    rf"(?:(?:her|him|them|his|their)\b(?!\s+back\s+in\b)|it\s+for\s+(?:her|him|them|me)\b)"
                     # ...or what the one giving it must mind ("anything the flatmate should avoid")
                     rf"|(?:should|needs?\s+to|has\s+to|must)\s+(?:avoid|watch|know|be\s+careful|look\s+out)\b)"),
         receives=Regex(rf"(?<![\w'])(?:{_alternation(lang['receiving_verbs'])})\s+(?:me\b|my\s+(?:own\s+)?"
@@ -215,14 +216,12 @@ def people_in(text: str, first_person_is_self: bool = False) -> list[str]:
 
 
 def givers_in(text: str) -> set[str]:
-    """The people a text names only as the one giving the massage to someone else ("my husband wants to
-    give her a back rub", "his wife wants to massage his back"): each time it names them, a giving verb
-    with a third-person object follows (not "my nan wants me to do her back": the giver is "me")."""
+    """The people a text names as the one giving the massage to someone else ("my husband wants to give
+    her a back rub", "his wife wants to massage his back", "her husband's gonna do it for her"): a giving
+    verb with someone else as its object follows their word (not "my nan wants me to do her back": the
+    giver is "me")."""
     pats = patterns()
-    giving: dict[str, bool] = {}
-    for _, end, name in pats.people.found(text):
-        giving[name] = giving.get(name, True) and bool(pats.gives.match(text, end))
-    return {name for name, only in giving.items() if only}
+    return {name for _, end, name in pats.people.found(text) if pats.gives.match(text, end)}
 
 
 def sources_in(text: str) -> set[str]:

@@ -447,12 +447,14 @@ def test_the_one_giving_the_massage_is_not_whom_it_is_about(assistant):
 
 
 def test_givers_and_receivers_on_a_set_written_blind(assistant):
-    """tests/fixtures/givers-blind.jsonl: 40 second turns, 28 naming who will give the massage to the person
-    spoken of before, 12 naming a new receiver, written by someone who never saw the code. Right 17/40 when
-    it was added, 25/40 once the one giving it is not the one spoken of (odd ids read; even ids 6 -> 8)."""
+    """tests/fixtures/givers-blind.jsonl and givers2-blind.jsonl: 40 second turns each, 28 naming who will give
+    the massage to the person spoken of before, 12 naming a new receiver, written by someone who never saw the
+    code. The first: 17/40 when it was added, 25/40 once the one giving it is not the one spoken of, 32/40
+    after all of it was read. The second, written after that and read only as a figure: 26/40 -> 27/40."""
     from assistant.dialogues import _person
 
-    fixture = Path(__file__).resolve().parent / "fixtures" / "givers-blind.jsonl"
-    rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
-    right = sum(talk(assistant, row["first"], row["text"]).state.person == _person(row["person"]) for row in rows)
-    assert right >= 23, f"{right}/{len(rows)}"
+    for name, floor in (("givers-blind.jsonl", 30), ("givers2-blind.jsonl", 25)):
+        fixture = Path(__file__).resolve().parent / "fixtures" / name
+        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+        right = sum(talk(assistant, row["first"], row["text"]).state.person == _person(row["person"]) for row in rows)
+        assert right >= floor, f"{name}: {right}/{len(rows)}"
