@@ -242,7 +242,7 @@ class SafetyRules:
             if tokens[j] in self.clause_breaks or tokens[j] in self.negation_blockers:
                 return False
             if tokens[j] in self.negation_joins:
-                return j > 0 and self._negated(tokens, j - 1) if tokens[j - 1] in self._trigger_ends else False
+                return j > 0 and tokens[j - 1] in self._trigger_ends and self._negated(tokens, j - 1)
         return False
 
     def _beside(self, tokens: tuple[str, ...], at: int, rule: Rule) -> bool:
