@@ -10,13 +10,12 @@ an intent is its role in data/intents.toml, never its name.
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass, replace
 
 from assistant.config import Config
 from assistant.conversation import Conversation
-from assistant.index import Index
 from assistant.datafiles import load
+from assistant.index import Index
 from assistant.message import (Message, asking_clauses, clauses_by_person, names_own_body, people_in, read_message,
                                without_areas)
 from assistant.router import Intents
