@@ -191,8 +191,9 @@ class Conversation:
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
                 holders.add(holder)
                 held = table.get(holder, {}).get(rule.id)
-                if (rule.status == "negated" and rule.on_area and held is not None and held.status == IN_FORCE
-                        and areas_in(sentence) and not areas_in(sentence) & areas_in(held.sentence or held.words)):
+                here = areas_in(sentence) if rule.status == "negated" and rule.on_area else set()
+                if (here and held is not None and held.status == IN_FORCE
+                        and not here & areas_in(held.sentence or held.words)):
                     spared = True  # "his lower back where it's not burnt": not there, still where it was said to be
                     continue
                 _apply(table.setdefault(holder, {}), rule, message.text, turn, sentence)

@@ -167,13 +167,17 @@ def _pronouns() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
             {p: frozenset(people) for p, people in lang["pronoun_people"].items()})
 
 
+def _pronouns_used(text: str) -> list[str]:
+    """The third-person pronouns ("she", "he") a text uses, in any of their forms ("her", "his")."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    return [pronoun for pronoun, forms in _pronouns()[0].items() if words & forms]
+
+
 def who_the_pronoun_can_be(text: str) -> frozenset[str]:
     """The people a text's one third-person pronoun can be ("his" -> husband, dad, grandad...);
     none when it uses both or neither."""
-    words = set(re.findall(r"[a-z]+", text.lower()))
-    forms, people = _pronouns()
-    used = [pronoun for pronoun, f in forms.items() if words & f]
-    return people[used[0]] if len(used) == 1 else frozenset()
+    used = _pronouns_used(text)
+    return _pronouns()[1][used[0]] if len(used) == 1 else frozenset()
 
 
 _MY_BACK = re.compile(r"\bmy\s+(?:own\s+)?back\b", re.IGNORECASE)
@@ -185,6 +189,13 @@ def names_own_body(text: str) -> bool:
     return bool(_MY_BACK.search(text)) or any(_MY_BEFORE.search(text[:at]) for at, _ in patterns().areas.spans(text))
 
 
+def names_an_adult(text: str) -> bool:
+    """Whether a text names someone who cannot be a young child: a person other than those language.toml
+    `young_people` names (a son, a daughter), or the typist's own back."""
+    young = frozenset(load("language.toml").get("young_people", ()))
+    return any(p not in young for p in people_in(text) if p != "self") or names_own_body(text)
+
+
 def areas_in(text: str) -> set[str]:
     """The body areas a text names, by their canonical names ("small of her back" -> "lower back")."""
     return set(patterns().areas.find(text))
@@ -193,13 +204,11 @@ def areas_in(text: str) -> set[str]:
 def speaks_of_someone_else(text: str, person: str) -> bool:
     """Whether a text speaks of someone only by a pronoun that cannot be `person` ("she" after a
     husband was spoken of)."""
-    words = set(re.findall(r"[a-z]+", text.lower()))
-    forms, people = _pronouns()
-    used = {pronoun for pronoun, f in forms.items() if words & f}
+    used = _pronouns_used(text)
     if len(used) != 1:
         return False
     # the person spoken of is one of another pronoun's people
-    return any(person in who for pronoun, who in people.items() if pronoun not in used)
+    return any(person in who for pronoun, who in _pronouns()[1].items() if pronoun not in used)
 
 
 def people_in(text: str, first_person_is_self: bool = False) -> list[str]:

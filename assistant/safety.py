@@ -4,6 +4,7 @@ own warnings (exact quotes, checked against the corpus when the rules load).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -225,6 +226,8 @@ class SafetyRules:
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
+        self._by_id = {r.id: r for r in self.rules}
+        self._sign_phrases = {r.id: tuple(tuple(sign.split()) for sign in r.signs) for r in self.rules}
         self._trigger_ends = {t[-1] for r in self.rules for t in r.triggers}  # a condition's word ends one
         self._trigger_starts = {t[0] for r in self.rules for t in r.triggers if t[0] not in self._stop_stems}
         for rule in self.rules:
@@ -373,15 +376,9 @@ class SafetyRules:
             return tokens[span], canonical[span]
 
         lowered = question.lower()
-        fixed_sentences: list[str] = []
-
-        def corrected() -> list[str]:
-            """The sentences whose words spelling correction changes, as it reads them (made once, when needed)."""
-            if not fixed_sentences:
-                fixed_sentences.extend(f for s in sentences
-                                       if (f := " ".join(self.analyzer.corrected_words(s))) != " ".join(words_of(s)))
-                fixed_sentences.append("")  # made: nothing more to read
-            return fixed_sentences[:-1]
+        # the sentences whose words spelling correction changes, as it reads them (made once, when needed)
+        corrected = functools.cache(lambda: [f for s in sentences
+                                             if (f := " ".join(self.analyzer.corrected_words(s))) != " ".join(words_of(s))])
 
         found = []
         only_signs: set[str] = set()  # rules found by their signs alone ("itchy red bumps": red)
@@ -421,10 +418,9 @@ class SafetyRules:
         if only_signs:
             # a sign another condition named beside it explains is that condition's ("a rash, itchy red
             # bumps": the rash's redness), unless the other was found by the sign's own words ("a red patch")
-            by_id = {r.id: r for r in self.rules}
             found = [m for m in found if m.id not in only_signs or not any(
-                o.id in by_id[m.id].explained_by and o.status == "active"
-                and not any(phrase_positions(tuple(o.matched.split()), tuple(sign.split())) for sign in by_id[m.id].signs)
+                o.id in self._by_id[m.id].explained_by and o.status == "active"
+                and not any(phrase_positions(tuple(o.matched.split()), sign) for sign in self._sign_phrases[m.id])
                 for o in found)]
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
@@ -454,17 +450,18 @@ class SafetyRules:
         not negated ("not confirmed yet")."""
         return self._said_unnegated(tuple(self.analyzer.stem_sequence(text)), self.confirming_cues)
 
-    def _said_unnegated(self, tokens: tuple[str, ...], cues: tuple[tuple[str, ...], ...]) -> bool:
-        """Whether the tokens hold one of the cues with no negation before it."""
-        return any(not self._negated(tokens, i) for cue in cues for i in self._find(tokens, cue))
+    def _said_unnegated(self, tokens: tuple[str, ...], cues: tuple[tuple[str, ...], ...],
+                        unless: Callable[[tuple[str, ...], int], bool] | None = None) -> bool:
+        """Whether the tokens hold one of the cues with no negation before it (nor, with `unless`, one for
+        which unless(tokens, where the cue ends) holds)."""
+        return any(not self._negated(tokens, i) and not (unless and unless(tokens, i + len(cue)))
+                   for cue in cues for i in self._find(tokens, cue))
 
     def _says_over(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
         """Whether words say a condition is over ("all better now") and none that it goes on
         ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none.
         `tokens`: the stems of the words `said`."""
-        over = any(not self._negated(tokens, i) and not self._becomes(tokens, i + len(cue))
-                   for cue in self.past_cues for i in self._find(tokens, cue))
-        return over and not self._has(said, self.ongoing_cues)
+        return self._said_unnegated(tokens, self.past_cues, unless=self._becomes) and not self._has(said, self.ongoing_cues)
 
     def _becomes(self, tokens: tuple[str, ...], after: int) -> bool:
         """Whether a past cue is followed by a condition's word: "his fingers have gone numb" says it

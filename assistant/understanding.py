@@ -9,15 +9,12 @@ an intent is its role in data/intents.toml, never its name.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 
 from assistant.config import Config
 from assistant.conversation import Conversation
-from assistant.datafiles import load
 from assistant.index import Index
-from assistant.message import (Message, asking_clauses, clauses_by_person, names_own_body, people_in, read_message,
-                               without_areas)
+from assistant.message import Message, asking_clauses, clauses_by_person, names_an_adult, read_message, without_areas
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.safety import stated as stated_now  # the mentions that state a condition now
@@ -98,7 +95,8 @@ class Understander:
         rules = [r for r in in_force if r.id in named_now] + [
             r for r in stated if r.status == "hypothetical" or r.scope == "request"] if state else stated
         # a sign-off naming a condition already held ("ok, we'll wait for the fracture clinic. cheers") tells nothing new
-        tells_new = not conversation or any(r.id not in conversation.in_force() or r.status == "hypothetical"
+        held_before = conversation.in_force() if conversation else set()
+        tells_new = not conversation or any(r.id not in held_before or r.status == "hypothetical"
                                             or r.scope == "request" for r in rules)
         decision = self.decide(message, query, intent, predicted, rules, top_score, leans,
                                talking=bool(conversation and conversation.state.topic.question), tells_new=tells_new)
@@ -281,12 +279,7 @@ class Understander:
             return True
         # a child said of in the story is the one massaged only when no adult is ("the baby's asleep, can i
         # give my wife a back rub"; "my son is 12... can i give him a back massage?" is the son's)
-        return any(p.search(whole) for p in spec.child_patterns) and not (
-            any(p not in self._young_people for p in people_in(whole) if p != "self") or names_own_body(whole))
-
-    @functools.cached_property
-    def _young_people(self) -> frozenset[str]:
-        return frozenset(load("language.toml").get("young_people", ()))
+        return any(p.search(whole) for p in spec.child_patterns) and not names_an_adult(whole)
 
     def guessed_out_of_scope(self, query: str, intent: str, oos_probability: float, top_score: float) -> bool:
         """The router's say on scope, for a question the guides match only weakly. A question asked in
