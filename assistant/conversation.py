@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import (Message, areas_in, givers_in, names_own_body, people_in, sources_in, speaks_in_third_person,
+from assistant.message import (Message, areas_in, givers_in, givers_to_typist, names_own_body, people_in, sources_in, speaks_in_third_person,
                                speaks_of_someone_else, who_the_pronoun_can_be)
 from assistant.schema import RuleMatch
 
@@ -175,8 +175,10 @@ class Conversation:
         others = [p for p in people_in(message.text) if p != "self"]
         for sentence, mentions in said:
             named = people_in(sentence)
-            if message.receives and not speaks_in_third_person(sentence):
-                named = ["self"]  # "i'm pregnant, can my husband give me a back rub": the husband gives it
+            if message.receives:
+                # "i'm pregnant, can my husband give me a back rub": the husband gives it (and is the "he"
+                # of "what should he avoid"); another person named is spoken of
+                named = [p for p in named if p not in givers_to_typist(sentence)] or ["self"]
             # "i have a fever" is about the one typing; "no fever, i checked" is not
             # ...and so is "a sharp pain in my lower back", whoever else the message names
             about_self = ((not others or names_own_body(sentence))

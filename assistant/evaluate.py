@@ -33,7 +33,8 @@ DIALOGUE_SET = "dialogues.jsonl"
 DIALOGUE_SETS = (DIALOGUE_SET, "dialogues-extra.jsonl", "dialogues-third.jsonl", "dialogues-fourth.jsonl",
                  "dialogues-fifth.jsonl", "dialogues-sixth.jsonl", "dialogues-seventh.jsonl", "dialogues-eighth.jsonl",
                  "dialogues-ninth.jsonl", "dialogues-tenth.jsonl", "dialogues-eleventh.jsonl",
-                 "dialogues-twelfth.jsonl", "dialogues-thirteenth.jsonl")
+                 "dialogues-twelfth.jsonl", "dialogues-thirteenth.jsonl",
+                 "dialogues-fourteenth.jsonl")
 MEASURES = ("recall@1", "recall@3", "recall@5", "recall@10", "success@5", "mrr@10", "ndcg@10")
 RUNS = ("bm25", "tfidf", "hybrid", "hybrid+intent")
 

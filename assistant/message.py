@@ -233,6 +233,15 @@ def givers_in(text: str) -> set[str]:
     return {name for _, end, name in pats.people.found(text) if pats.gives.match(text, end)}
 
 
+def givers_to_typist(text: str) -> set[str]:
+    """The people a text names as giving the massage to the one typing ("my partner wants to give me a
+    back massage", "can my husband massage my lower back"): a receiving verb with the typist as its
+    object follows their word, within six words."""
+    pats = patterns()
+    return {name for _, end, name in pats.people.found(text)
+            if (m := pats.receives.search(text, end)) and len(text[end:m.start()].split()) <= 6}
+
+
 def sources_in(text: str) -> set[str]:
     """The people a text names only as the source of what it says ("my aunt swears by it", "mum says
     i should give him a rub"): each time it names them, a reporting verb follows."""

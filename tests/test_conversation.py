@@ -421,6 +421,17 @@ def test_the_typists_own_back_with_someone_else_to_massage_it_is_the_typists(ass
     assert c.state.person == "boyfriend" and c.in_force() == {"severe_pain"}
 
 
+def test_the_typists_own_condition_stays_the_typists_when_the_one_giving_is_named(assistant):
+    """"he" in "what should he avoid" is the partner giving the massage, not a third person the
+    pregnancy could belong to: the warning is the typist's, for every later turn."""
+    c = talk(assistant, "hey im 20 weeks pregnant and my partner wants to give me a back massage, what should he avoid",
+             "what oils r ok")
+    assert c.state.person == "self" and c.in_force() == {"pregnancy"}
+    # ...while someone else named beside the one giving is spoken of
+    c = talk(assistant, "my husband wants to give me a back rub but my sister is pregnant, can he do hers as well")
+    assert statuses(c).get("sister", {}).get("pregnancy") == "active" and "pregnancy" not in statuses(c).get("self", {})
+
+
 def test_what_a_follow_up_asks_on_a_set_written_blind(assistant):
     """tests/fixtures/follow-ups-blind.jsonl: 60 first questions with a short follow-up each, labelled with the
     topic and the body area the follow-up asks (read with the first), written by someone who never saw the
