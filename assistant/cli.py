@@ -123,7 +123,8 @@ def build_parser() -> Parser:
                               "  massage-qa eval --questions corpus/questions-lay.jsonl --split held\n"
                               "  massage-qa eval --dialogues corpus/dialogues-twelfth.jsonl --split held\n"
                               "  massage-qa eval --details misses.jsonl             each answer's off-topic sentences\n"
-                              "  massage-qa eval --trec-dir runs/                   qrels and runs for trec_eval",
+                              "  massage-qa eval --trec-dir runs/                   qrels and runs for trec_eval\n"
+                              "  massage-qa eval --answers corpus/expert-answers-a.jsonl   score answers written elsewhere",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--questions", metavar="FILE", help="question set (jsonl); default: the shipped set")
     p.add_argument("--k", type=_positive, default=10, metavar="N", help="ranking depth (default 10)")
@@ -132,6 +133,9 @@ def build_parser() -> Parser:
     p.add_argument("--split", choices=("all", "tune", "held"), default="all", help="which part of the set to report")
     p.add_argument("--dialogues", nargs="?", const=True, metavar="FILE",
                    help="evaluate labelled conversations turn by turn (default: the shipped corpus/dialogues.jsonl)")
+    p.add_argument("--answers", metavar="FILE",
+                   help='score answers written elsewhere (jsonl of {"id", "answer": [sentences]}) against the '
+                        "shipped sentence labels")
     p.add_argument("--summary", action="store_true",
                    help="one table of every shipped set, held half first (what `make eval` prints)")
     return parser

@@ -211,7 +211,8 @@ def evaluate(assistant: Assistant, questions: list[Labelled], k: int = 10) -> di
     sentence_labels = load_sentence_labels(shipped_corpus_dir() / SENTENCE_LABEL_FILE)
     sentences = None
     if any(q.id in sentence_labels for q in questions):
-        sentences = judge_answers(SentenceJudge(assistant.index.analyzer), answers, sentence_labels)
+        sentences = judge_answers(SentenceJudge(assistant.index.analyzer),
+                                  {qid: [s.text for s in a.sentences] for qid, a in answers.items()}, sentence_labels)
         for qid, d in sentences.pop("details").items():
             details[qid].update(off_topic_sentences=d["off_topic"], missed_key_sentences=d["missed_keys"])
     for q in questions:
@@ -418,6 +419,8 @@ def run_eval(args, open_assistant) -> int:
             return error(f"the shipped sets are labelled on the shipped guides, not on {corpus}")
     if args.summary:
         return print_summary(open_assistant(args), corpus, args.json)
+    if args.answers:
+        return score_answer_file(args, open_assistant, error)
     if args.dialogues:
         return run_dialogues(args, open_assistant, corpus, error)
     if args.questions:
@@ -452,6 +455,42 @@ def run_eval(args, open_assistant) -> int:
             raise
         details.commit()
     print(to_json(summary(report)) if args.json else clean(format_report(report, f"{path.name} ({args.split})")))
+    return 0
+
+
+def score_answer_file(args, open_assistant, error) -> int:
+    """Answers written elsewhere (an expert's, another system's), scored against the sentence labels
+    as the assistant's own are: sentence precision, key recall, first sentence acceptable, per half."""
+    from assistant.corpus import shipped_corpus_dir
+    from assistant.display import clean, to_json
+    from assistant.sentence_eval import AnswerFileError, load_answer_file
+
+    labels = load_sentence_labels(shipped_corpus_dir() / SENTENCE_LABEL_FILE)
+    try:
+        answers = load_answer_file(Path(args.answers), labels)
+    except AnswerFileError as exc:
+        return error(str(exc))
+    judge = SentenceJudge(open_assistant(args).index.analyzer)
+    rows = []
+    for split in ("held", "tune"):
+        if args.split not in ("all", split):
+            continue
+        half = {qid: a for qid, a in answers.items() if ("tune" if tune_half(qid) else "held") == split}
+        if half:
+            r = judge_answers(judge, half, labels)
+            rows.append({"half": split, "questions": r["questions"], "sentence_precision": r["sentence_precision"],
+                         "key_recall": r["key_recall"], "first_acceptable": r["first_acceptable"],
+                         "sentences_per_answer": r["sentences_per_answer"]})
+    if not rows:
+        return error(f"{args.answers}: no answers in the {args.split!r} split; try --split all")
+    if args.json:
+        print(to_json(rows))
+        return 0
+    print(clean(f"{Path(args.answers).name}: answers scored against {SENTENCE_LABEL_FILE}"))
+    print(f"{'half':<6}{'n':>5}{'s.prec':>9}{'key rec':>9}{'1st ok':>9}{'sent/ans':>10}")
+    for r in rows:
+        print(f"{r['half']:<6}{r['questions']:>5}{r['sentence_precision']:>9.3f}{r['key_recall']:>9.3f}"
+              f"{r['first_acceptable']:>9.3f}{r['sentences_per_answer']:>10.2f}")
     return 0
 
 

@@ -13,8 +13,8 @@ import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
-from assistant.schema import Answer
 from assistant.text import Analyzer
 
 SAME_THING = 0.8  # share of the shorter sentence's content words the other must have
@@ -63,16 +63,17 @@ class SentenceJudge:
         return any(self.same(sentence, other) for other in labelled)
 
 
-def judge_answers(judge: SentenceJudge, answers: dict[str, Answer], labels: dict[str, SentenceLabels]) -> dict:
+def judge_answers(judge: SentenceJudge, answers: dict[str, Sequence[str]], labels: dict[str, SentenceLabels]) -> dict:
     """Sentence precision, key recall, first sentence acceptable and sentences per answer over the
-    questions that have labels and an answer made of guide sentences; with per-question details."""
+    questions that have labels and an answer made of guide sentences (each answer: its sentences'
+    texts, in order); with per-question details."""
     shown = good = keys = found = firsts = first_ok = 0
     lengths, details = [], {}
-    for qid, answer in answers.items():
+    for qid, sentences in answers.items():
         label = labels.get(qid)
         if label is None or not label.acceptable:
             continue
-        body = [s.text for s in answer.sentences]
+        body = list(sentences)
         off_topic = [s for s in body if not judge.among(s, label.acceptable)]
         missed = [k for k in label.key if not any(judge.same(s, k) for s in body)]
         shown += len(body)
@@ -87,3 +88,36 @@ def judge_answers(judge: SentenceJudge, answers: dict[str, Answer], labels: dict
     return {"sentence_precision": good / max(1, shown), "key_recall": found / max(1, keys),
             "first_acceptable": first_ok / max(1, firsts), "sentences_per_answer": statistics.mean(lengths) if lengths else 0.0,
             "questions": len(details), "details": details}
+
+
+class AnswerFileError(Exception):
+    """An answers file that cannot be scored, with the first problem found."""
+
+
+def load_answer_file(path: Path, labels: dict[str, SentenceLabels]) -> dict[str, list[str]]:
+    """Answers written elsewhere (by hand, by another system) to score against the labels: JSON Lines of
+    {"id": a labelled question's id, "answer": [sentence, ...]}."""
+    answers: dict[str, list[str]] = {}
+    try:
+        lines = Path(path).read_text("utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnswerFileError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise AnswerFileError(f"{path}:{n}: not JSON") from None
+        if not isinstance(row, dict) or not isinstance(row.get("answer"), list) or not all(
+                isinstance(x, str) for x in row["answer"]):
+            raise AnswerFileError(f'{path}:{n}: expected {{"id": ..., "answer": [sentence, ...]}}')
+        qid = str(row.get("id"))
+        if qid not in labels:
+            raise AnswerFileError(f"{path}:{n}: no sentence labels for question {qid!r}")
+        if qid in answers:
+            raise AnswerFileError(f"{path}:{n}: question {qid!r} answered twice")
+        answers[qid] = row["answer"]
+    if not answers:
+        raise AnswerFileError(f"{path}: no answers in it")
+    return answers

@@ -180,3 +180,29 @@ def test_eval_of_a_set_labelling_only_conditions_reports_what_it_labels(cli, tmp
     assert "no relevant passages labelled" in result.stdout and "no intents labelled" in result.stdout
     assert "Safety         recall 1.000   false alarms 0.000" in result.stdout
     assert "Conditions     exactly the labelled ones 1.000 (2 questions)" in result.stdout
+
+
+def test_eval_scores_answers_written_elsewhere_against_the_sentence_labels(cli, tmp_path):
+    """`eval --answers` scores someone else's answers (an expert's, another system's) as the assistant's
+    own are scored: a labelled sentence first and alone is precise; an off-topic one lowers precision."""
+    labels = [json.loads(line) for line in (ROOT / "corpus" / "sentence-labels.jsonl").read_text("utf-8").splitlines()]
+    label = next(r for r in labels if r["id"] == "q001")
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(json.dumps({"id": "q001", "answer": label["key"]}) + "\n", encoding="utf-8")
+    bad.write_text(json.dumps({"id": "q001", "answer": ["The person receiving the massage should lie face down, with a pillow under the ankles or chest for support."] + label["key"][:1]}) + "\n",
+                   encoding="utf-8")
+    scores = {}
+    for path in (good, bad):
+        result = cli("eval", "--answers", str(path), "--json")
+        assert result.returncode == 0, result.stderr
+        (row,) = json.loads(result.stdout)
+        scores[path.stem] = row
+    assert scores["good"]["sentence_precision"] == 1.0 and scores["good"]["key_recall"] == 1.0
+    assert scores["bad"]["sentence_precision"] == 0.5 and scores["bad"]["first_acceptable"] == 0.0
+    assert scores["bad"]["key_recall"] < 1.0
+    # a question with no labels is one clear line, not a traceback
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "nope", "answer": ["x"]}) + "\n", encoding="utf-8")
+    result = cli("eval", "--answers", str(other))
+    assert result.returncode == 1 and "no sentence labels for question 'nope'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
