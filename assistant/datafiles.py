@@ -47,7 +47,7 @@ _INTENT = {"role": str, "examples": WORDS, "sections": REGEXES, "cues": WORDS, "
            "patterns": REGEXES, "person_patterns": REGEXES, "child_patterns": REGEXES, "asks_to_avoid": WORDS, "replies": ("*", WORDS), "reply_variants": ("*", WORDS), "senses": ("*", _SENSE)}
 _RULE = {"id": str, "condition": str, "verdict": str, "triggers": WORDS, "near": [WORDS], "patterns": REGEXES,
          "word_patterns": REGEXES, "exclude": WORDS, "body_excludes": WORDS, "quotes": WORDS, "can_pass": bool,
-         "passing": WORDS, "scope": str, "beside": WORDS, "on_area": bool, "signs": WORDS, "sign_dimensions": WORDS, "explained_by": WORDS}
+         "passing": WORDS, "scope": str, "beside": WORDS, "on_area": bool, "signs": WORDS, "sign_dimensions": WORDS, "explained_by": WORDS, "lasting": bool}
 
 LEXICON_DIMENSIONS = ("medical", "lay", "slang", "symptoms", "causes", "body", "cure_claims")
 _LEXICON = {"note": str, "patterns": REGEXES, "reactions": WORDS, **{d: WORDS for d in LEXICON_DIMENSIONS}}
@@ -60,7 +60,7 @@ SCHEMAS: dict[str, dict] = {
     "intents.toml": ("*", _INTENT),
     "safety.toml": {"disclaimer": str, "negation_cues": WORDS, "negation_window": int, "negation_joins": WORDS, "negation_blockers": WORDS,
                     "clause_breaks": WORDS, "near_window": int, "phrase_gap": int, "hypothetical_cues": WORDS, "supposition_joins": WORDS, "past_cues": WORDS,
-                    "ongoing_cues": WORDS, "uncertain_cues": WORDS, "confirming_cues": WORDS, "rules": [_RULE]},
+                    "ongoing_cues": WORDS, "uncertain_cues": WORDS, "confirming_cues": WORDS, "long_ago_cues": WORDS, "rules": [_RULE]},
     "replies.toml": {"greeting": str, "thanks": str, "help": str, "goodbye": str, "aside": str, "abstain": str, "suggest": str,
                      "no_sentences": str, "read_as": str, "topics": ("*", str), "safety_stop": str, "safety_avoid": str, "safety_caution": str, "safety_if": str,
                      "sense_notes": ("*", str), "differ": str, "agree": str, "suggestions": WORDS},

@@ -57,6 +57,7 @@ def trigger_texts() -> list[str]:
     doc = _rules_doc()
     texts = list(doc.get("negation_cues", [])) + list(doc.get("negation_blockers", [])) + list(doc.get("clause_breaks", []))
     texts += list(doc.get("hypothetical_cues", [])) + list(doc.get("past_cues", [])) + list(doc.get("ongoing_cues", []))
+    texts += list(doc.get("long_ago_cues", []))
     texts += list(doc.get("uncertain_cues", [])) + list(doc.get("confirming_cues", []))
     for rule in doc.get("rules", []):
         texts += rule.get("triggers", []) + rule.get("exclude", []) + rule.get("beside", []) + lexicon(rule["id"])[0]
@@ -127,6 +128,7 @@ class Rule:
     on_area: bool = False  # the condition sits on a part of the body (a bruise, a rash), not on the whole person
     signs: frozenset[str] = frozenset()  # triggers that are only a sign (stems joined: "red")...
     explained_by: frozenset[str] = frozenset()  # ...which these rules' conditions, named beside them, explain
+    lasting: bool = False  # the condition is its lasting ("pain ever since the accident years ago"): long ago is no end
 
     def passes(self, matched: tuple[str, ...]) -> bool:
         """Whether these words (or stems) hold one of the `passing` phrases: what they name can be over
@@ -179,6 +181,7 @@ class SafetyRules:
         self._stop_stems = frozenset(analyzer.stem(w) for w in analyzer.stop_words)
         self.hypothetical_cues = tuple(s for s in (seq(t) for t in doc.get("hypothetical_cues", [])) if s)
         self.past_cues = tuple(s for s in (seq(t) for t in doc.get("past_cues", [])) if s)
+        self.long_ago_cues = tuple(s for s in (seq(t) for t in doc.get("long_ago_cues", [])) if s)
         # matched as words, not stems: "recovering" goes on, "recovered" is over (both stem to "recov")
         self.ongoing_cues = tuple(s for s in (tuple(analyzer.canonical_words(t)) for t in doc.get("ongoing_cues", [])) if s)
         self.uncertain_cues = tuple(s for s in (seq(t) for t in doc.get("uncertain_cues", [])) if s)
@@ -222,7 +225,7 @@ class SafetyRules:
                     raw.get("on_area", False),
                     frozenset(" ".join(seq(t)) for t in raw.get("signs", []) + [
                         p for d in raw.get("sign_dimensions", []) for p in lexicon_dimension(rid, d)]),
-                    frozenset(raw.get("explained_by", []))))
+                    frozenset(raw.get("explained_by", [])), raw.get("lasting", False)))
             except KeyError as exc:
                 raise SafetyRuleError(f"safety rule {raw.get('id', '?')}: missing {exc}") from None
         self.rules = tuple(rules)
@@ -340,7 +343,7 @@ class SafetyRules:
             return "negated"
         if at is not None and self._clause_has(tokens, at, self.hypothetical_cues, across=self.supposition_joins):
             return "hypothetical"
-        if can_pass and self._says_over(*sentence):
+        if can_pass and (self._says_over(*sentence) or (not rule.lasting and self._says_long_ago(*sentence))):
             return "past"
         return "active"
 
@@ -386,7 +389,9 @@ class SafetyRules:
             occurrences = self._occurrences(tokens, rule, words)
             statuses = []  # (how it is meant, the words that matched, where, whether it can be over)
             for i, text in occurrences:
-                passes = self._passes(rule, text)
+                # ...or an operation on it ("a hernia op", "his kidney surgery"): the operation can be over
+                after = i + len(text.split())
+                passes = self._passes(rule, text) or (after < len(tokens) and self._passes(rule, tokens[after]))
                 statuses.append((self._status(rule, tokens, sentence_of(i), i, passes), text, i, passes))
             if not any(status != "negated" for status, *_ in statuses):
                 hit = next((m for p in rule.patterns for m in [p.search(lowered)] if m), None)
@@ -462,6 +467,11 @@ class SafetyRules:
         ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none.
         `tokens`: the stems of the words `said`."""
         return self._said_unnegated(tokens, self.past_cues, unless=self._becomes) and not self._has(said, self.ongoing_cues)
+
+    def _says_long_ago(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
+        """Whether words place what they speak of years back ("when she was a teenager", "8 years ago")
+        and none say it goes on ("still")."""
+        return self._has(tokens, self.long_ago_cues) and not self._has(said, self.ongoing_cues)
 
     def _becomes(self, tokens: tuple[str, ...], after: int) -> bool:
         """Whether a past cue is followed by a condition's word: "his fingers have gone numb" says it

@@ -408,3 +408,18 @@ def test_a_condition_the_guides_never_name_gets_their_advice_to_ask_an_expert(as
 def test_a_word_of_a_condition_used_in_another_sense_states_none(assistant, question):
     # "cut" of grooming is no wound; "chill out" (stemmed as "chills") is no shivering
     assert assistant.route(question)[0].route != "safety", question
+
+
+@pytest.mark.parametrize("text, statuses", [
+    # an operation, an injury or an illness of years back is over...
+    ("mum had her appendix out when she was a teenager, does that change anything", {"medical_condition": "past"}),
+    ("himself had a discectomy about 8 years ago, hasnt had a twinge since", {"medical_condition": "past"}),
+    ("he had a hernia op in his 40s, been fine for decades", {"medical_condition": "past"}),
+    # ...unless the sentence says it goes on, or the condition cannot be over, or it is the lasting itself
+    ("she broke her wrist years ago and it still aches", {"fracture_bone": "active"}),
+    ("he had a stroke years ago", {"medical_condition": "active"}),
+    ("back's hurt ever since my car accident 2 years ago, can massage fix it", {"persistent_pain": "active"}),
+])
+def test_what_was_years_ago_is_over_unless_it_goes_on(rules, text, statuses):
+    said = {m.id: m.status for m in rules.mentions(text)}
+    assert {k: v for k, v in said.items() if k in statuses} == statuses
