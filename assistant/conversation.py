@@ -191,6 +191,8 @@ class Conversation:
                     continue
                 if rule.status == "hypothetical":
                     asked_now.append(rule)  # "what if she had brittle bones?": warned about now, never held
+                if withdraws and rule.explained_by and rule.status == IN_FORCE:
+                    continue  # a sign named in taking something back is the harmless thing ("it was red paint")
                 holders.add(holder)
                 held = table.get(holder, {}).get(rule.id)
                 here = areas_in(sentence) if rule.status == "negated" and rule.on_area else set()
@@ -199,6 +201,12 @@ class Conversation:
                     spared = True  # "his lower back where it's not burnt": not there, still where it was said to be
                     continue
                 _apply(table.setdefault(holder, {}), rule, message.text, turn, sentence)
+                if rule.status == IN_FORCE:
+                    # signs held from before that this condition explains were its signs ("a bit red after
+                    # the beach" -> "it's sunburn")
+                    for rid, cond in list(table[holder].items()):
+                        if cond.turn < turn and cond.status == IN_FORCE and rule.id in cond.rule.explained_by:
+                            table[holder][rid] = Condition(cond.rule, "withdrawn", message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
                         if who != holder and rule.id in conds and conds[rule.id].status == IN_FORCE:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 from assistant.passages import passages_holding
@@ -427,6 +427,9 @@ class SafetyRules:
                 o.id in self._by_id[m.id].explained_by and o.status == "active"
                 and not any(phrase_positions(tuple(o.matched.split()), sign) for sign in self._sign_phrases[m.id])
                 for o in found)]
+        # a sign found alone is evidence of something, which later news may explain ("it's sunburn") or dismiss
+        found = [replace(m, explained_by=tuple(sorted(self._by_id[m.id].explained_by))) if m.id in only_signs else m
+                 for m in found]
         if not any(m.status == "active" and m.scope == "person" for m in found):
             found += self._reactions(tokens, sentence_of)
         return sorted(found, key=lambda m: VERDICT_ORDER[m.verdict])

@@ -94,6 +94,7 @@ class RuleMatch:
     sure: bool = True  # False when said as a maybe ("not sure if she's pregnant"): warned about as "if this applies"
     can_pass: bool = False  # the condition named can be over ("had pneumonia, fine now"; not "diabetic")
     on_area: bool = False  # it sits on a part of the body: absent from one area, it may be on another
+    explained_by: tuple[str, ...] = ()  # found by its signs alone ("red"): the rules whose conditions explain them
 
     def to_dict(self) -> dict:
         return {"id": self.id, "verdict": self.verdict, "advice": self.advice,

@@ -469,3 +469,15 @@ def test_givers_and_receivers_on_a_set_written_blind(assistant):
         rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
         right = sum(talk(assistant, row["first"], row["text"]).state.person == _person(row["person"]) for row in rows)
         assert right >= floor, f"{name}: {right}/{len(rows)}"
+
+
+def test_a_sign_is_evidence_later_news_explains_or_dismisses(assistant):
+    """Redness alone is held as a sign of something: a later turn naming what it was ("it's sunburn")
+    leaves that condition only; one explaining it away ("it was red paint") leaves nothing, though it
+    says "red" again."""
+    c = talk(assistant, "my brother's back looked a bit red after the beach, can i massage it",
+             "nah it's real sunburn, peeling and all")
+    assert c.in_force() == {"skin_problems"}
+    c = talk(assistant, "my fiance has a red patch on his upper back, can i still massage him",
+             "lmao it came off in the shower, it was red paint from decorating. skin's totally normal")
+    assert c.in_force() == set()
