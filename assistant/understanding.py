@@ -196,8 +196,8 @@ class Understander:
         if leans and not self.names_out_of_scope(message) and top_score > 0:
             return RETRIEVAL
         if (intent == self.smalltalk and predicted.confidence >= cfg.router_smalltalk_confidence
-                and top_score < cfg.router_oos_max_score):
-            return SMALLTALK
+                and top_score < cfg.router_oos_max_score and not (message.asks and message.areas)):
+            return SMALLTALK  # (not a question about a part of the body: "...her upper back is stiff. how do i help")
         if talking and not message.asks and (top_score < cfg.router_abstain_score or self.named_out_of_scope(message.text)
                                              or self.intents.has_role(predicted.intent, "not_covered")):
             return SMALLTALK  # a topic the guides lack, said in passing ("my cat just walked on the keyboard")

@@ -151,6 +151,14 @@ def test_small_talk_that_asks_nothing_is_small_talk_even_when_the_model_is_unsur
     assert assistant.route(message)[0].route == "smalltalk"
 
 
+def test_a_question_about_a_part_of_the_body_is_never_small_talk(assistant):
+    """"how do i help" reads like small talk to the intent model; asked of a stiff neck and upper
+    back it is a question the guides answer."""
+    route = assistant.route("my roommate slept on the couch wrong and her neck and upper back are super stiff. how do i help")[0]
+    assert route.route == "retrieval"
+    assert assistant.route("how are you doing today?")[0].route == "smalltalk"
+
+
 @pytest.mark.parametrize("message", ["evening all, quick one", "ah that's helpful, ta", "lovely, that's useful to know"])
 def test_small_talk_the_model_also_reads_as_a_topic_is_small_talk_and_no_warning(assistant, message):
     """A message asking nothing that the intent model finds likely small talk, though it scores a
