@@ -481,3 +481,32 @@ def test_a_sign_is_evidence_later_news_explains_or_dismisses(assistant):
     c = talk(assistant, "my fiance has a red patch on his upper back, can i still massage him",
              "lmao it came off in the shower, it was red paint from decorating. skin's totally normal")
     assert c.in_force() == set()
+
+
+@pytest.mark.parametrize("name, floor", [("cogivers-blind.jsonl", 21), ("self-with-giver-blind.jsonl", 21)])
+def test_who_receives_and_holds_the_condition_on_sets_written_blind(assistant, name, floor):
+    """tests/fixtures/cogivers-blind.jsonl: 30 messages where the typist and someone else give a massage to a
+    third person (10 controls); self-with-giver-blind.jsonl: 30 where the typist has a condition and someone
+    else will massage them (10 controls). Each written by someone who never saw the code, labelled with whom
+    the message is about and the conditions in force for them. Measured 22/30 and 21/30 when they were added;
+    the second 22/30 once the one giving the typist a massage no longer held the typist's condition (odd ids
+    10/15 -> 11/15; even ids, never read, 11/15 both times)."""
+    from assistant.dialogues import _person
+
+    rows = [json.loads(line) for line in (Path(__file__).resolve().parent / "fixtures" / name).read_text("utf-8").splitlines()]
+    right = 0
+    for row in rows:
+        c = talk(assistant, row["text"])
+        right += c.state.person == _person(row["person"]) and c.in_force() == set(row["conditions"])
+    assert right >= floor, f"{name}: {right}/{len(rows)}"
+
+
+def test_signs_explained_away_or_confirmed_on_a_set_written_blind(assistant):
+    """tests/fixtures/explained-away-blind.jsonl: 30 two-turn exchanges, a worrying sign then (20) its harmless
+    explanation ("lol it was red paint") or (10) its confirmation, written by someone who never saw the code.
+    Measured 20/30 when it was added, 24/30 once a sign alone is held as evidence and the withdrawal model
+    learned explanations (odd ids, read: 10/15 -> 14/15; even ids, never read: 10/15 both)."""
+    rows = [json.loads(line) for line in
+            (Path(__file__).resolve().parent / "fixtures" / "explained-away-blind.jsonl").read_text("utf-8").splitlines()]
+    right = sum(talk(assistant, row["first"], row["text"]).in_force() == set(row["conditions"]) for row in rows)
+    assert right >= 23, f"{right}/{len(rows)}"

@@ -257,3 +257,23 @@ def test_children_and_adults_on_a_set_written_blind(assistant):
             (Path(__file__).resolve().parent / "fixtures" / "children-blind.jsonl").read_text("utf-8").splitlines()]
     right = sum((assistant.ask(r["text"]).route.route == "abstain") == (r["label"] == "out_of_scope") for r in rows)
     assert right >= 34, f"{right}/{len(rows)}"
+
+
+def test_asides_in_a_conversation_holding_a_condition_on_a_set_written_blind(assistant):
+    """tests/fixtures/asides-blind.jsonl: 40 second turns after a question about someone with a condition:
+    20 asides the guides do not cover (the weather, a cream to buy, a chiropractor's price), 20 massage
+    follow-ups, written by someone who never saw the code. Refused exactly when an aside: 34/40 when it was
+    added."""
+    import json
+    from pathlib import Path
+
+    from assistant.conversation import Conversation
+
+    rows = [json.loads(line) for line in
+            (Path(__file__).resolve().parent / "fixtures" / "asides-blind.jsonl").read_text("utf-8").splitlines()]
+    right = 0
+    for row in rows:
+        c = Conversation()
+        assistant.ask(row["first"], c)
+        right += (assistant.ask(row["text"], c).route.route == "abstain") == (row["route"] == "abstain")
+    assert right >= 32, f"{right}/{len(rows)}"
