@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import (Message, areas_in, givers_in, givers_to_typist, names_own_body, people_in, sources_in, speaks_in_third_person,
+from assistant.message import (Message, areas_in, cleft_person, givers_in, givers_to_typist, names_own_body, people_in, sources_in, speaks_in_third_person,
                                speaks_of_someone_else, who_the_pronoun_can_be)
 from assistant.schema import RuleMatch
 
@@ -176,9 +176,11 @@ class Conversation:
         for sentence, mentions in said:
             named = people_in(sentence)
             if message.receives:
-                # "i'm pregnant, can my husband give me a back rub": the husband gives it (and is the "he"
-                # of "what should he avoid"); another person named is spoken of
-                named = [p for p in named if p not in givers_to_typist(sentence)] or ["self"]
+                # "i'm pregnant, can my husband give me a back rub": the husband gives it; what a clause says in
+                # the third person ("but he has a fever now") is of someone else the message names
+                named = [p for p in named if p not in givers_to_typist(sentence)]
+                if not named:
+                    named = (others or ["self"]) if speaks_in_third_person(sentence) else ["self"]
             # "i have a fever" is about the one typing; "no fever, i checked" is not
             # ...and so is "a sharp pain in my lower back", whoever else the message names
             about_self = ((not others or names_own_body(sentence))
@@ -216,6 +218,16 @@ class Conversation:
                             for rid, cond in list(conds.items()):
                                 if cond.status == IN_FORCE and (rid == rule.id or cond.words == said_then):
                                     conds[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
+        moved_to = cleft_person(message.text) if message.corrects else ""
+        if moved_to and state.person and moved_to != state.person and not any(mentions for _, mentions in said):
+            # "oh sorry, it's dad who's had it for two years": what was said last of the one spoken of is the
+            # named person's, not theirs
+            before = table.get(state.person, {})
+            last = max((c.turn for c in before.values() if c.status == IN_FORCE), default=None)
+            for rid, cond in list(before.items()):
+                if cond.status == IN_FORCE and cond.turn == last:
+                    before[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
+                    table.setdefault(moved_to, {})[rid] = Condition(cond.rule, IN_FORCE, cond.words, turn, cond.sentence)
         if recovered and not any(m.status == IN_FORCE for _, mentions in said for m in mentions):
             for rid, cond in list(table.get(person, {}).items()):
                 if cond.status == IN_FORCE and cond.rule.can_pass:

@@ -255,9 +255,17 @@ def sources_in(text: str) -> set[str]:
 _CLAUSE_BREAK = re.compile(r"\s*[,;]\s+|\s+but\s+", re.IGNORECASE)
 
 
-def clauses_by_person(sentence: str) -> list[str]:
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def clauses_by_person(sentence: str, receives: bool = False) -> list[str]:
     """A sentence naming several people, cut into its clauses ("it's her mate who's expecting, my
-    sister isn't pregnant"), so that what each clause says is of the one it names; else the sentence."""
+    sister isn't pregnant"), so that what each clause says is of the one it names; else the sentence.
+    With `receives` (the one typing is massaged by someone the sentence names), cut at "and" too: "im
+    20 weeks pregnant and my partner wants to give me a back massage" says the pregnancy of the typist,
+    "my husband gives me massages but he has a fever" the fever of the husband."""
+    if receives and people_in(sentence):
+        return [p for c in _CLAUSE_BREAK.split(sentence) for p in _AND.split(c) if p.strip()]
     if len(people_in(sentence)) < 2:
         return [sentence]
     return [c for c in _CLAUSE_BREAK.split(sentence) if c.strip()]
@@ -271,16 +279,26 @@ def _addresses_the_reader(text: str, at: int, pats: _Patterns) -> bool:
 
 
 # "it's my son who has the fever": a cleft naming who it really is (a person's word, checked by people_in)
-_CLEFT = re.compile(r"\bit(?:['\u2019]s|\s+is|\s+was)\s+(?:actually\s+|really\s+)?(?:my|his|her|our|their)\s+"
-                    r"((?:[\w'-]+\s+){1,3}?)(?:who|that)\b", re.IGNORECASE)
+# (typed as people type it: "its my dad who's had it", "its my daughter thats got it", "its me that gets them")
+_CLEFT = re.compile(r"\bit(?:['\u2019]?s|\s+is|\s+was)\s+(?:actually\s+|really\s+)?"
+                    r"((?:(?:my|his|her|our|their|me)\s+)?(?:[\w'-]+\s+){0,3}?)(?:who|that)(?:['\u2019]?s)?\b", re.IGNORECASE)
 
 
 def corrects(text: str) -> bool:
     """Whether a message corrects what was said before: a cue ("wait no", "my bad") or a cleft
     naming someone ("it's my housemate who's burnt")."""
-    if patterns().correction.search(text):
-        return True
-    return any(people_in(m.group(1)) for m in _CLEFT.finditer(text))
+    return bool(patterns().correction.search(text)) or bool(cleft_person(text))
+
+
+def cleft_person(text: str) -> str:
+    """The person a cleft names as the one it really is ("it's dad who's had it for two years"), or ""."""
+    for m in _CLEFT.finditer(text):
+        said = m.group(1).strip()
+        if said.lower() == "me":
+            return "self"
+        if named := people_in(said):
+            return named[-1]
+    return ""
 
 
 def receives_massage(text: str, whole: str = "") -> bool:

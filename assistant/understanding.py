@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from assistant.config import Config
 from assistant.conversation import Conversation
 from assistant.index import Index
-from assistant.message import Message, asking_clauses, clauses_by_person, names_an_adult, read_message, without_areas
+from assistant.message import (Message, asking_clauses, asks_anything, clauses_by_person, names_an_adult, read_message,
+                               speaks_of_someone_else, without_areas)
 from assistant.router import Intents
 from assistant.safety import VERDICT_ORDER, SafetyRules
 from assistant.safety import stated as stated_now  # the mentions that state a condition now
@@ -135,12 +136,17 @@ class Understander:
         """The conversation's slots once this message is read (the conversation itself is not changed).
         `mentioned`: the whole message's mentions, which are its one sentence's when it has one."""
         person = conversation.person_of(message)
-        units = [c for s in (message.sentences or (message.text,)) for c in clauses_by_person(s)]
+        units = [c for s in (message.sentences or (message.text,)) for c in clauses_by_person(s, message.receives)]
         said = [(message.text, mentioned)] if len(units) == 1 else [(u, self.safety.mentions(u)) for u in units]
         # data/withdrawal.json (read when a conversation first holds a condition): a message taking one back
         withdrawal = load_withdrawal_model() if conversation.state.conditions else None
         # a confirming result ("came back positive") shares a clearing one's words: never a withdrawal
-        withdraws = (withdrawal is not None and withdrawal.withdraws(self.index.analyzer.stem_sequence(message.text))
+        # ...read on the whole message and on each of its sentences that asks nothing: the news is told, not asked
+        # ("ok i took her temperature again and it's normal now. how long should i massage her back?")
+        told = [s for s in message.sentences if len(message.sentences) > 1 and not asks_anything(s)
+                and not speaks_of_someone_else(s, person)]
+        withdraws = (withdrawal is not None
+                     and any(withdrawal.withdraws(self.index.analyzer.stem_sequence(t)) for t in [message.text, *told])
                      and not self.safety.confirmation_said(message.text))
         # a sentence taking back a condition names it ("the allergy test was clear"): those it names are taken back
         taken_back = {r.id for unit, rules in said if rules and withdraws
