@@ -461,7 +461,9 @@ def test_givers_and_receivers_on_a_set_written_blind(assistant):
     """tests/fixtures/givers-blind.jsonl and givers2-blind.jsonl: 40 second turns each, 28 naming who will give
     the massage to the person spoken of before, 12 naming a new receiver, written by someone who never saw the
     code. The first: 17/40 when it was added, 25/40 once the one giving it is not the one spoken of, 32/40
-    after all of it was read. The second, written after that and read only as a figure: 26/40 -> 27/40."""
+    after all of it was read. The second, written after that and read only as a figure: 26/40 -> 27/40, then
+    26/40 once "granddaughter" is a people word ("my granddaughter has offered to walk on my back" reads as
+    about her)."""
     from assistant.dialogues import _person
 
     for name, floor in (("givers-blind.jsonl", 30), ("givers2-blind.jsonl", 25)):
@@ -490,7 +492,8 @@ def test_who_receives_and_holds_the_condition_on_sets_written_blind(assistant, n
     else will massage them (10 controls). Each written by someone who never saw the code, labelled with whom
     the message is about and the conditions in force for them. Measured 22/30 and 21/30 when they were added;
     the second 22/30 once the one giving the typist a massage no longer held the typist's condition (odd ids
-    10/15 -> 11/15; even ids, never read, 11/15 both times)."""
+    10/15 -> 11/15; even ids, never read, 11/15), 24/30 once each clause's condition went to its subject
+    (even ids 11/15 -> 13/15)."""
     from assistant.dialogues import _person
 
     rows = [json.loads(line) for line in (Path(__file__).resolve().parent / "fixtures" / name).read_text("utf-8").splitlines()]
@@ -538,4 +541,4 @@ def test_who_has_the_condition_after_a_correction_on_a_set_written_blind(assista
         c = talk(assistant, row["first"], row["text"])
         held = {who: {x.rule.id for x in conds if x.status == "active"} for who, conds in c.state.conditions}
         right += all(held.get(_person(p), set()) == set(v) for p, v in row["conditions_by_person"].items())
-    assert right >= 23, f"{right}/{len(rows)}"
+    assert right >= 26, f"{right}/{len(rows)}"
