@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import (Message, areas_in, cleft_person, givers_in, givers_to_typist, names_own_body, people_in, sources_in, speaks_in_third_person,
+from assistant.message import (Message, areas_in, cleft_person, denied_people, givers_in, givers_to_typist, names_own_body, people_in, sources_in, speaks_in_third_person,
                                speaks_of_someone_else, who_the_pronoun_can_be)
 from assistant.schema import RuleMatch
 
@@ -174,7 +174,10 @@ class Conversation:
         # chronic pain" in a message about dad is about dad)
         others = [p for p in people_in(message.text) if p != "self"]
         for sentence, mentions in said:
-            named = people_in(sentence)
+            # ...not one it names only to deny ("its me with the nut allergy, not my friend")
+            named = [p for p in people_in(sentence) if p not in denied_people(sentence)]
+            if not named and message.corrects and (moved := cleft_person(sentence)):
+                named = [moved]
             if message.receives:
                 # "i'm pregnant, can my husband give me a back rub": the husband gives it; what a clause says in
                 # the third person ("but he has a fever now") is of someone else the message names

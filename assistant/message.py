@@ -242,6 +242,18 @@ def givers_to_typist(text: str) -> set[str]:
             if (m := pats.receives.search(text, end)) and len(text[end:m.start()].split()) <= 6}
 
 
+_DENIED = re.compile(r"\b(?:not|n[o']t)\s+(?:(?:my|our|his|her|their|me|the)\s+)?$", re.IGNORECASE)
+
+
+def denied_people(text: str) -> set[str]:
+    """The people a text names only to say it is not them ("its me with the nut allergy, not my friend")."""
+    pats = patterns()
+    found: dict[str, bool] = {}
+    for start, _, name in pats.people.found(text):
+        found[name] = found.get(name, True) and bool(_DENIED.search(text, max(0, start - 16), start))
+    return {name for name, only in found.items() if only}
+
+
 def sources_in(text: str) -> set[str]:
     """The people a text names only as the source of what it says ("my aunt swears by it", "mum says
     i should give him a rub"): each time it names them, a reporting verb follows."""
@@ -279,9 +291,9 @@ def _addresses_the_reader(text: str, at: int, pats: _Patterns) -> bool:
 
 
 # "it's my son who has the fever": a cleft naming who it really is (a person's word, checked by people_in)
-# (typed as people type it: "its my dad who's had it", "its my daughter thats got it", "its me that gets them")
+# (typed as people type it: "its my dad who's had it", "its my daughter thats got it", "its me with the allergy")
 _CLEFT = re.compile(r"\bit(?:['\u2019]?s|\s+is|\s+was)\s+(?:actually\s+|really\s+)?"
-                    r"((?:(?:my|his|her|our|their|me)\s+)?(?:[\w'-]+\s+){0,3}?)(?:who|that)(?:['\u2019]?s)?\b", re.IGNORECASE)
+                    r"((?:(?:my|his|her|our|their|me)\s+)?(?:[\w'-]+\s+){0,3}?)(?:who|that|with)(?:['\u2019]?s)?\b", re.IGNORECASE)
 
 
 def corrects(text: str) -> bool:

@@ -524,6 +524,10 @@ def test_a_correction_naming_only_the_person_moves_what_was_said(assistant):
     c = talk(assistant, "my bro gets these sudden shooting pains down his back, is massage ok for that",
              "wait actually its me that gets them not him lol")
     assert statuses(c)["self"]["severe_pain"] == "active"
+    # ...and one naming the condition again goes to the one it says, not to the one it denies
+    c = talk(assistant, "my friend has a nut allergy, can i use almond oil on her back?",
+             "oops its me with the nut allergy not my friend lol")
+    assert statuses(c)["self"]["allergies"] == "active" and statuses(c)["friend"]["allergies"] == "withdrawn"
 
 
 def test_who_has_the_condition_after_a_correction_on_a_set_written_blind(assistant):
@@ -541,4 +545,4 @@ def test_who_has_the_condition_after_a_correction_on_a_set_written_blind(assista
         c = talk(assistant, row["first"], row["text"])
         held = {who: {x.rule.id for x in conds if x.status == "active"} for who, conds in c.state.conditions}
         right += all(held.get(_person(p), set()) == set(v) for p, v in row["conditions_by_person"].items())
-    assert right >= 26, f"{right}/{len(rows)}"
+    assert right >= 28, f"{right}/{len(rows)}"

@@ -423,3 +423,8 @@ def test_a_word_of_a_condition_used_in_another_sense_states_none(assistant, ques
 def test_what_was_years_ago_is_over_unless_it_goes_on(rules, text, statuses):
     said = {m.id: m.status for m in rules.mentions(text)}
     assert {k: v for k, v in said.items() if k in statuses} == statuses
+
+
+def test_pain_for_a_year_or_a_decade_is_persistent(rules):
+    assert "persistent_pain" in {m.id for m in rules.match("my mum's had neck and back pain for about a decade, what pressure is best?")}
+    assert "persistent_pain" in {m.id for m in rules.match("he's had a sore back for a year now")}
