@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from assistant.config import Config
-from assistant.message import (Message, areas_in, cleft_person, denied_people, givers_in, givers_to_typist, names_own_body, people_in, sources_in, speaks_in_third_person,
-                               speaks_of_someone_else, who_the_pronoun_can_be)
+from assistant.message import (Message, areas_in, cleft_person, denied_people, givers_in, givers_to_typist, names_own_body,
+                               people_in, sources_in, speaks_in_third_person, speaks_of_someone_else,
+                               who_the_pronoun_can_be)
 from assistant.schema import RuleMatch
 
 IN_FORCE = "active"
@@ -207,11 +208,7 @@ class Conversation:
                     continue
                 _apply(table.setdefault(holder, {}), rule, message.text, turn, sentence)
                 if rule.status == IN_FORCE:
-                    # signs held from before that this condition explains were its signs ("a bit red after
-                    # the beach" -> "it's sunburn")
-                    for rid, cond in list(table[holder].items()):
-                        if cond.turn < turn and cond.status == IN_FORCE and rule.id in cond.rule.explained_by:
-                            table[holder][rid] = Condition(cond.rule, "withdrawn", message.text, turn)
+                    _withdraw_signs_explained(table[holder], rule.id, message.text, turn)
                 if message.corrects and rule.status == IN_FORCE:
                     for who, conds in table.items():  # "it's my son who has the fever, not my husband"
                         if who != holder and rule.id in conds and conds[rule.id].status == IN_FORCE:
@@ -225,12 +222,7 @@ class Conversation:
         if moved_to and state.person and moved_to != state.person and not any(mentions for _, mentions in said):
             # "oh sorry, it's dad who's had it for two years": what was said last of the one spoken of is the
             # named person's, not theirs
-            before = table.get(state.person, {})
-            last = max((c.turn for c in before.values() if c.status == IN_FORCE), default=None)
-            for rid, cond in list(before.items()):
-                if cond.status == IN_FORCE and cond.turn == last:
-                    before[rid] = Condition(cond.rule, "withdrawn", message.text, turn)
-                    table.setdefault(moved_to, {})[rid] = Condition(cond.rule, IN_FORCE, cond.words, turn, cond.sentence)
+            _move_said_last(table.get(state.person, {}), table.setdefault(moved_to, {}), message.text, turn)
         if recovered and not any(m.status == IN_FORCE for _, mentions in said for m in mentions):
             for rid, cond in list(table.get(person, {}).items()):
                 if cond.status == IN_FORCE and cond.rule.can_pass:
@@ -259,6 +251,23 @@ class Conversation:
     @staticmethod
     def with_topic(state: State, question: str, intent: str, area: str) -> State:
         return replace(state, topic=Topic(question, intent, area))
+
+
+def _withdraw_signs_explained(conditions: dict[str, Condition], rule_id: str, said: str, turn: int) -> None:
+    """Signs held from before that a condition stated now explains were its signs ("a bit red after the
+    beach" -> "it's sunburn"): taken back, the condition stays."""
+    for rid, cond in list(conditions.items()):
+        if cond.turn < turn and cond.status == IN_FORCE and rule_id in cond.rule.explained_by:
+            conditions[rid] = Condition(cond.rule, "withdrawn", said, turn)
+
+
+def _move_said_last(source: dict[str, Condition], target: dict[str, Condition], said: str, turn: int) -> None:
+    """The conditions said last of one person are another's (a correction naming only the other)."""
+    last = max((c.turn for c in source.values() if c.status == IN_FORCE), default=None)
+    for rid, cond in list(source.items()):
+        if cond.status == IN_FORCE and cond.turn == last:
+            source[rid] = Condition(cond.rule, "withdrawn", said, turn)
+            target[rid] = Condition(cond.rule, IN_FORCE, cond.words, turn, cond.sentence)
 
 
 def _apply(conditions: dict[str, Condition], rule: RuleMatch, said: str, turn: int, sentence: str = "") -> None:

@@ -242,7 +242,7 @@ def givers_to_typist(text: str) -> set[str]:
             if (m := pats.receives.search(text, end)) and len(text[end:m.start()].split()) <= 6}
 
 
-_DENIED = re.compile(r"\b(?:not|n[o']t)\s+(?:(?:my|our|his|her|their|me|the)\s+)?$", re.IGNORECASE)
+_DENIED = re.compile(r"\bnot\s+(?:(?:my|our|his|her|their|me|the)\s+)?$", re.IGNORECASE)
 
 
 def denied_people(text: str) -> set[str]:
