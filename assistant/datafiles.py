@@ -60,7 +60,7 @@ SCHEMAS: dict[str, dict] = {
     "intents.toml": ("*", _INTENT),
     "safety.toml": {"disclaimer": str, "negation_cues": WORDS, "negation_window": int, "negation_joins": WORDS, "negation_blockers": WORDS,
                     "clause_breaks": WORDS, "near_window": int, "phrase_gap": int, "hypothetical_cues": WORDS, "supposition_joins": WORDS, "past_cues": WORDS,
-                    "ongoing_cues": WORDS, "uncertain_cues": WORDS, "confirming_cues": WORDS, "long_ago_cues": WORDS, "rules": [_RULE]},
+                    "ongoing_cues": WORDS, "uncertain_cues": WORDS, "confirming_cues": WORDS, "long_ago_cues": WORDS, "future_cues": WORDS, "rules": [_RULE]},
     "replies.toml": {"greeting": str, "thanks": str, "help": str, "goodbye": str, "aside": str, "abstain": str, "suggest": str,
                      "no_sentences": str, "read_as": str, "topics": ("*", str), "safety_stop": str, "safety_avoid": str, "safety_caution": str, "safety_if": str,
                      "sense_notes": ("*", str), "differ": str, "agree": str, "suggestions": WORDS},

@@ -57,7 +57,7 @@ def trigger_texts() -> list[str]:
     doc = _rules_doc()
     texts = list(doc.get("negation_cues", [])) + list(doc.get("negation_blockers", [])) + list(doc.get("clause_breaks", []))
     texts += list(doc.get("hypothetical_cues", [])) + list(doc.get("past_cues", [])) + list(doc.get("ongoing_cues", []))
-    texts += list(doc.get("long_ago_cues", []))
+    texts += list(doc.get("long_ago_cues", [])) + list(doc.get("future_cues", []))
     texts += list(doc.get("uncertain_cues", [])) + list(doc.get("confirming_cues", []))
     for rule in doc.get("rules", []):
         texts += rule.get("triggers", []) + rule.get("exclude", []) + rule.get("beside", []) + lexicon(rule["id"])[0]
@@ -182,6 +182,7 @@ class SafetyRules:
         self.hypothetical_cues = tuple(s for s in (seq(t) for t in doc.get("hypothetical_cues", [])) if s)
         self.past_cues = tuple(s for s in (seq(t) for t in doc.get("past_cues", [])) if s)
         self.long_ago_cues = tuple(s for s in (seq(t) for t in doc.get("long_ago_cues", [])) if s)
+        self.future_cues = frozenset(analyzer.stem(w) for w in doc.get("future_cues", []))
         # matched as words, not stems: "recovering" goes on, "recovered" is over (both stem to "recov")
         self.ongoing_cues = tuple(s for s in (tuple(analyzer.canonical_words(t)) for t in doc.get("ongoing_cues", [])) if s)
         self.uncertain_cues = tuple(s for s in (seq(t) for t in doc.get("uncertain_cues", [])) if s)
@@ -469,7 +470,16 @@ class SafetyRules:
         """Whether words say a condition is over ("all better now") and none that it goes on
         ("still"); a recovery said with a negation ("won't come down", "hasn't cleared up") is none.
         `tokens`: the stems of the words `said`."""
-        return self._said_unnegated(tokens, self.past_cues, unless=self._becomes) and not self._has(said, self.ongoing_cues)
+        return (self._said_unnegated(tokens, self.past_cues, unless=self._becomes_or_to_come)
+                and not self._has(said, self.ongoing_cues))
+
+    def _becomes_or_to_come(self, tokens: tuple[str, ...], after: int) -> bool:
+        """Whether a past cue ending at `after` says a condition came on ("have gone numb") or a recovery
+        still to come ("after he recovers", "once she's better")."""
+        if self._becomes(tokens, after):
+            return True
+        start = next((after - len(c) for c in self.past_cues if tuple(tokens[after - len(c):after]) == c), after)
+        return self._said_before(tokens, start, self.future_cues)
 
     def _says_long_ago(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
         """Whether words place what they speak of years back ("when she was a teenager", "8 years ago")
