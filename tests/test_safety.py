@@ -448,7 +448,8 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
     labelled with the conditions in force after each turn; older-blind.jsonl: 40 messages stating an age or
     frailty. Both written by someone who never saw the code. Conversations right on every turn 23/40 when
     added, 26/40 once a recovery is also said in everyday idiom and one still to come is none (odd ids, read,
-    11 -> 14; even ids, never read, 12 -> 12); ages 32/40 (unchanged)."""
+    11 -> 14; even ids, never read, 12 -> 12); ages 32/40, 34/40 once anyone's age said with "'s" counts
+    (odd 16 -> 17, even 16 -> 17)."""
     import json
     from pathlib import Path
 
@@ -469,4 +470,14 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
         c = Conversation()
         assistant.ask(row["text"], c)
         ages += c.in_force() == set(row["conditions"])
-    assert ages >= 30, f"{ages}/40"
+    assert ages >= 32, f"{ages}/40"
+
+
+@pytest.mark.parametrize("text, older", [
+    ("my uncle's 81, can i massage him", True),
+    ("wee granda's 84 an he's asked me tae rub his back", True),
+    ("it's 70 out today, can i do her back outside", False),
+    ("the session's 90 minutes, is that too long", False),
+])
+def test_anyones_age_said_with_an_apostrophe_s(rules, text, older):
+    assert ("older_adults" in {m.id for m in rules.match(text)}) == older
