@@ -481,3 +481,33 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
 ])
 def test_anyones_age_said_with_an_apostrophe_s(rules, text, older):
     assert ("older_adults" in {m.id for m in rules.match(text)}) == older
+
+
+@pytest.mark.parametrize("text, absent", [
+    ("bf is burning up, 38.7", "skin_problems"),          # a fever, not a burn
+    ("ok scratch that, he used the ear thermometer wrong", "skin_problems"),  # a sentence taken back
+    ("checked with thermometer it is 98.2 F only", "older_adults"),  # a temperature, not an age
+])
+def test_words_that_only_look_like_a_condition(rules, text, absent):
+    assert absent not in {m.id for m in rules.mentions(text)}
+    assert "older_adults" in {m.id for m in rules.match("my dad is 78, can i massage him")}
+
+
+def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assistant):
+    """tests/fixtures/fever-tune.jsonl: 60 conversations, an illness said then over or never so (40) or kept
+    (20), written by someone who never saw the code to find how such turns fail; read whole while improving
+    (a tune set, not an estimate). Right on every turn 39/60 when it was added, 45/60 once "burning up",
+    "scratch that" and temperatures no longer read as a burn, a scratch or an age."""
+    import json
+    from pathlib import Path
+
+    from assistant.conversation import Conversation
+
+    right = 0
+    for line in (Path(__file__).resolve().parent / "fixtures" / "fever-tune.jsonl").read_text("utf-8").splitlines():
+        c, ok = Conversation(), True
+        for turn in json.loads(line)["turns"]:
+            assistant.ask(turn["text"], c)
+            ok &= c.in_force() == set(turn["conditions"])
+        right += ok
+    assert right >= 43, f"{right}/60"
