@@ -436,6 +436,8 @@ def test_pain_for_a_year_or_a_decade_is_persistent(rules):
     # a recovery still to come is none
     ("ok which oil is better after he recovers, he's got the flu", False),
     ("no massage til he's better then, his fever is still up", False),
+    # a result ruling it out, said without the condition's name
+    ("he had covid but tested negative twice now and is back at work", True),
 ])
 def test_a_recovery_said_in_everyday_words_and_one_still_to_come(rules, text, over):
     said = {m.id: m.status for m in rules.mentions(text)}
@@ -448,7 +450,8 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
     labelled with the conditions in force after each turn; older-blind.jsonl: 40 messages stating an age or
     frailty. Both written by someone who never saw the code. Conversations right on every turn 23/40 when
     added, 26/40 once a recovery is also said in everyday idiom and one still to come is none (odd ids, read,
-    11 -> 14; even ids, never read, 12 -> 12); ages 32/40, 34/40 once anyone's age said with "'s" counts
+    11 -> 14; even ids, never read, 12 -> 12), 29/40 once "burning up" is no burn (odd 15) and a negative
+    test said without the condition's name is a result ruling it out (even 12 -> 14); ages 32/40, 34/40 once anyone's age said with "'s" counts
     (odd 16 -> 17, even 16 -> 17)."""
     import json
     from pathlib import Path
@@ -464,7 +467,7 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
             assistant.ask(turn["text"], c)
             ok &= c.in_force() == set(turn["conditions"])
         right += ok
-    assert right >= 24, f"{right}/40"
+    assert right >= 27, f"{right}/40"
     ages = 0
     for row in (json.loads(line) for line in (folder / "older-blind.jsonl").read_text("utf-8").splitlines()):
         c = Conversation()
@@ -497,7 +500,8 @@ def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assista
     """tests/fixtures/fever-tune.jsonl: 60 conversations, an illness said then over or never so (40) or kept
     (20), written by someone who never saw the code to find how such turns fail; read whole while improving
     (a tune set, not an estimate). Right on every turn 39/60 when it was added, 45/60 once "burning up",
-    "scratch that" and temperatures no longer read as a burn, a scratch or an age."""
+    "scratch that" and temperatures no longer read as a burn, a scratch or an age, 48/60 with negative test
+    results as recovery."""
     import json
     from pathlib import Path
 
@@ -510,4 +514,4 @@ def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assista
             assistant.ask(turn["text"], c)
             ok &= c.in_force() == set(turn["conditions"])
         right += ok
-    assert right >= 43, f"{right}/60"
+    assert right >= 46, f"{right}/60"
