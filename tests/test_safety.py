@@ -501,7 +501,8 @@ def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assista
     (20), written by someone who never saw the code to find how such turns fail; read whole while improving
     (a tune set, not an estimate). Right on every turn 39/60 when it was added, 45/60 once "burning up",
     "scratch that" and temperatures no longer read as a burn, a scratch or an age, 48/60 with negative test
-    results as recovery."""
+    results as recovery; 55/60 once it was also training data of the withdrawal model (corpus/withdrawals.jsonl,
+    wd3-*): from then on a check that the fit keeps what it learned, not an estimate."""
     import json
     from pathlib import Path
 
@@ -514,4 +515,4 @@ def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assista
             assistant.ask(turn["text"], c)
             ok &= c.in_force() == set(turn["conditions"])
         right += ok
-    assert right >= 46, f"{right}/60"
+    assert right >= 52, f"{right}/60"
