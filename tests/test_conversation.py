@@ -508,7 +508,8 @@ def test_signs_explained_away_or_confirmed_on_a_set_written_blind(assistant):
     """tests/fixtures/explained-away-blind.jsonl: 30 two-turn exchanges, a worrying sign then (20) its harmless
     explanation ("lol it was red paint") or (10) its confirmation, written by someone who never saw the code.
     Measured 20/30 when it was added, 24/30 once a sign alone is held as evidence and the withdrawal model
-    learned explanations (odd ids, read: 10/15 -> 14/15; even ids, never read: 10/15 both)."""
+    learned explanations (odd ids, read: 10/15 -> 14/15; even ids, never read: 10/15 both); 25/30 once the
+    withdrawal model also learned from the illness conversations (even ids 10 -> 11)."""
     rows = [json.loads(line) for line in
             (Path(__file__).resolve().parent / "fixtures" / "explained-away-blind.jsonl").read_text("utf-8").splitlines()]
     right = sum(talk(assistant, row["first"], row["text"]).in_force() == set(row["conditions"]) for row in rows)

@@ -451,7 +451,8 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
     frailty. Both written by someone who never saw the code. Conversations right on every turn 23/40 when
     added, 26/40 once a recovery is also said in everyday idiom and one still to come is none (odd ids, read,
     11 -> 14; even ids, never read, 12 -> 12), 29/40 once "burning up" is no burn (odd 15) and a negative
-    test said without the condition's name is a result ruling it out (even 12 -> 14); ages 32/40, 34/40 once anyone's age said with "'s" counts
+    test said without the condition's name is a result ruling it out (even 12 -> 14), 31/40 once the
+    withdrawal model also learned from fever-tune.jsonl (even 14 -> 16); ages 32/40, 34/40 once anyone's age said with "'s" counts
     (odd 16 -> 17, even 16 -> 17)."""
     import json
     from pathlib import Path
@@ -467,7 +468,7 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
             assistant.ask(turn["text"], c)
             ok &= c.in_force() == set(turn["conditions"])
         right += ok
-    assert right >= 27, f"{right}/40"
+    assert right >= 29, f"{right}/40"
     ages = 0
     for row in (json.loads(line) for line in (folder / "older-blind.jsonl").read_text("utf-8").splitlines()):
         c = Conversation()
