@@ -497,23 +497,27 @@ def test_words_that_only_look_like_a_condition(rules, text, absent):
     assert "older_adults" in {m.id for m in rules.match("my dad is 78, can i massage him")}
 
 
-def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assistant):
+@pytest.mark.parametrize("name, floor", [("fever-tune.jsonl", 52), ("illness-tune2.jsonl", 27)])
+def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assistant, name, floor):
     """tests/fixtures/fever-tune.jsonl: 60 conversations, an illness said then over or never so (40) or kept
     (20), written by someone who never saw the code to find how such turns fail; read whole while improving
     (a tune set, not an estimate). Right on every turn 39/60 when it was added, 45/60 once "burning up",
     "scratch that" and temperatures no longer read as a burn, a scratch or an age, 48/60 with negative test
     results as recovery; 55/60 once it was also training data of the withdrawal model (corpus/withdrawals.jsonl,
-    wd3-*): from then on a check that the fit keeps what it learned, not an estimate."""
+    wd3-*): from then on a check that the fit keeps what it learned, not an estimate. illness-tune2.jsonl: 60
+    more, illness said in passing, over in everyday ways ("she's back at netball tonight"), someone else's, or
+    kept; written after those changes, read whole, 29/60 (not training data: fitting on it lost four held
+    dialogue rows)."""
     import json
     from pathlib import Path
 
     from assistant.conversation import Conversation
 
     right = 0
-    for line in (Path(__file__).resolve().parent / "fixtures" / "fever-tune.jsonl").read_text("utf-8").splitlines():
+    for line in (Path(__file__).resolve().parent / "fixtures" / name).read_text("utf-8").splitlines():
         c, ok = Conversation(), True
         for turn in json.loads(line)["turns"]:
             assistant.ask(turn["text"], c)
             ok &= c.in_force() == set(turn["conditions"])
         right += ok
-    assert right >= 52, f"{right}/60"
+    assert right >= floor, f"{name}: {right}/60"
