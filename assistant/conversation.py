@@ -176,13 +176,15 @@ class Conversation:
         others = [p for p in people_in(message.text) if p != "self"]
         for sentence, mentions in said:
             # ...not one it names only to deny ("its me with the nut allergy, not my friend")
-            named = [p for p in people_in(sentence) if p not in denied_people(sentence)]
+            denied = denied_people(sentence)
+            named = [p for p in people_in(sentence) if p not in denied]
             if not named and message.corrects and (moved := cleft_person(sentence)):
                 named = [moved]
             if message.receives:
                 # "i'm pregnant, can my husband give me a back rub": the husband gives it; what a clause says in
                 # the third person ("but he has a fever now") is of someone else the message names
-                named = [p for p in named if p not in givers_to_typist(sentence)]
+                giving = givers_to_typist(sentence)
+                named = [p for p in named if p not in giving]
                 if not named:
                     named = (others or ["self"]) if speaks_in_third_person(sentence) else ["self"]
             # "i have a fever" is about the one typing; "no fever, i checked" is not

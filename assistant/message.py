@@ -276,9 +276,10 @@ def clauses_by_person(sentence: str, receives: bool = False) -> list[str]:
     With `receives` (the one typing is massaged by someone the sentence names), cut at "and" too: "im
     20 weeks pregnant and my partner wants to give me a back massage" says the pregnancy of the typist,
     "my husband gives me massages but he has a fever" the fever of the husband."""
-    if receives and people_in(sentence):
+    named = people_in(sentence)
+    if receives and named:
         return [p for c in _CLAUSE_BREAK.split(sentence) for p in _AND.split(c) if p.strip()]
-    if len(people_in(sentence)) < 2:
+    if len(named) < 2:
         return [sentence]
     return [c for c in _CLAUSE_BREAK.split(sentence) if c.strip()]
 

@@ -460,10 +460,10 @@ class SafetyRules:
         return self._said_unnegated(tuple(self.analyzer.stem_sequence(text)), self.confirming_cues)
 
     def _said_unnegated(self, tokens: tuple[str, ...], cues: tuple[tuple[str, ...], ...],
-                        unless: Callable[[tuple[str, ...], int], bool] | None = None) -> bool:
+                        unless: Callable[[tuple[str, ...], int, int], bool] | None = None) -> bool:
         """Whether the tokens hold one of the cues with no negation before it (nor, with `unless`, one for
-        which unless(tokens, where the cue ends) holds)."""
-        return any(not self._negated(tokens, i) and not (unless and unless(tokens, i + len(cue)))
+        which unless(tokens, where the cue starts, where it ends) holds)."""
+        return any(not self._negated(tokens, i) and not (unless and unless(tokens, i, i + len(cue)))
                    for cue in cues for i in self._find(tokens, cue))
 
     def _says_over(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
@@ -473,13 +473,10 @@ class SafetyRules:
         return (self._said_unnegated(tokens, self.past_cues, unless=self._becomes_or_to_come)
                 and not self._has(said, self.ongoing_cues))
 
-    def _becomes_or_to_come(self, tokens: tuple[str, ...], after: int) -> bool:
-        """Whether a past cue ending at `after` says a condition came on ("have gone numb") or a recovery
-        still to come ("after he recovers", "once she's better")."""
-        if self._becomes(tokens, after):
-            return True
-        start = next((after - len(c) for c in self.past_cues if tuple(tokens[after - len(c):after]) == c), after)
-        return self._said_before(tokens, start, self.future_cues)
+    def _becomes_or_to_come(self, tokens: tuple[str, ...], start: int, after: int) -> bool:
+        """Whether a past cue from `start` to `after` says a condition came on ("have gone numb") or a
+        recovery still to come ("after he recovers", "once she's better")."""
+        return self._becomes(tokens, after) or self._said_before(tokens, start, self.future_cues)
 
     def _says_long_ago(self, tokens: tuple[str, ...], said: tuple[str, ...]) -> bool:
         """Whether words place what they speak of years back ("when she was a teenager", "8 years ago")
