@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"  # two short guides: for tests that build indexes of their own
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TINY = FIXTURES / "tiny"  # two short guides: for tests that build indexes of their own
+
+
+def fixture_rows(name: str) -> list[dict]:
+    """The rows of a JSON Lines set in tests/fixtures (the sets written blind, each row with its labels)."""
+    return [json.loads(line) for line in (FIXTURES / name).read_text("utf-8").splitlines()]
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,11 @@ conditions with how they were meant."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from assistant.conversation import Conversation
-from conftest import assert_refused_by_name
+from conftest import assert_refused_by_name, fixture_rows
 
 
 def talk(assistant, *turns: str) -> Conversation:
@@ -331,8 +330,7 @@ def test_who_a_message_is_about_on_a_set_written_blind(assistant):
     source of advice, someone asking for another; and controls). Measured 58/60 when it was added."""
     from assistant.dialogues import _person
 
-    fixture = Path(__file__).resolve().parent / "fixtures" / "people-blind.jsonl"
-    rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+    rows = fixture_rows("people-blind.jsonl")
     right = 0
     for row in rows:
         c = talk(assistant, row["text"])
@@ -346,8 +344,7 @@ def test_who_a_second_turn_quoting_someone_is_about_on_a_set_written_blind(assis
     Measured 33/40 when it was added (21/40 before sources with a word before their verb)."""
     from assistant.dialogues import _person
 
-    fixture = Path(__file__).resolve().parent / "fixtures" / "sources-blind.jsonl"
-    rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+    rows = fixture_rows("sources-blind.jsonl")
     right = sum(talk(assistant, row["first"], row["text"]).state.person == _person(row["person"]) for row in rows)
     assert right >= 31, f"{right}/{len(rows)}"
 
@@ -438,9 +435,8 @@ def test_what_a_follow_up_asks_on_a_set_written_blind(assistant):
     code. Topic and area both right 31/60 when it was added, 41/60 once a follow-up naming only another area
     asks what was asked of it, 49/60 once a question too short to name its area keeps it (its odd ids were
     read for those changes; even ids 19/30 -> 21/30 -> 24/30)."""
-    fixture = Path(__file__).resolve().parent / "fixtures" / "follow-ups-blind.jsonl"
     right = 0
-    for row in (json.loads(line) for line in fixture.read_text("utf-8").splitlines()):
+    for row in fixture_rows("follow-ups-blind.jsonl"):
         c = Conversation()
         assistant.ask(row["first"], c)
         answer = assistant.ask(row["text"], c)
@@ -467,8 +463,7 @@ def test_givers_and_receivers_on_a_set_written_blind(assistant):
     from assistant.dialogues import _person
 
     for name, floor in (("givers-blind.jsonl", 30), ("givers2-blind.jsonl", 25)):
-        fixture = Path(__file__).resolve().parent / "fixtures" / name
-        rows = [json.loads(line) for line in fixture.read_text("utf-8").splitlines()]
+        rows = fixture_rows(name)
         right = sum(talk(assistant, row["first"], row["text"]).state.person == _person(row["person"]) for row in rows)
         assert right >= floor, f"{name}: {right}/{len(rows)}"
 
@@ -496,7 +491,7 @@ def test_who_receives_and_holds_the_condition_on_sets_written_blind(assistant, n
     (even ids 11/15 -> 13/15)."""
     from assistant.dialogues import _person
 
-    rows = [json.loads(line) for line in (Path(__file__).resolve().parent / "fixtures" / name).read_text("utf-8").splitlines()]
+    rows = fixture_rows(name)
     right = 0
     for row in rows:
         c = talk(assistant, row["text"])
@@ -510,8 +505,7 @@ def test_signs_explained_away_or_confirmed_on_a_set_written_blind(assistant):
     Measured 20/30 when it was added, 24/30 once a sign alone is held as evidence and the withdrawal model
     learned explanations (odd ids, read: 10/15 -> 14/15; even ids, never read: 10/15 both); 25/30 once the
     withdrawal model also learned from the illness conversations (even ids 10 -> 11)."""
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "explained-away-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("explained-away-blind.jsonl")
     right = sum(talk(assistant, row["first"], row["text"]).in_force() == set(row["conditions"]) for row in rows)
     assert right >= 23, f"{right}/{len(rows)}"
 
@@ -539,8 +533,7 @@ def test_who_has_the_condition_after_a_correction_on_a_set_written_blind(assista
     are read as typed (odd ids, read: 7 -> 15; even ids, never read: 7 -> 10)."""
     from assistant.dialogues import _person
 
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "corrections-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("corrections-blind.jsonl")
     right = 0
     for row in rows:
         c = talk(assistant, row["first"], row["text"])

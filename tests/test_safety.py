@@ -9,7 +9,7 @@ import pytest
 
 from assistant.pipeline import Assistant
 from assistant.safety import SafetyRuleError, SafetyRules
-from conftest import CORPUS
+from conftest import CORPUS, fixture_rows
 
 # corpus/conditions.jsonl: phrases labelled with the conditions they state (none for negated ones
 # and for everyday words near a trigger), the eval cases of the safety rules' vocabulary.
@@ -157,11 +157,7 @@ def test_stated_and_supposed_conditions_on_a_set_written_blind(rules):
     """tests/fixtures/suppositions-blind.jsonl: 40 messages naming two or three conditions, all supposed,
     some stated and some supposed, or all stated, written by someone who never saw the code. Measured
     31/40 exactly right when it was added (20/40 before suppositions ran on over "and")."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "suppositions-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("suppositions-blind.jsonl")
     right = 0
     for row in rows:
         found = rules.match(row["text"])
@@ -184,11 +180,7 @@ def test_in_force_negated_and_over_on_a_set_written_blind(rules):
     """tests/fixtures/negations-blind.jsonl: 60 messages, each condition labelled in force, negated or over,
     written by someone who never saw the code (its odd ids were read while improving the negation, its
     even ids not: 19/30 -> 21/30 on those). Measured 46/60 exactly right when it was added (42/60 before)."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "negations-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("negations-blind.jsonl")
     right = 0
     for row in rows:
         said = {m.id: m.status for m in rules.mentions(row["text"])}
@@ -206,13 +198,9 @@ def test_reactions_during_the_massage_on_a_set_written_blind(assistant):
     """tests/fixtures/reactions-blind.jsonl: 50 lines typed mid-massage, 25 showing a condition and 25 fine
     ("it hurts so good", "she's dying of laughter"), written by someone who never saw the code. A warning when
     one is due 22/25 and none when fine 25/25 when it was added; 24/25 once "have gone numb" came on."""
-    import json
-    from pathlib import Path
-
     from assistant.conversation import Conversation
 
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "reactions-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("reactions-blind.jsonl")
     due = fine = 0
     for row in rows:
         c = Conversation()
@@ -229,11 +217,7 @@ def test_conditions_denied_in_dialect_on_a_set_written_blind(rules):
     """tests/fixtures/dialect-negations-blind.jsonl: 40 messages in Scots, Irish, northern English, US and
     Australian English, 28 denying a condition and 12 stating one, written by someone who never saw the
     code. Measured 28/40 when it was added, 32/40 with Scots negations (controls 11/12 both)."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(line) for line in (Path(__file__).resolve().parent / "fixtures" /
-                                          "dialect-negations-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("dialect-negations-blind.jsonl")
     right = 0
     for row in rows:
         said = {m.id: m.status for m in rules.mentions(row["text"])}
@@ -454,23 +438,12 @@ def test_illness_told_over_a_conversation_on_a_set_written_blind(assistant):
     test said without the condition's name is a result ruling it out (even 12 -> 14), 31/40 once the
     withdrawal model also learned from fever-tune.jsonl (even 14 -> 16); ages 32/40, 34/40 once anyone's age said with "'s" counts
     (odd 16 -> 17, even 16 -> 17)."""
-    import json
-    from pathlib import Path
-
     from assistant.conversation import Conversation
 
-    folder = Path(__file__).resolve().parent / "fixtures"
-    right = 0
-    for row in (json.loads(line) for line in (folder / "fever-blind.jsonl").read_text("utf-8").splitlines()):
-        c = Conversation()
-        ok = True
-        for turn in row["turns"]:
-            assistant.ask(turn["text"], c)
-            ok &= c.in_force() == set(turn["conditions"])
-        right += ok
+    right = sum(_right_on_every_turn(assistant, row) for row in fixture_rows("fever-blind.jsonl"))
     assert right >= 29, f"{right}/40"
     ages = 0
-    for row in (json.loads(line) for line in (folder / "older-blind.jsonl").read_text("utf-8").splitlines()):
+    for row in fixture_rows("older-blind.jsonl"):
         c = Conversation()
         assistant.ask(row["text"], c)
         ages += c.in_force() == set(row["conditions"])
@@ -508,16 +481,17 @@ def test_an_illness_taken_back_or_kept_over_a_conversation_on_a_tune_set(assista
     more, illness said in passing, over in everyday ways ("she's back at netball tonight"), someone else's, or
     kept; written after those changes, read whole, 29/60 (not training data: fitting on it lost four held
     dialogue rows)."""
-    import json
-    from pathlib import Path
+    right = sum(_right_on_every_turn(assistant, row) for row in fixture_rows(name))
+    assert right >= floor, f"{name}: {right}/60"
 
+
+def _right_on_every_turn(assistant, row: dict) -> bool:
+    """Whether a labelled conversation ({"turns": [{"text", "conditions"}]}) holds exactly the labelled
+    conditions after each of its turns."""
     from assistant.conversation import Conversation
 
-    right = 0
-    for line in (Path(__file__).resolve().parent / "fixtures" / name).read_text("utf-8").splitlines():
-        c, ok = Conversation(), True
-        for turn in json.loads(line)["turns"]:
-            assistant.ask(turn["text"], c)
-            ok &= c.in_force() == set(turn["conditions"])
-        right += ok
-    assert right >= floor, f"{name}: {right}/60"
+    c, ok = Conversation(), True
+    for turn in row["turns"]:
+        assistant.ask(turn["text"], c)
+        ok &= c.in_force() == set(turn["conditions"])
+    return ok

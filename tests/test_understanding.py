@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import fixture_rows
+
 
 @pytest.mark.parametrize("question, intent", [
     ("which oil is good for a back rub", "oil_choice"), ("how often can i do this", "frequency"),
@@ -250,11 +252,7 @@ def test_children_and_adults_on_a_set_written_blind(assistant):
     mentioned in passing, 16 about massaging a baby or a child under 13, written by someone who never saw the
     code. Right 22/40 when it was added; 36/40 once a child in the story counts only when no adult is named
     (its odd ids were read for that change; even ids 11/20 -> 17/20)."""
-    import json
-    from pathlib import Path
-
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "children-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("children-blind.jsonl")
     right = sum((assistant.ask(r["text"]).route.route == "abstain") == (r["label"] == "out_of_scope") for r in rows)
     assert right >= 34, f"{right}/{len(rows)}"
 
@@ -264,13 +262,9 @@ def test_asides_in_a_conversation_holding_a_condition_on_a_set_written_blind(ass
     20 asides the guides do not cover (the weather, a cream to buy, a chiropractor's price), 20 massage
     follow-ups, written by someone who never saw the code. Refused exactly when an aside: 34/40 when it was
     added."""
-    import json
-    from pathlib import Path
-
     from assistant.conversation import Conversation
 
-    rows = [json.loads(line) for line in
-            (Path(__file__).resolve().parent / "fixtures" / "asides-blind.jsonl").read_text("utf-8").splitlines()]
+    rows = fixture_rows("asides-blind.jsonl")
     right = 0
     for row in rows:
         c = Conversation()
